@@ -1,0 +1,18 @@
+//! The contract between Omnibus parts, and nothing else.
+//!
+//! - [`rest`]: the resources of the management REST API (serde + utoipa schemas).
+//! - [`fleet`]: the gRPC service the control plane uses to drive brokers.
+//! - [`scram`]: the salted form in which a credential's secret crosses from the
+//!   control plane to the fleet.
+//!
+//! Only these types cross a process boundary. This crate holds no behaviour of
+//! either plane: no storage, no networking, no policy.
+
+pub mod rest;
+pub mod scram;
+
+/// Generated from `proto/omnibus/fleet/v1/fleet.proto`.
+pub mod fleet {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("omnibus.fleet.v1");
+}

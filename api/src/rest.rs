@@ -1,0 +1,242 @@
+//! Resources of the management REST API (`/v1`). Field names here are the
+//! public contract: the web console, the Terraform provider and users' scripts
+//! depend on them, so rename nothing without a new API version.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document: the body of every 4xx and 5xx answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://omnibus.dev/problems/validation",
+    "title": "Invalid request",
+    "status": 422,
+    "detail": "name: must be 1-63 lowercase letters, digits or '-'"
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short, human summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// A human explanation of this occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request field the problem is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+// ---- identity -------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ada@example.com", "password": "a long passphrase", "organization_name": "Analytical Engines"}))]
+pub struct SignupRequest {
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub organization_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ada@example.com", "password": "a long passphrase"}))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// The organization the access token acts in; the user's first one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// A fresh pair of tokens. The access token is a short-lived JWT sent as
+/// `Authorization: Bearer <access_token>`; the refresh token is opaque, single
+/// use, and exchanged at `/v1/auth/refresh` for a new pair.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignupResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub user: User,
+    pub organization: Organization,
+}
+
+// ---- instances ------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "sensors", "plan": "developer"}))]
+pub struct CreateInstanceRequest {
+    /// 1-63 lowercase letters, digits and '-', starting and ending with a letter
+    /// or digit; unique within the organization.
+    pub name: String,
+    /// One of the plans; see the plan catalogue.
+    pub plan: String,
+    /// Where the instance runs; the default region when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// Accepted; the namespace is not yet applied on the fleet.
+    Provisioning,
+    /// Applied on the fleet; clients can connect.
+    Ready,
+    /// Being removed from the fleet; gone once that is done.
+    Deleting,
+    /// The fleet refused it; `status_reason` says why. Retried.
+    Failed,
+}
+
+/// Where clients connect, as `host:port`; absent for protocols the fleet does
+/// not serve yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Endpoints {
+    #[serde(default)]
+    pub mqtt: Option<String>,
+    #[serde(default)]
+    pub mqtt_ws: Option<String>,
+    #[serde(default)]
+    pub kafka: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a3c6-6c1e-7d3a-9a51-1f0c2b6f4e21",
+    "name": "sensors",
+    "status": "ready",
+    "plan": "developer",
+    "region": "local",
+    "endpoints": {"mqtt": "localhost:1883", "mqtt_ws": null, "kafka": null},
+    "created_at": "2026-11-24T08:00:00Z"
+}))]
+pub struct Instance {
+    pub id: String,
+    pub name: String,
+    pub status: InstanceStatus,
+    /// Why the instance is `failed` or still `provisioning`, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub plan: String,
+    pub region: String,
+    pub endpoints: Endpoints,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InstancePage {
+    pub items: Vec<Instance>,
+    /// Pass as `page_token` to get the next page; absent on the last page.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+// ---- credentials ----------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AclAction {
+    /// MQTT PUBLISH.
+    Publish,
+    /// MQTT SUBSCRIBE.
+    Subscribe,
+    /// Kafka Produce.
+    Produce,
+    /// Kafka Fetch.
+    Consume,
+    /// Kafka consumer-group membership.
+    Group,
+}
+
+/// Allows `actions` on every topic matched by `topic`, an MQTT-style filter
+/// (`+` one level, `#` the rest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"topic": "sensors/#", "actions": ["publish", "subscribe"]}))]
+pub struct AclRule {
+    pub topic: String,
+    pub actions: Vec<AclAction>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "gateway", "acl": [{"topic": "#", "actions": ["publish", "subscribe"]}]}))]
+pub struct CreateCredentialRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Defaults to everything on every topic of the instance.
+    #[serde(default)]
+    pub acl: Option<Vec<AclRule>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Credential {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub username: String,
+    pub acl: Vec<AclRule>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// A new credential: the only time its password is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedCredential {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub username: String,
+    /// Shown once; Omnibus keeps only a salted form.
+    pub password: String,
+    pub acl: Vec<AclRule>,
+    pub endpoints: Endpoints,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CredentialPage {
+    pub items: Vec<Credential>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the database answers.
+    pub status: String,
+}
