@@ -1,0 +1,100 @@
+//! The control plane's configuration: one typed struct, read from a TOML file
+//! and overridden by flags and environment in the binary. Owns defaults and
+//! their documentation; does not open files other than the JWT key.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of the control-plane process. Every field has a default, so an
+/// empty file (or none) is a valid configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlPlaneConfig {
+    /// REST API address. Default `0.0.0.0:8080`.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://...`. Default: `sqlite://{data_dir}/control-plane.db`.
+    pub database_url: Option<String>,
+    /// Where the control plane keeps local files (the SQLite database and the
+    /// generated token key). Default `./omnibus-data/control-plane`.
+    pub data_dir: PathBuf,
+    /// Lifetime of an access token, in seconds. Default 900 (15 minutes).
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in seconds. Default 2,592,000 (30 days).
+    pub refresh_token_ttl_secs: u64,
+    /// Regions instances can be placed in, each served by one fleet.
+    /// Default: one region `local` whose fleet is at `http://127.0.0.1:9190`.
+    pub regions: Vec<RegionConfig>,
+    /// Region of instances created without one. Default: the first region.
+    pub default_region: Option<String>,
+    /// How often the reconciler re-applies every instance, in seconds, to
+    /// repair drift (a restarted broker, a lost call). Default 10.
+    pub resync_interval_secs: u64,
+    /// Secrets, kept apart so they are never printed with the rest.
+    #[serde(skip_serializing)]
+    pub secrets: ControlPlaneSecrets,
+}
+
+/// A region and the gRPC address of its fleet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    pub name: String,
+    /// `http://host:port` of any broker of the region's fleet.
+    pub fleet_endpoint: String,
+}
+
+/// Secret settings. `Debug` prints nothing of them.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlPlaneSecrets {
+    /// HMAC key signing access tokens. Default: 32 random bytes generated on
+    /// first start and kept in `{data_dir}/jwt.key`; set it explicitly when
+    /// several control-plane replicas must accept each other's tokens.
+    pub jwt_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ControlPlaneSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlPlaneSecrets")
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Default for ControlPlaneConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            database_url: None,
+            data_dir: PathBuf::from("./omnibus-data/control-plane"),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            regions: vec![RegionConfig {
+                name: "local".into(),
+                fleet_endpoint: "http://127.0.0.1:9190".into(),
+            }],
+            default_region: None,
+            resync_interval_secs: 10,
+            secrets: ControlPlaneSecrets::default(),
+        }
+    }
+}
+
+impl ControlPlaneConfig {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}/control-plane.db", self.data_dir.display()),
+        }
+    }
+
+    /// The region new instances go to when none is named.
+    pub fn default_region(&self) -> Option<&str> {
+        self.default_region
+            .as_deref()
+            .or_else(|| self.regions.first().map(|r| r.name.as_str()))
+    }
+}

@@ -1,0 +1,133 @@
+//! The REST edge: the router, its shared state, request tracing and metrics,
+//! the OpenAPI document, and extractors that turn malformed input into problem
+//! documents. Handlers live in one file per resource.
+
+mod auth;
+mod credentials;
+mod extract;
+mod instances;
+mod ops;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Tokens;
+use crate::config::ControlPlaneConfig;
+use crate::error::ApiError;
+use crate::fleet::Fleets;
+use crate::reconciler::Reconciler;
+use crate::store::Store;
+
+/// How long create and delete calls wait for the fleet before answering with
+/// whatever status the instance has reached.
+pub const FLEET_WAIT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: Tokens,
+    pub reconciler: Reconciler,
+    pub fleets: Fleets,
+    pub metrics: PrometheusHandle,
+    pub config: Arc<ControlPlaneConfig>,
+    pub openapi: Arc<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Omnibus management API",
+        version = "v1",
+        description = "Create and manage Omnibus instances: converged MQTT and Kafka message queues on a shared fleet. \
+Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `application/problem+json` document."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign up, log in and refresh tokens"),
+        (name = "instances", description = "Instances: namespaces on a shared fleet"),
+        (name = "credentials", description = "Credentials clients use to connect to an instance"),
+        (name = "operations", description = "Health, metrics and this document")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(instances::create, instances::list))
+        .routes(routes!(instances::get, instances::delete))
+        .routes(routes!(credentials::create, credentials::list))
+        .routes(routes!(credentials::delete))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi_json))
+}
+
+/// The OpenAPI document of the REST API, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// The OpenAPI document rendered as it is served and checked in.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, _) = api_router().split_for_parts();
+    router
+        .fallback(|| async { ApiError::NotFound("no such resource") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(record_metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or(request.uri().path(), MatchedPath::as_str);
+            tracing::info_span!("http", method = %request.method(), route, user = tracing::field::Empty)
+        }))
+        .with_state(state)
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await.into_response();
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("omnibus_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("omnibus_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,190 @@
+//! `/v1/auth`: sign up, log in, refresh.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use omnibus_api::rest::{
+    LoginRequest, Organization, Problem, RefreshRequest, SignupRequest, SignupResponse, TokenPair, User,
+};
+
+use super::AppState;
+use super::extract::ApiJson;
+use crate::auth::{hash_password, new_refresh_token, refresh_token_digest, verify_password};
+use crate::clock::{now_ms, rfc3339};
+use crate::error::{ApiError, ApiResult, InternalError};
+use crate::store::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow, is_unique_violation};
+
+/// A valid argon2id hash of a random password: login verifies against it when
+/// the email is unknown, so both answers take the same time.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3sCMQfYqYjQJnHBIB6Ixbd6KZpU5y2rH5wTRo5cKfVw";
+
+const REFRESH_INVALID: &str = "the refresh token is invalid, expired or already used";
+
+#[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Signed up; tokens for the new organization", body = SignupResponse),
+        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SignupRequest>,
+) -> ApiResult<(StatusCode, axum::Json<SignupResponse>)> {
+    let email = normalize_email(&request.email)?;
+    validate_password(&request.password)?;
+    let org_name = request.organization_name.trim();
+    if org_name.is_empty() || org_name.chars().count() > 100 {
+        return Err(ApiError::validation("organization_name", "organization_name must be 1-100 characters"));
+    }
+    let password = request.password;
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| InternalError::PasswordHash(e.to_string()))??;
+    let now = now_ms();
+    let user = UserRow { id: uuid::Uuid::now_v7().to_string(), email, password_hash, created_at: now };
+    let organization = OrganizationRow { id: uuid::Uuid::now_v7().to_string(), name: org_name.to_string(), created_at: now };
+    match state.store.create_signup(NewSignup { user: &user, organization: &organization }).await {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ApiError::Conflict("an account with this email already exists; log in instead".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(user = %user.id, organization = %organization.id, "signed up");
+    let pair = issue_pair(&state, &user.id, &organization.id, None).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(SignupResponse {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            token_type: pair.token_type,
+            expires_in: pair.expires_in,
+            user: User { id: user.id, email: user.email, created_at: rfc3339(user.created_at) },
+            organization: Organization {
+                id: organization.id,
+                name: organization.name,
+                created_at: rfc3339(organization.created_at),
+            },
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<axum::Json<TokenPair>> {
+    let wrong = ApiError::Unauthorized("the email or password is wrong");
+    let email = request.email.trim().to_lowercase();
+    let user = state.store.user_by_email(&email).await?;
+    let hash = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
+    let password = request.password;
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(wrong);
+    };
+    let organizations = state.store.organization_ids(&user.id).await?;
+    let organization_id = match request.organization_id {
+        Some(wanted) if organizations.contains(&wanted) => wanted,
+        Some(_) => return Err(ApiError::validation("organization_id", "you are not a member of that organization")),
+        None => organizations
+            .into_iter()
+            .next()
+            .ok_or(ApiError::Unauthorized("the account belongs to no organization"))?,
+    };
+    Ok(axum::Json(issue_pair(&state, &user.id, &organization_id, None).await?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the refresh token sent is spent", body = TokenPair),
+        (status = 401, description = "Invalid, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> ApiResult<axum::Json<TokenPair>> {
+    let digest = refresh_token_digest(&request.refresh_token);
+    let now = now_ms();
+    let Some(row) = state.store.refresh_token(&digest).await? else {
+        return Err(ApiError::Unauthorized(REFRESH_INVALID));
+    };
+    if row.revoked_at.is_some() || row.expires_at <= now {
+        return Err(ApiError::Unauthorized(REFRESH_INVALID));
+    }
+    if row.used_at.is_some() || !state.store.use_refresh_token(&digest, now).await? {
+        // A spent token came back: someone holds a copy. End the whole login.
+        state.store.revoke_refresh_family(&row.family_id, now).await?;
+        tracing::warn!(user = %row.user_id, "refresh token reused; its family is revoked");
+        return Err(ApiError::Unauthorized(REFRESH_INVALID));
+    }
+    Ok(axum::Json(issue_pair(&state, &row.user_id, &row.organization_id, Some(row.family_id)).await?))
+}
+
+/// Issues an access token and a new refresh token (in `family`, or a new one).
+async fn issue_pair(state: &AppState, user_id: &str, org_id: &str, family: Option<String>) -> ApiResult<TokenPair> {
+    let now_secs = u64::try_from(now_ms() / 1000).unwrap_or_default();
+    let access_token = state.tokens.issue(user_id, org_id, now_secs).map_err(InternalError::from)?;
+    let (refresh_token, token_hash) = new_refresh_token();
+    let ttl_ms = i64::try_from(state.config.refresh_token_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    state
+        .store
+        .insert_refresh_token(&RefreshTokenRow {
+            token_hash,
+            family_id: family.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            user_id: user_id.into(),
+            organization_id: org_id.into(),
+            expires_at: now_ms().saturating_add(ttl_ms),
+            used_at: None,
+            revoked_at: None,
+        })
+        .await?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: state.tokens.access_ttl_secs,
+    })
+}
+
+fn normalize_email(email: &str) -> ApiResult<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid { Ok(email) } else { Err(ApiError::validation("email", "email must be an address like name@example.com")) }
+}
+
+fn validate_password(password: &str) -> ApiResult<()> {
+    let length = password.chars().count();
+    if !(10..=1024).contains(&length) {
+        return Err(ApiError::validation("password", "password must be 10-1024 characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_is_a_valid_argon2id_hash() {
+        assert!(argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(normalize_email(" Ada@Example.COM ").unwrap(), "ada@example.com");
+        for bad in ["", "ada", "@example.com", "ada@", "ada@example", "a da@example.com", "ada@.com"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}

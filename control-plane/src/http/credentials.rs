@@ -1,0 +1,209 @@
+//! `/v1/instances/{id}/credentials`: create (password shown once), list, delete.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use omnibus_api::rest::{
+    AclAction, AclRule, CreateCredentialRequest, CreatedCredential, Credential, CredentialPage, Problem,
+};
+
+use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::instances::to_api;
+use super::{AppState, FLEET_WAIT};
+use crate::auth::Caller;
+use crate::clock::{now_ms, rfc3339};
+use crate::error::{ApiError, ApiResult, InternalError};
+use crate::secrets;
+use crate::store::{CredentialRow, CredentialState, InstanceRow, is_unique_violation};
+
+const NO_INSTANCE: &str = "no instance with that id in this organization";
+const MAX_ACL_RULES: usize = 100;
+
+#[utoipa::path(post, path = "/v1/instances/{id}/credentials", tag = "credentials",
+    params(("id" = String, Path, description = "Instance id")),
+    request_body = CreateCredentialRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; the password is in this response only", body = CreatedCredential),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The instance is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    ApiJson(request): ApiJson<CreateCredentialRequest>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedCredential>)> {
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let name = match request.name {
+        Some(name) if name.trim().is_empty() || name.chars().count() > 100 => {
+            return Err(ApiError::validation("name", "name must be 1-100 characters"));
+        }
+        Some(name) => name.trim().to_string(),
+        None => "default".to_string(),
+    };
+    let acl = match request.acl {
+        Some(acl) => validate_acl(acl)?,
+        None => vec![AclRule {
+            topic: "#".into(),
+            actions: vec![AclAction::Publish, AclAction::Subscribe, AclAction::Produce, AclAction::Consume, AclAction::Group],
+        }],
+    };
+    let acl_json = serde_json::to_string(&acl).map_err(|e| InternalError::Corrupt(e.to_string()))?;
+    let password = secrets::new_password();
+    let scram = tokio::task::spawn_blocking({
+        let password = password.clone();
+        move || secrets::scram_for(&password)
+    })
+    .await
+    .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
+
+    let mut row = CredentialRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        instance_id: instance.id.clone(),
+        name,
+        username: String::new(),
+        scram_salt: scram.salt,
+        scram_iterations: scram.iterations,
+        scram_stored_key: scram.stored_key,
+        scram_server_key: scram.server_key,
+        acl: acl_json,
+        state: CredentialState::Active.as_str().into(),
+        created_at: now_ms(),
+    };
+    // Usernames are unique fleet-wide; a clash of the random suffix is retried.
+    let mut attempts = 0;
+    loop {
+        row.username = secrets::new_username(&instance.name);
+        match state.store.insert_credential(&row).await {
+            Ok(()) => break,
+            Err(e) if is_unique_violation(&e) && attempts < 3 => attempts += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tracing::info!(instance = %instance.id, credential = %row.id, username = %row.username, "credential created");
+    state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
+    let instance = state.store.instance(&instance.id).await?.unwrap_or(instance);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedCredential {
+            id: row.id,
+            instance_id: row.instance_id,
+            name: row.name,
+            username: row.username,
+            password,
+            acl,
+            endpoints: to_api(&instance)?.endpoints,
+            created_at: rfc3339(row.created_at),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/instances/{id}/credentials", tag = "credentials",
+    params(("id" = String, Path, description = "Instance id"), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the instance's credentials (never their passwords)", body = CredentialPage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<axum::Json<CredentialPage>> {
+    let page = params.page()?;
+    state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    let rows = state.store.list_credentials(&instance_id, page.after.as_deref(), page.size + 1).await?;
+    let (rows, next_page_token) = paginate(rows, page.size, |r| r.id.as_str());
+    let items = rows.iter().map(to_credential).collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(CredentialPage { items, next_page_token }))
+}
+
+#[utoipa::path(delete, path = "/v1/instances/{id}/credentials/{cid}", tag = "credentials",
+    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked; connections that used it are closed"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, credential_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    if !state.store.mark_credential_revoking(&instance_id, &credential_id).await? {
+        return Err(ApiError::NotFound("no credential with that id on this instance"));
+    }
+    tracing::info!(instance = %instance_id, credential = %credential_id, "credential revocation requested");
+    state.reconciler.kick_and_wait(&instance_id, FLEET_WAIT).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn live_instance(state: &AppState, caller: &Caller, id: &str) -> ApiResult<InstanceRow> {
+    let instance = state.store.instance_in_org(&caller.organization_id, id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    if instance.status == "deleting" {
+        return Err(ApiError::Conflict("the instance is being deleted".into()));
+    }
+    Ok(instance)
+}
+
+fn to_credential(row: &CredentialRow) -> ApiResult<Credential> {
+    let acl = serde_json::from_str(&row.acl)
+        .map_err(|e| InternalError::Corrupt(format!("credential {} acl: {e}", row.id)))?;
+    Ok(Credential {
+        id: row.id.clone(),
+        instance_id: row.instance_id.clone(),
+        name: row.name.clone(),
+        username: row.username.clone(),
+        acl,
+        created_at: rfc3339(row.created_at),
+    })
+}
+
+fn validate_acl(acl: Vec<AclRule>) -> ApiResult<Vec<AclRule>> {
+    if acl.len() > MAX_ACL_RULES {
+        return Err(ApiError::validation("acl", format!("at most {MAX_ACL_RULES} rules")));
+    }
+    for rule in &acl {
+        if !is_topic_filter(&rule.topic) {
+            return Err(ApiError::validation(
+                "acl",
+                format!("{:?} is not an MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)", rule.topic),
+            ));
+        }
+        if rule.actions.is_empty() {
+            return Err(ApiError::validation("acl", format!("the rule for {:?} allows no action", rule.topic)));
+        }
+    }
+    Ok(acl)
+}
+
+/// MQTT 3.1.1 §4.7 filter syntax.
+fn is_topic_filter(filter: &str) -> bool {
+    if filter.is_empty() || filter.len() > 65_535 || filter.contains('\0') {
+        return false;
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    levels.iter().enumerate().all(|(i, level)| match *level {
+        "#" => i == levels.len() - 1,
+        "+" => true,
+        other => !other.contains('#') && !other.contains('+'),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_topic_filter;
+
+    #[test]
+    fn filters_follow_mqtt_syntax() {
+        for good in ["#", "+", "a/b", "a/+/c", "a/#", "+/+", "/a", "$SYS/#"] {
+            assert!(is_topic_filter(good), "{good}");
+        }
+        for bad in ["", "a#", "a/#/b", "a+/b", "a/b+", "#/a", "a\0b"] {
+            assert!(!is_topic_filter(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! `/v1/instances`: create, list, get, delete.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use omnibus_api::rest::{CreateInstanceRequest, Endpoints, Instance, InstancePage, InstanceStatus, Problem};
+
+use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::{AppState, FLEET_WAIT};
+use crate::auth::Caller;
+use crate::clock::{now_ms, rfc3339};
+use crate::error::{ApiError, ApiResult, InternalError};
+use crate::plans;
+use crate::store::{InstanceRow, is_unique_violation};
+
+const NOT_FOUND: &str = "no instance with that id in this organization";
+
+#[utoipa::path(post, path = "/v1/instances", tag = "instances", request_body = CreateInstanceRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; `ready` when the fleet applied it within two seconds", body = Instance),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken in this organization", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateInstanceRequest>,
+) -> ApiResult<impl IntoResponse> {
+    validate_name(&request.name)?;
+    if !plans::is_plan(&request.plan) {
+        return Err(ApiError::validation("plan", format!("plan must be one of: {}", plans::PLANS.join(", "))));
+    }
+    let region = match request.region {
+        Some(region) => region,
+        None => state.config.default_region().unwrap_or_default().to_string(),
+    };
+    if !state.fleets.has_region(&region) {
+        let known: Vec<&str> = state.config.regions.iter().map(|r| r.name.as_str()).collect();
+        return Err(ApiError::validation("region", format!("region must be one of: {}", known.join(", "))));
+    }
+    let now = now_ms();
+    let row = InstanceRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        organization_id: caller.organization_id.clone(),
+        name: request.name,
+        plan: request.plan,
+        region,
+        status: "provisioning".into(),
+        status_reason: None,
+        endpoints: "{}".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    match state.store.insert_instance(&row).await {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ApiError::Conflict(format!("an instance named {:?} already exists", row.name)));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(instance = %row.id, name = %row.name, by = %caller.user_id, "instance created");
+    state.reconciler.kick_and_wait(&row.id, FLEET_WAIT).await;
+    let row = state.store.instance(&row.id).await?.unwrap_or(row);
+    let location = format!("/v1/instances/{}", row.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(to_api(&row)?)))
+}
+
+#[utoipa::path(get, path = "/v1/instances", tag = "instances", params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the organization's instances, oldest first", body = InstancePage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<axum::Json<InstancePage>> {
+    let page = params.page()?;
+    let rows = state.store.list_instances(&caller.organization_id, page.after.as_deref(), page.size + 1).await?;
+    let (rows, next_page_token) = paginate(rows, page.size, |r| r.id.as_str());
+    let items = rows.iter().map(to_api).collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(InstancePage { items, next_page_token }))
+}
+
+#[utoipa::path(get, path = "/v1/instances/{id}", tag = "instances", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Instance),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Instance>> {
+    let row = state.store.instance_in_org(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    Ok(axum::Json(to_api(&row)?))
+}
+
+#[utoipa::path(delete, path = "/v1/instances/{id}", tag = "instances", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Deletion under way; the instance disappears once the fleet has removed it", body = Instance),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, axum::Json<Instance>)> {
+    let row = state.store.instance_in_org(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    state.store.mark_instance_deleting(&caller.organization_id, &id, now_ms()).await?;
+    tracing::info!(instance = %id, by = %caller.user_id, "instance deletion requested");
+    state.reconciler.kick(&id);
+    let mut instance = to_api(&row)?;
+    instance.status = InstanceStatus::Deleting;
+    instance.status_reason = None;
+    Ok((StatusCode::ACCEPTED, axum::Json(instance)))
+}
+
+pub fn to_api(row: &InstanceRow) -> ApiResult<Instance> {
+    let status = match row.status.as_str() {
+        "provisioning" => InstanceStatus::Provisioning,
+        "ready" => InstanceStatus::Ready,
+        "deleting" => InstanceStatus::Deleting,
+        "failed" => InstanceStatus::Failed,
+        other => return Err(InternalError::Corrupt(format!("instance {} has status {other:?}", row.id)).into()),
+    };
+    let endpoints: Endpoints = serde_json::from_str(&row.endpoints)
+        .map_err(|e| InternalError::Corrupt(format!("instance {} endpoints: {e}", row.id)))?;
+    Ok(Instance {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        status,
+        status_reason: row.status_reason.clone(),
+        plan: row.plan.clone(),
+        region: row.region.clone(),
+        endpoints,
+        created_at: rfc3339(row.created_at),
+    })
+}
+
+/// A DNS label: it becomes part of credential usernames and host names.
+fn validate_name(name: &str) -> ApiResult<()> {
+    let bytes = name.as_bytes();
+    let valid = (1..=63).contains(&bytes.len())
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "name",
+            "name must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_name;
+
+    #[test]
+    fn names_are_dns_labels() {
+        for good in ["a", "sensors", "plant-7", "0x1"] {
+            assert!(validate_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-a", "a-", "Sensors", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+}

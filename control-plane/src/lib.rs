@@ -1,0 +1,137 @@
+//! The Omnibus control plane: the management REST API (`/v1`), identity and
+//! tokens, instances and credentials as desired state in SQL, and the
+//! reconciler that applies that state to the fleets over gRPC.
+//!
+//! It never touches a broker's data or disk: everything it knows of the fleet
+//! comes back through the fleet gRPC service.
+
+mod auth;
+mod clock;
+pub mod config;
+mod error;
+mod fleet;
+mod http;
+mod plans;
+mod reconciler;
+mod secrets;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use rand::RngCore;
+use tokio::net::TcpListener;
+
+pub use config::ControlPlaneConfig;
+pub use http::openapi_json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlPlaneError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Fleet(#[from] fleet::FleetConfigError),
+    #[error("the default region {0:?} is not among the configured regions")]
+    DefaultRegion(String),
+    #[error("cannot read or create the token key {path}: {source}")]
+    TokenKey { path: String, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("serving HTTP: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A bound control plane, ready to serve.
+pub struct ControlPlane {
+    listener: TcpListener,
+    router: axum::Router,
+    reconciler: reconciler::Reconciler,
+}
+
+impl ControlPlane {
+    /// Connects and migrates the database and binds the listener.
+    pub async fn bind(config: ControlPlaneConfig, metrics: PrometheusHandle) -> Result<ControlPlane, ControlPlaneError> {
+        if let Some(region) = config.default_region.as_ref().filter(|r| !config.regions.iter().any(|c| &c.name == *r)) {
+            return Err(ControlPlaneError::DefaultRegion(region.clone()));
+        }
+        let store = store::Store::connect(&config.database_url()).await?;
+        let secret = match &config.secrets.jwt_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => token_key(&config.data_dir.join("jwt.key"))?,
+        };
+        let tokens = auth::Tokens::new(&secret, config.access_token_ttl_secs);
+        let fleets = fleet::Fleets::new(&config.regions)?;
+        let reconciler = reconciler::Reconciler::new(
+            store.clone(),
+            fleets.clone(),
+            Duration::from_secs(config.resync_interval_secs.max(1)),
+        );
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ControlPlaneError::Bind { addr: config.listen, source })?;
+        let state = http::AppState {
+            store,
+            tokens,
+            reconciler: reconciler.clone(),
+            fleets,
+            metrics,
+            config: Arc::new(config),
+            openapi: Arc::new(http::openapi_json()),
+        };
+        Ok(ControlPlane { listener, router: http::router(state), reconciler })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Serves the API and runs the reconciler until `shutdown` resolves, then
+    /// finishes in-flight requests.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ControlPlaneError> {
+        let addr = self.local_addr();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let reconciler = tokio::spawn(self.reconciler.run({
+            let mut stop = stop_rx.clone();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        }));
+        tracing::info!(%addr, "control plane listening");
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await
+            .map_err(ControlPlaneError::Serve);
+        let _ = reconciler.await;
+        served
+    }
+}
+
+/// Reads the token key, creating it (32 random bytes, mode 0600) on first start.
+fn token_key(path: &Path) -> Result<Vec<u8>, ControlPlaneError> {
+    let err = |source| ControlPlaneError::TokenKey { path: path.display().to_string(), source };
+    match std::fs::read(path) {
+        Ok(key) if key.len() >= 32 => return Ok(key),
+        Ok(_) => return Err(err(std::io::Error::new(std::io::ErrorKind::InvalidData, "shorter than 32 bytes"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut key = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(err)?;
+    std::io::Write::write_all(&mut file, &key).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    Ok(key)
+}

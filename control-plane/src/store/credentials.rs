@@ -1,0 +1,114 @@
+//! Credentials of instances, kept only in salted SCRAM form.
+
+use sqlx::FromRow;
+
+use super::Store;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CredentialRow {
+    pub id: String,
+    pub instance_id: String,
+    pub name: String,
+    pub username: String,
+    /// Base64 of the SCRAM salt, stored key and server key.
+    pub scram_salt: String,
+    pub scram_iterations: i64,
+    pub scram_stored_key: String,
+    pub scram_server_key: String,
+    /// JSON of `Vec<omnibus_api::rest::AclRule>`.
+    pub acl: String,
+    pub state: String,
+    pub created_at: i64,
+}
+
+/// `active` credentials are applied to the fleet; `revoking` ones are being
+/// removed from it and deleted once that is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialState {
+    Active,
+    Revoking,
+}
+
+impl CredentialState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialState::Active => "active",
+            CredentialState::Revoking => "revoking",
+        }
+    }
+}
+
+
+macro_rules! credential_columns {
+    () => {
+        "id, instance_id, name, username, scram_salt, scram_iterations, scram_stored_key, \
+                       scram_server_key, acl, state, created_at"
+    };
+}
+
+impl Store {
+    pub async fn insert_credential(&self, row: &CredentialRow) -> Result<(), sqlx::Error> {
+        sqlx::query(concat!("INSERT INTO credentials (", credential_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+        .bind(&row.id)
+        .bind(&row.instance_id)
+        .bind(&row.name)
+        .bind(&row.username)
+        .bind(&row.scram_salt)
+        .bind(row.scram_iterations)
+        .bind(&row.scram_stored_key)
+        .bind(&row.scram_server_key)
+        .bind(&row.acl)
+        .bind(&row.state)
+        .bind(row.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every credential of the instance, active and revoking.
+    pub async fn instance_credentials(&self, instance_id: &str) -> Result<Vec<CredentialRow>, sqlx::Error> {
+        sqlx::query_as(concat!("SELECT ", credential_columns!(), " FROM credentials WHERE instance_id = $1 ORDER BY id"))
+            .bind(instance_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// A page of the instance's active credentials after `after`.
+    pub async fn list_credentials(
+        &self,
+        instance_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CredentialRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE instance_id = $1 AND state = 'active' AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(instance_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Starts revoking an active credential; false when there is none.
+    pub async fn mark_credential_revoking(&self, instance_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE credentials SET state = 'revoking' WHERE id = $1 AND instance_id = $2 AND state = 'active'",
+        )
+        .bind(id)
+        .bind(instance_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_credential(&self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM credentials WHERE id = $1 AND state = 'revoking'")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+//! Users, organizations, memberships and refresh tokens.
+
+use sqlx::FromRow;
+
+use super::Store;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OrganizationRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RefreshTokenRow {
+    pub token_hash: String,
+    pub family_id: String,
+    pub user_id: String,
+    pub organization_id: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub struct NewSignup<'a> {
+    pub user: &'a UserRow,
+    pub organization: &'a OrganizationRow,
+}
+
+impl Store {
+    /// Creates a user, their organization and their owner membership, all or nothing.
+    pub async fn create_signup(&self, new: NewSignup<'_>) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&new.user.id)
+            .bind(&new.user.email)
+            .bind(&new.user.password_hash)
+            .bind(new.user.created_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&new.organization.id)
+            .bind(&new.organization.name)
+            .bind(new.organization.created_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO memberships (user_id, organization_id, role, created_at) VALUES ($1, $2, 'owner', $3)")
+            .bind(&new.user.id)
+            .bind(&new.organization.id)
+            .bind(new.user.created_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Ids of the organizations the user belongs to, oldest membership first.
+    pub async fn organization_ids(&self, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT organization_id FROM memberships WHERE user_id = $1 ORDER BY created_at, organization_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn insert_refresh_token(&self, row: &RefreshTokenRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, organization_id, expires_at, used_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, NULL)",
+        )
+        .bind(&row.token_hash)
+        .bind(&row.family_id)
+        .bind(&row.user_id)
+        .bind(&row.organization_id)
+        .bind(row.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT token_hash, family_id, user_id, organization_id, expires_at, used_at, revoked_at \
+             FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Marks a refresh token used; false when it already was (a replay, or a
+    /// concurrent refresh that won the race).
+    pub async fn use_refresh_token(&self, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Revokes every token of a family (used when a spent token is replayed).
+    pub async fn revoke_refresh_family(&self, family_id: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(family_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

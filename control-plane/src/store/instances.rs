@@ -1,0 +1,127 @@
+//! Instances: the desired state the reconciler applies, and the status it
+//! writes back.
+
+use sqlx::FromRow;
+
+use super::Store;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct InstanceRow {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub plan: String,
+    pub region: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// JSON of `omnibus_api::rest::Endpoints`.
+    pub endpoints: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+macro_rules! instance_columns {
+    () => {
+        "id, organization_id, name, plan, region, status, status_reason, endpoints, created_at, updated_at"
+    };
+}
+
+impl Store {
+    pub async fn insert_instance(&self, row: &InstanceRow) -> Result<(), sqlx::Error> {
+        sqlx::query(concat!("INSERT INTO instances (", instance_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            .bind(&row.id)
+            .bind(&row.organization_id)
+            .bind(&row.name)
+            .bind(&row.plan)
+            .bind(&row.region)
+            .bind(&row.status)
+            .bind(&row.status_reason)
+            .bind(&row.endpoints)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// An instance of the organization, or `None` (also when it belongs to another).
+    pub async fn instance_in_org(&self, org_id: &str, id: &str) -> Result<Option<InstanceRow>, sqlx::Error> {
+        sqlx::query_as(concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1 AND organization_id = $2"))
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    pub async fn instance(&self, id: &str) -> Result<Option<InstanceRow>, sqlx::Error> {
+        sqlx::query_as(concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// A page of the organization's instances in id (= creation) order, after `after`.
+    pub async fn list_instances(
+        &self,
+        org_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<InstanceRow>, sqlx::Error> {
+        sqlx::query_as(concat!("SELECT ", instance_columns!(), " FROM instances WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+        .bind(org_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Every instance id, for the reconciler's periodic resync.
+    pub async fn all_instance_ids(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT id FROM instances ORDER BY id").fetch_all(&self.pool).await
+    }
+
+    pub async fn set_instance_status(
+        &self,
+        id: &str,
+        status: &str,
+        reason: Option<&str>,
+        endpoints: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        // Never resurrect an instance whose deletion began meanwhile.
+        sqlx::query(
+            "UPDATE instances SET status = $1, status_reason = $2, endpoints = $3, updated_at = $4 \
+             WHERE id = $5 AND (status <> 'deleting' OR $1 = 'deleting')",
+        )
+        .bind(status)
+        .bind(reason)
+        .bind(endpoints)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks the instance for deletion; false when it is not in the organization.
+    pub async fn mark_instance_deleting(&self, org_id: &str, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE instances SET status = 'deleting', status_reason = NULL, updated_at = $1 \
+             WHERE id = $2 AND organization_id = $3",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(org_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes an instance and its credentials once the fleet has forgotten it.
+    pub async fn delete_instance(&self, id: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM credentials WHERE instance_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM instances WHERE id = $1 AND status = 'deleting'").bind(id).execute(&mut *tx).await?;
+        tx.commit().await
+    }
+}

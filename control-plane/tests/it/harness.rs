@@ -1,0 +1,174 @@
+//! Starts a broker and a control plane in-process on free ports, with a fresh
+//! database, and gives scenarios an HTTP client for them.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use metrics_exporter_prometheus::PrometheusBuilder;
+use omnibus_control_plane::config::RegionConfig;
+use omnibus_control_plane::{ControlPlane, ControlPlaneConfig};
+use omnibus_data_plane::{Broker, BrokerConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Env {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub mqtt: SocketAddr,
+}
+
+/// What a request answered: status, content type and JSON body (Null when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Asserts this is a problem document with `status`, and returns its detail.
+    pub fn problem(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {self:?}");
+        assert_eq!(self.content_type, "application/problem+json", "{self:?}");
+        assert_eq!(self.body["status"], status, "{self:?}");
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{self:?}");
+        assert!(self.body["title"].is_string(), "{self:?}");
+        self.body["detail"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl Env {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.expect("request")).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, content_type: Option<&str>, body: &str) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).body(body.to_string());
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        answer(request.send().await.expect("request")).await
+    }
+
+    /// Signs up a fresh user and returns (access token, refresh token, signup body).
+    pub async fn signup(&self, email: &str) -> (String, String, Value) {
+        let a = self
+            .call(
+                Method::POST,
+                "/v1/auth/signup",
+                None,
+                Some(json!({"email": email, "password": "a long passphrase", "organization_name": "Test Org"})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+        let access = a.body["access_token"].as_str().unwrap().to_string();
+        let refresh = a.body["refresh_token"].as_str().unwrap().to_string();
+        (access, refresh, a.body)
+    }
+
+    pub async fn create_instance(&self, token: &str, name: &str) -> Value {
+        let a = self
+            .call(Method::POST, "/v1/instances", Some(token), Some(json!({"name": name, "plan": "developer"})))
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+        a.body
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Answer { status, content_type, body }
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("omnibus-cp-it-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A fresh, empty database of the kind asked for.
+async fn database_url(db: Db, dir: &std::path::Path) -> String {
+    match db {
+        Db::Sqlite => format!("sqlite://{}/control-plane.db", dir.display()),
+        Db::Postgres => {
+            let admin = std::env::var("OMNIBUS_TEST_POSTGRES_URL").expect(
+                "OMNIBUS_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts PostgreSQL",
+            );
+            let name = format!("it_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+            let (server, _) = admin.rsplit_once('/').expect("a database url with a path");
+            format!("{server}/{name}")
+        }
+    }
+}
+
+/// Runs `scenario` against a fresh broker and control plane on `db`.
+pub async fn run<F, Fut>(db: Db, scenario: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = temp_dir();
+    let metrics = PrometheusBuilder::new().build_recorder().handle();
+    let broker = Broker::bind(
+        BrokerConfig {
+            data_dir: dir.join("broker"),
+            mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+            grpc_listen: "127.0.0.1:0".parse().unwrap(),
+            ..BrokerConfig::default()
+        },
+        metrics.clone(),
+    )
+    .await
+    .expect("broker binds");
+    let addrs = broker.local_addrs();
+    let mut config = ControlPlaneConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: Some(database_url(db, &dir).await),
+        data_dir: dir.join("control-plane"),
+        regions: vec![RegionConfig { name: "local".into(), fleet_endpoint: format!("http://{}", addrs.grpc) }],
+        ..ControlPlaneConfig::default()
+    };
+    config.secrets.jwt_secret = Some(JWT_SECRET.into());
+    let control_plane = ControlPlane::bind(config, metrics).await.expect("control plane binds");
+    let base = format!("http://{}", control_plane.local_addr());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let broker_task = tokio::spawn(broker.serve(wait(stopped.clone())));
+    let cp_task = tokio::spawn(control_plane.serve(wait(stopped)));
+
+    scenario(Env { base, http: reqwest::Client::new(), mqtt: addrs.mqtt }).await;
+
+    stop.send(true).unwrap();
+    cp_task.await.unwrap().expect("control plane stops cleanly");
+    broker_task.await.unwrap().expect("broker stops cleanly");
+    let _ = std::fs::remove_dir_all(&dir);
+}

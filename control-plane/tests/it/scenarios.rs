@@ -1,0 +1,250 @@
+//! What a user of the REST API checks, one scenario per function.
+
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{Env, JWT_SECRET};
+
+pub async fn signup_login_and_refresh(env: Env) {
+    let (access, refresh, body) = env.signup("ada@example.com").await;
+    assert_eq!(body["user"]["email"], "ada@example.com");
+    assert_eq!(body["organization"]["name"], "Test Org");
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["expires_in"].as_u64().unwrap() > 0);
+    assert!(env.call(Method::GET, "/v1/instances", Some(&access), None).await.status.is_success());
+
+    // Emails are case-insensitive; a wrong password and an unknown email get the same answer.
+    let login = env
+        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ADA@example.com", "password": "a long passphrase"})))
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    assert!(login.body["access_token"].is_string() && login.body["refresh_token"].is_string());
+    let wrong = env
+        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "not the passphrase"})))
+        .await
+        .problem(401);
+    let unknown = env
+        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "bob@example.com", "password": "a long passphrase"})))
+        .await
+        .problem(401);
+    assert_eq!(wrong, unknown);
+
+    // A refresh gives a working new pair.
+    let refreshed = env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+    assert_ne!(refreshed.body["refresh_token"], json!(refresh));
+    let new_access = refreshed.body["access_token"].as_str().unwrap();
+    assert!(env.call(Method::GET, "/v1/instances", Some(new_access), None).await.status.is_success());
+}
+
+pub async fn refresh_token_reuse_revokes_the_family(env: Env) {
+    let (_, first, _) = env.signup("eve@example.com").await;
+    let second = env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": first}))).await;
+    let second = second.body["refresh_token"].as_str().unwrap().to_string();
+    // The spent token comes back: refused, and the token issued after it dies too.
+    env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": first}))).await.problem(401);
+    env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": second}))).await.problem(401);
+    env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": "omr_made_up"}))).await.problem(401);
+}
+
+pub async fn malformed_requests_get_problem_documents(env: Env) {
+    let detail = env.raw(Method::POST, "/v1/auth/signup", Some("application/json"), "{\"email\": ").await.problem(400);
+    assert!(!detail.is_empty());
+    let detail = env
+        .raw(Method::POST, "/v1/auth/signup", Some("application/json"), r#"{"email": "a@example.com", "password": "a long passphrase"}"#)
+        .await
+        .problem(422);
+    assert!(detail.contains("organization_name"), "{detail}");
+    env.raw(Method::POST, "/v1/auth/signup", Some("text/plain"), "{}").await.problem(415);
+    env.raw(Method::POST, "/v1/auth/signup", None, "").await.problem(415);
+
+    let signup = |email: &str, password: &str| json!({"email": email, "password": password, "organization_name": "X"});
+    let a = env.call(Method::POST, "/v1/auth/signup", None, Some(signup("not-an-email", "a long passphrase"))).await;
+    assert_eq!(a.problem(422), a.body["detail"].as_str().unwrap());
+    assert_eq!(a.body["field"], "email");
+    let a = env.call(Method::POST, "/v1/auth/signup", None, Some(signup("x@example.com", "short"))).await;
+    a.problem(422);
+    assert_eq!(a.body["field"], "password");
+
+    let (token, _, _) = env.signup("dup@example.com").await;
+    let detail = env
+        .call(Method::POST, "/v1/auth/signup", None, Some(signup("DUP@example.com", "another long passphrase")))
+        .await
+        .problem(409);
+    assert!(detail.contains("already exists"), "{detail}");
+
+    let create = |body: Value| env.call(Method::POST, "/v1/instances", Some(&token), Some(body));
+    assert_eq!(create(json!({"name": "Bad_Name", "plan": "developer"})).await.body["field"], "name");
+    assert_eq!(create(json!({"name": "ok", "plan": "platinum"})).await.body["field"], "plan");
+    assert_eq!(create(json!({"name": "ok", "plan": "developer", "region": "mars"})).await.body["field"], "region");
+    create(json!({"plan": "developer"})).await.problem(422);
+    env.call(Method::GET, "/v1/instances?page_size=0", Some(&token), None).await.problem(422);
+    env.call(Method::GET, "/v1/instances?page_size=lots", Some(&token), None).await.problem(422);
+    env.call(Method::GET, "/v1/instances?page_token=%%%", Some(&token), None).await.problem(422);
+    env.call(Method::GET, "/v1/nothing-here", Some(&token), None).await.problem(404);
+    env.call(Method::PUT, "/v1/instances", Some(&token), None).await.problem(405);
+    env.call(Method::GET, "/v1/instances/no-such-id", Some(&token), None).await.problem(404);
+}
+
+pub async fn bad_tokens_are_refused(env: Env) {
+    let (token, _, body) = env.signup("mallory@example.com").await;
+    let user = body["user"]["id"].as_str().unwrap();
+    let org = body["organization"]["id"].as_str().unwrap();
+    let now = jsonwebtoken::get_current_timestamp();
+    let mint = |iat: u64, exp: u64, key: &str| {
+        let claims = json!({"sub": user, "org": org, "iss": "omnibus", "iat": iat, "exp": exp});
+        jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(key.as_bytes())).unwrap()
+    };
+    // Our own key accepts a fresh token: the minting is right.
+    assert!(env.call(Method::GET, "/v1/instances", Some(&mint(now, now + 60, JWT_SECRET)), None).await.status.is_success());
+
+    let expired = mint(now - 3600, now - 600, JWT_SECRET);
+    let forged = mint(now, now + 60, "some-other-key-some-other-key-some");
+    let mut tampered = token.clone().into_bytes();
+    let i = tampered.len() - 3;
+    tampered[i] = if tampered[i] == b'a' { b'b' } else { b'a' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for bad in [expired.as_str(), forged.as_str(), tampered.as_str(), "garbage"] {
+        env.call(Method::GET, "/v1/instances", Some(bad), None).await.problem(401);
+    }
+    env.call(Method::GET, "/v1/instances", None, None).await.problem(401);
+}
+
+pub async fn instances_become_ready_and_page(env: Env) {
+    let (token, _, _) = env.signup("ops@example.com").await;
+    let started = Instant::now();
+    let instance = env.create_instance(&token, "sensors").await;
+    assert_eq!(instance["status"], "ready", "{instance}");
+    assert!(started.elapsed() < Duration::from_secs(1), "ready after {:?}", started.elapsed());
+    assert_eq!(instance["plan"], "developer");
+    assert_eq!(instance["region"], "local");
+    assert_eq!(instance["endpoints"]["mqtt"], format!("localhost:{}", env.mqtt.port()));
+    let id = instance["id"].as_str().unwrap();
+
+    let got = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&token), None).await;
+    assert_eq!(got.body, instance);
+    env.call(Method::POST, "/v1/instances", Some(&token), Some(json!({"name": "sensors", "plan": "developer"})))
+        .await
+        .problem(409);
+
+    env.create_instance(&token, "b").await;
+    env.create_instance(&token, "c").await;
+    let mut names = Vec::new();
+    let mut path = "/v1/instances?page_size=2".to_string();
+    let mut pages = 0;
+    loop {
+        let page = env.call(Method::GET, &path, Some(&token), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{page:?}");
+        pages += 1;
+        names.extend(page.body["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()));
+        match page.body["next_page_token"].as_str() {
+            Some(next) => path = format!("/v1/instances?page_size=2&page_token={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(names, ["sensors", "b", "c"]);
+}
+
+pub async fn instances_are_invisible_to_other_organizations(env: Env) {
+    let (alice, _, _) = env.signup("alice@example.com").await;
+    let (bob, _, _) = env.signup("bob@example.com").await;
+    let instance = env.create_instance(&alice, "private").await;
+    let id = instance["id"].as_str().unwrap();
+
+    let listed = env.call(Method::GET, "/v1/instances", Some(&bob), None).await;
+    assert_eq!(listed.body["items"], json!([]));
+    env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&bob), None).await.problem(404);
+    env.call(Method::DELETE, &format!("/v1/instances/{id}"), Some(&bob), None).await.problem(404);
+    env.call(Method::GET, &format!("/v1/instances/{id}/credentials"), Some(&bob), None).await.problem(404);
+    env.call(Method::POST, &format!("/v1/instances/{id}/credentials"), Some(&bob), Some(json!({}))).await.problem(404);
+    // Names are per organization: Bob may use the same one.
+    env.create_instance(&bob, "private").await;
+    let still = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&alice), None).await;
+    assert_eq!(still.body["status"], "ready");
+}
+
+pub async fn deleting_an_instance_removes_it_from_the_fleet(env: Env) {
+    let (token, _, _) = env.signup("del@example.com").await;
+    let instance = env.create_instance(&token, "doomed").await;
+    let id = instance["id"].as_str().unwrap();
+    let deleted = env.call(Method::DELETE, &format!("/v1/instances/{id}"), Some(&token), None).await;
+    assert_eq!(deleted.status, StatusCode::ACCEPTED, "{deleted:?}");
+    assert_eq!(deleted.body["status"], "deleting");
+    env.call(Method::POST, &format!("/v1/instances/{id}/credentials"), Some(&token), Some(json!({})))
+        .await
+        .problem(409);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&token), None).await;
+        if got.status == StatusCode::NOT_FOUND {
+            got.problem(404);
+            break;
+        }
+        assert_eq!(got.body["status"], "deleting");
+        assert!(Instant::now() < deadline, "still there: {got:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The name is free again.
+    assert_eq!(env.create_instance(&token, "doomed").await["status"], "ready");
+}
+
+pub async fn credentials_show_their_password_once(env: Env) {
+    let (token, _, _) = env.signup("cred@example.com").await;
+    let instance = env.create_instance(&token, "plant").await;
+    let id = instance["id"].as_str().unwrap();
+    let path = format!("/v1/instances/{id}/credentials");
+
+    let created = env.call(Method::POST, &path, Some(&token), Some(json!({"name": "gateway"}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    let password = created.body["password"].as_str().unwrap();
+    assert!(password.len() >= 32);
+    assert!(created.body["username"].as_str().unwrap().starts_with("plant-"));
+    assert_eq!(created.body["endpoints"]["mqtt"], instance["endpoints"]["mqtt"]);
+    assert_eq!(created.body["acl"][0]["topic"], "#");
+    let cid = created.body["id"].as_str().unwrap();
+
+    let listed = env.call(Method::GET, &path, Some(&token), None).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "gateway");
+    assert!(items[0].get("password").is_none());
+    assert!(!listed.body.to_string().contains(password), "the password leaks in the list");
+
+    let second = env.call(Method::POST, &path, Some(&token), Some(json!({}))).await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    assert_ne!(second.body["username"], created.body["username"]);
+    assert_ne!(second.body["password"], created.body["password"]);
+
+    let deleted = env.call(Method::DELETE, &format!("{path}/{cid}"), Some(&token), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
+    env.call(Method::DELETE, &format!("{path}/{cid}"), Some(&token), None).await.problem(404);
+    let listed = env.call(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+pub async fn credential_acl_is_validated(env: Env) {
+    let (token, _, _) = env.signup("acl@example.com").await;
+    let instance = env.create_instance(&token, "acl").await;
+    let path = format!("/v1/instances/{}/credentials", instance["id"].as_str().unwrap());
+    for acl in [
+        json!([{"topic": "a/#/b", "actions": ["publish"]}]),
+        json!([{"topic": "a", "actions": []}]),
+        json!([{"topic": "", "actions": ["subscribe"]}]),
+    ] {
+        let a = env.call(Method::POST, &path, Some(&token), Some(json!({"acl": acl}))).await;
+        a.problem(422);
+        assert_eq!(a.body["field"], "acl");
+    }
+    env.call(Method::POST, &path, Some(&token), Some(json!({"acl": [{"topic": "a", "actions": ["fly"]}]})))
+        .await
+        .problem(422);
+    let ok = env
+        .call(Method::POST, &path, Some(&token), Some(json!({"acl": [{"topic": "sensors/+/temp", "actions": ["publish"]}]})))
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
+    assert_eq!(ok.body["acl"], json!([{"topic": "sensors/+/temp", "actions": ["publish"]}]));
+}
