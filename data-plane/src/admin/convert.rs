@@ -1,0 +1,185 @@
+//! Fleet gRPC messages → validated tenancy records.
+//!
+//! Owns the admin edge's validation: every refusal is an `invalid_argument`
+//! [`Status`] whose message names the field. Nothing here touches state.
+
+use omnibus_api::fleet;
+use tonic::Status;
+
+use crate::mqtt::topic;
+use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, ScramSecret};
+
+/// Longest id or user name accepted, in bytes.
+const MAX_NAME_LEN: usize = 256;
+/// Length of SCRAM-SHA-256 keys.
+const KEY_LEN: usize = 32;
+
+/// Checks an id-like field: non-empty, bounded, no control characters.
+pub fn name(field: &str, value: String) -> Result<String, Status> {
+    if value.is_empty() {
+        return Err(Status::invalid_argument(format!("{field} must not be empty")));
+    }
+    if value.len() > MAX_NAME_LEN {
+        return Err(Status::invalid_argument(format!("{field} is longer than {MAX_NAME_LEN} bytes")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Status::invalid_argument(format!("{field} contains a control character")));
+    }
+    Ok(value)
+}
+
+pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Status> {
+    let namespace = namespace.ok_or_else(|| Status::invalid_argument("namespace is required"))?;
+    Ok(Namespace { id: name("namespace.id", namespace.id)?, plan: namespace.plan })
+}
+
+pub fn credential(credential: Option<fleet::Credential>) -> Result<Credential, Status> {
+    let credential = credential.ok_or_else(|| Status::invalid_argument("credential is required"))?;
+    let secret =
+        credential.scram_sha256.ok_or_else(|| Status::invalid_argument("credential.scram_sha256 is required"))?;
+    Ok(Credential {
+        id: name("credential.id", credential.id)?,
+        namespace_id: name("credential.namespace_id", credential.namespace_id)?,
+        username: name("credential.username", credential.username)?,
+        scram_sha256: scram_secret(secret)?,
+        acl: acl(credential.acl)?,
+    })
+}
+
+fn scram_secret(secret: fleet::ScramSecret) -> Result<ScramSecret, Status> {
+    if secret.iterations == 0 {
+        return Err(Status::invalid_argument("credential.scram_sha256.iterations must be positive"));
+    }
+    if secret.salt.is_empty() {
+        return Err(Status::invalid_argument("credential.scram_sha256.salt must not be empty"));
+    }
+    for (field, key) in [("stored_key", &secret.stored_key), ("server_key", &secret.server_key)] {
+        if key.len() != KEY_LEN {
+            return Err(Status::invalid_argument(format!(
+                "credential.scram_sha256.{field} must be {KEY_LEN} bytes, got {}",
+                key.len()
+            )));
+        }
+    }
+    Ok(ScramSecret {
+        salt: secret.salt,
+        iterations: secret.iterations,
+        stored_key: secret.stored_key,
+        server_key: secret.server_key,
+    })
+}
+
+fn acl(rules: Vec<fleet::AclRule>) -> Result<Acl, Status> {
+    let rules = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            topic::validate_filter(&rule.topic_filter).map_err(|error| {
+                Status::invalid_argument(format!(
+                    "credential.acl[{i}].topic_filter {:?} is not a valid topic filter: {error}",
+                    rule.topic_filter
+                ))
+            })?;
+            if rule.actions.is_empty() {
+                return Err(Status::invalid_argument(format!("credential.acl[{i}].actions must not be empty")));
+            }
+            let actions = rule
+                .actions
+                .iter()
+                .map(|&raw| {
+                    action(raw).ok_or_else(|| {
+                        Status::invalid_argument(format!("credential.acl[{i}].actions has an invalid action {raw}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(AclRule { topic_filter: rule.topic_filter, actions })
+        })
+        .collect::<Result<Vec<_>, Status>>()?;
+    Ok(Acl { rules })
+}
+
+fn action(raw: i32) -> Option<Action> {
+    match fleet::Action::try_from(raw).ok()? {
+        fleet::Action::Unspecified => None,
+        fleet::Action::Publish => Some(Action::Publish),
+        fleet::Action::Subscribe => Some(Action::Subscribe),
+        fleet::Action::Produce => Some(Action::Produce),
+        fleet::Action::Consume => Some(Action::Consume),
+        fleet::Action::Group => Some(Action::Group),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    fn valid() -> fleet::Credential {
+        fleet::Credential {
+            id: "cred-1".into(),
+            namespace_id: "ns-1".into(),
+            username: "alice".into(),
+            scram_sha256: Some(fleet::ScramSecret {
+                salt: vec![1; 16],
+                iterations: 4096,
+                stored_key: vec![2; 32],
+                server_key: vec![3; 32],
+            }),
+            acl: vec![fleet::AclRule {
+                topic_filter: "a/#".into(),
+                actions: vec![fleet::Action::Publish as i32, fleet::Action::Subscribe as i32],
+            }],
+        }
+    }
+
+    type Edit = Box<dyn FnOnce(&mut fleet::Credential)>;
+
+    fn refusal(edit: impl FnOnce(&mut fleet::Credential)) -> String {
+        let mut credential = valid();
+        edit(&mut credential);
+        let status = super::credential(Some(credential)).unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        status.message().to_owned()
+    }
+
+    #[test]
+    fn accepts_a_valid_credential() {
+        let credential = credential(Some(valid())).unwrap();
+        assert_eq!(credential.acl.rules[0].actions, vec![Action::Publish, Action::Subscribe]);
+    }
+
+    #[test]
+    fn names_the_field_it_refuses() {
+        let cases: Vec<(Edit, &str)> = vec![
+            (Box::new(|c| c.id.clear()), "credential.id must not be empty"),
+            (Box::new(|c| c.namespace_id.clear()), "credential.namespace_id must not be empty"),
+            (Box::new(|c| c.username = "a\nb".into()), "credential.username contains a control character"),
+            (Box::new(|c| c.scram_sha256 = None), "credential.scram_sha256 is required"),
+            (
+                Box::new(|c| c.scram_sha256.as_mut().unwrap().iterations = 0),
+                "credential.scram_sha256.iterations must be positive",
+            ),
+            (
+                Box::new(|c| {
+                    c.scram_sha256.as_mut().unwrap().stored_key.pop();
+                }),
+                "credential.scram_sha256.stored_key must be 32 bytes, got 31",
+            ),
+            (Box::new(|c| c.acl[0].topic_filter = "a/#/b".into()), "credential.acl[0].topic_filter"),
+            (Box::new(|c| c.acl[0].actions.clear()), "credential.acl[0].actions must not be empty"),
+            (Box::new(|c| c.acl[0].actions = vec![0]), "invalid action 0"),
+            (Box::new(|c| c.acl[0].actions = vec![99]), "invalid action 99"),
+        ];
+        for (edit, expected) in cases {
+            let message = refusal(edit);
+            assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_a_missing_or_empty_namespace() {
+        assert_eq!(namespace(None).unwrap_err().code(), Code::InvalidArgument);
+        let empty = fleet::Namespace { id: String::new(), plan: "free".into() };
+        assert_eq!(namespace(Some(empty)).unwrap_err().message(), "namespace.id must not be empty");
+    }
+}

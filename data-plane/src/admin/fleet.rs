@@ -1,0 +1,195 @@
+//! The `omnibus.fleet.v1.Fleet` gRPC service: how the control plane drives
+//! this broker.
+//!
+//! Validates each request, applies it to [`Tenancy`] and maps failures to gRPC
+//! codes. Every call is idempotent, as the reconciler retries freely. Holds no
+//! state of its own besides the broker's identity.
+
+use std::sync::Arc;
+
+use omnibus_api::fleet::fleet_server::Fleet;
+use omnibus_api::fleet::{
+    ApplyCredentialRequest, ApplyCredentialResponse, ApplyNamespaceRequest, ApplyNamespaceResponse,
+    DeleteNamespaceRequest, DeleteNamespaceResponse, Endpoints, HealthRequest, HealthResponse, RevokeCredentialRequest,
+    RevokeCredentialResponse,
+};
+use tonic::{Request, Response, Status};
+use tracing::{error, info};
+
+use super::convert;
+use crate::tenancy::{StateError, Tenancy, TenancyError};
+
+/// Who this broker is, as Health reports it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub broker_id: String,
+    /// New every time the process starts.
+    pub incarnation: String,
+    /// `host:port` of the MQTT listener.
+    pub mqtt_endpoint: String,
+}
+
+pub struct FleetService {
+    tenancy: Arc<Tenancy>,
+    identity: Identity,
+}
+
+impl FleetService {
+    pub fn new(tenancy: Arc<Tenancy>, identity: Identity) -> FleetService {
+        FleetService { tenancy, identity }
+    }
+}
+
+/// Maps a refused change to its gRPC code; storage failures are logged here
+/// and not described to the caller.
+fn status(error: TenancyError) -> Status {
+    match error {
+        TenancyError::Conflict(conflict @ StateError::NamespaceNotFound(_)) => {
+            Status::failed_precondition(conflict.to_string())
+        }
+        TenancyError::Conflict(conflict @ StateError::UsernameTaken { .. }) => {
+            Status::already_exists(conflict.to_string())
+        }
+        TenancyError::Persist(error) => {
+            error!(%error, "cannot persist tenancy metadata");
+            Status::internal("the broker could not persist the change")
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Fleet for FleetService {
+    async fn apply_namespace(
+        &self,
+        request: Request<ApplyNamespaceRequest>,
+    ) -> Result<Response<ApplyNamespaceResponse>, Status> {
+        let namespace = convert::namespace(request.into_inner().namespace)?;
+        info!(namespace = %namespace.id, plan = %namespace.plan, "applying namespace");
+        self.tenancy.apply_namespace(namespace).await.map_err(status)?;
+        Ok(Response::new(ApplyNamespaceResponse {}))
+    }
+
+    async fn delete_namespace(
+        &self,
+        request: Request<DeleteNamespaceRequest>,
+    ) -> Result<Response<DeleteNamespaceResponse>, Status> {
+        let namespace_id = convert::name("namespace_id", request.into_inner().namespace_id)?;
+        info!(namespace = %namespace_id, "deleting namespace");
+        self.tenancy.delete_namespace(&namespace_id).await.map_err(status)?;
+        Ok(Response::new(DeleteNamespaceResponse {}))
+    }
+
+    async fn apply_credential(
+        &self,
+        request: Request<ApplyCredentialRequest>,
+    ) -> Result<Response<ApplyCredentialResponse>, Status> {
+        let credential = convert::credential(request.into_inner().credential)?;
+        info!(
+            namespace = %credential.namespace_id,
+            credential_id = %credential.id,
+            username = %credential.username,
+            "applying credential"
+        );
+        self.tenancy.apply_credential(credential).await.map_err(status)?;
+        Ok(Response::new(ApplyCredentialResponse {}))
+    }
+
+    async fn revoke_credential(
+        &self,
+        request: Request<RevokeCredentialRequest>,
+    ) -> Result<Response<RevokeCredentialResponse>, Status> {
+        let request = request.into_inner();
+        let namespace_id = convert::name("namespace_id", request.namespace_id)?;
+        let credential_id = convert::name("credential_id", request.credential_id)?;
+        info!(namespace = %namespace_id, credential_id = %credential_id, "revoking credential");
+        self.tenancy.revoke_credential(&namespace_id, &credential_id).await.map_err(status)?;
+        Ok(Response::new(RevokeCredentialResponse {}))
+    }
+
+    async fn health(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {
+        Ok(Response::new(HealthResponse {
+            broker_id: self.identity.broker_id.clone(),
+            incarnation: self.identity.incarnation.clone(),
+            endpoints: Some(Endpoints {
+                mqtt: self.identity.mqtt_endpoint.clone(),
+                kafka: String::new(),
+                mqtt_ws: String::new(),
+            }),
+            namespaces: self.tenancy.namespace_count() as u64,
+            connections: self.tenancy.sessions().len() as u64,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omnibus_api::fleet::{AclRule, Action, Credential, Namespace};
+    use tonic::Code;
+
+    async fn service() -> (FleetService, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("omnibus-dp-fleet-{}", uuid::Uuid::new_v4()));
+        let tenancy = Arc::new(Tenancy::open(&dir).await.unwrap());
+        let identity = Identity {
+            broker_id: "broker-7".into(),
+            incarnation: "inc".into(),
+            mqtt_endpoint: "localhost:1883".into(),
+        };
+        (FleetService::new(tenancy, identity), dir)
+    }
+
+    fn credential(namespace_id: &str, id: &str, username: &str) -> ApplyCredentialRequest {
+        ApplyCredentialRequest {
+            credential: Some(Credential {
+                id: id.into(),
+                namespace_id: namespace_id.into(),
+                username: username.into(),
+                scram_sha256: Some(omnibus_api::scram::derive_sha256_with("pw", vec![1; 16], 1)),
+                acl: vec![AclRule { topic_filter: "#".into(), actions: vec![Action::Publish as i32] }],
+            }),
+        }
+    }
+
+    fn namespace(id: &str) -> ApplyNamespaceRequest {
+        ApplyNamespaceRequest { namespace: Some(Namespace { id: id.into(), plan: "free".into() }) }
+    }
+
+    #[tokio::test]
+    async fn applies_idempotently_and_reports_health() {
+        let (fleet, dir) = service().await;
+        for _ in 0..2 {
+            fleet.apply_namespace(Request::new(namespace("ns-1"))).await.unwrap();
+            fleet.apply_credential(Request::new(credential("ns-1", "c1", "alice"))).await.unwrap();
+        }
+        let health = fleet.health(Request::new(HealthRequest {})).await.unwrap().into_inner();
+        assert_eq!(health.broker_id, "broker-7");
+        assert_eq!(health.namespaces, 1);
+        let endpoints = health.endpoints.unwrap();
+        assert_eq!(endpoints.mqtt, "localhost:1883");
+        assert_eq!(endpoints.kafka, "");
+        for _ in 0..2 {
+            let request = RevokeCredentialRequest { namespace_id: "ns-1".into(), credential_id: "c1".into() };
+            fleet.revoke_credential(Request::new(request)).await.unwrap();
+            let request = DeleteNamespaceRequest { namespace_id: "ns-1".into() };
+            fleet.delete_namespace(Request::new(request)).await.unwrap();
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn maps_conflicts_and_bad_input_to_grpc_codes() {
+        let (fleet, dir) = service().await;
+        let missing_namespace = fleet.apply_credential(Request::new(credential("ns-1", "c1", "alice"))).await;
+        assert_eq!(missing_namespace.unwrap_err().code(), Code::FailedPrecondition);
+        fleet.apply_namespace(Request::new(namespace("ns-1"))).await.unwrap();
+        fleet.apply_namespace(Request::new(namespace("ns-2"))).await.unwrap();
+        fleet.apply_credential(Request::new(credential("ns-1", "c1", "alice"))).await.unwrap();
+        let taken = fleet.apply_credential(Request::new(credential("ns-2", "c2", "alice"))).await;
+        assert_eq!(taken.unwrap_err().code(), Code::AlreadyExists);
+        let empty = fleet.apply_namespace(Request::new(namespace(""))).await;
+        assert_eq!(empty.unwrap_err().code(), Code::InvalidArgument);
+        let no_body = fleet.apply_credential(Request::new(ApplyCredentialRequest { credential: None })).await;
+        assert_eq!(no_body.unwrap_err().code(), Code::InvalidArgument);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

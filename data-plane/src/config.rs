@@ -1,0 +1,65 @@
+//! The broker's configuration: one serde struct with documented defaults.
+//!
+//! Owns the shape and defaults of the `[broker]` settings. It reads no files and
+//! no environment; the binary does that and hands the result to
+//! [`Broker::bind`](crate::Broker::bind).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of one broker process.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// Name this broker reports to the control plane. Default `"broker-0"`.
+    pub broker_id: String,
+    /// Directory for the broker's own state (`metadata.json`). Created if
+    /// missing. Default `"./omnibus-data/broker"`.
+    pub data_dir: PathBuf,
+    /// Where MQTT clients connect. Default `0.0.0.0:1883`.
+    pub mqtt_listen: SocketAddr,
+    /// Where the fleet gRPC service, `GET /metrics` and `GET /healthz` are
+    /// served. Default `0.0.0.0:9190`.
+    pub grpc_listen: SocketAddr,
+    /// Host name put in front of the bound ports when the broker reports its
+    /// client endpoints (`{advertised_host}:{port}`). Default `"localhost"`.
+    pub advertised_host: String,
+    /// Largest MQTT packet accepted, fixed header included, in bytes; a larger
+    /// one closes the connection. Default 1 MiB (1048576).
+    pub max_packet_size: u32,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            broker_id: "broker-0".to_owned(),
+            data_dir: PathBuf::from("./omnibus-data/broker"),
+            mqtt_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1883)),
+            grpc_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 9190)),
+            advertised_host: "localhost".to_owned(),
+            max_packet_size: 1024 * 1024,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_document_gives_the_defaults() {
+        let config: BrokerConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(config.broker_id, "broker-0");
+        assert_eq!(config.mqtt_listen.port(), 1883);
+        assert_eq!(config.grpc_listen.port(), 9190);
+        assert_eq!(config.max_packet_size, 1_048_576);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let result = serde_json::from_str::<BrokerConfig>(r#"{"mqtt_port": 1}"#);
+        assert!(result.is_err());
+    }
+}

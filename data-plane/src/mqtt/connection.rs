@@ -1,0 +1,250 @@
+//! One MQTT client connection, from the first byte to close.
+//!
+//! Owns the connection's life: CONNECT within 10 s, the CONNACK, session
+//! registration (takeover of the same client id), the reader and writer halves
+//! running side by side, and the cleanup (subscriptions, will). Runs in a
+//! span carrying `namespace` and `client_id` once known. Must not hold any
+//! lock across an await, and never panics on what the client sends.
+
+mod handshake;
+mod inbound;
+mod outbound;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, Span, debug, field, info, info_span};
+
+use super::codec::{CodecError, ConnAck, Connect, ConnectReturnCode, DecodeError, MqttCodec, Packet};
+use super::metrics::{self, Meters};
+use super::router::SessionId;
+use super::server::Shared;
+use super::session::{Delivery, Inbound};
+use crate::tenancy::{KickReason, Kicked};
+use handshake::{Accepted, Refusal};
+use inbound::ReadEnd;
+use outbound::WriteError;
+
+type Reader = FramedRead<OwnedReadHalf, MqttCodec>;
+type Writer = FramedWrite<OwnedWriteHalf, MqttCodec>;
+
+/// How long a client has to send CONNECT after the TCP connection opens.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a refused client has to read its CONNACK before the socket closes.
+const LINGER: Duration = Duration::from_secs(1);
+/// Control packets queued from the reader to the writer.
+const CONTROL_CAPACITY: usize = 64;
+
+/// Serves one accepted TCP connection until it closes or `shutdown` fires.
+pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let span = info_span!("mqtt_connection", %peer, namespace = field::Empty, client_id = field::Empty);
+    serve(stream, shared, shutdown).instrument(span).await;
+}
+
+/// How a connection ended, once both halves stopped.
+#[derive(Debug)]
+enum End {
+    Read(ReadEnd),
+    Kicked(KickReason),
+    WriteFailed(WriteError),
+    Shutdown,
+}
+
+impl End {
+    /// The will is published when the connection ends without DISCONNECT,
+    /// except when tenancy closed it (its credential no longer stands) or the
+    /// broker is shutting down.
+    fn publishes_will(&self) -> bool {
+        match self {
+            End::Read(ReadEnd::Disconnected) => false,
+            End::Read(_) | End::WriteFailed(_) | End::Kicked(KickReason::Takeover) => true,
+            End::Kicked(KickReason::CredentialWithdrawn | KickReason::NamespaceDeleted) | End::Shutdown => false,
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            End::Read(ReadEnd::Disconnected) => debug!("client disconnected"),
+            End::Read(ReadEnd::PeerClosed) => debug!("client closed the connection"),
+            End::Read(ReadEnd::IdleTimeout) => info!("closing: keep-alive expired"),
+            End::Read(ReadEnd::Codec(CodecError::Io(error))) => debug!(%error, "connection failed"),
+            End::Read(ReadEnd::Codec(error)) => info!(%error, "closing: malformed packet"),
+            End::Read(ReadEnd::ProtocolViolation(what)) => info!(violation = what, "closing: protocol violation"),
+            End::Read(ReadEnd::PublishDenied(topic)) => info!(topic, "closing: publish denied by the ACL"),
+            End::Read(ReadEnd::WriterGone) => debug!("closing: the writer stopped"),
+            End::WriteFailed(WriteError::Unacknowledged(error)) => {
+                info!(%error, "closing: client does not acknowledge")
+            }
+            End::WriteFailed(error) => debug!(%error, "closing: write failed"),
+            End::Kicked(reason) => info!(?reason, "closing: session closed by the broker"),
+            End::Shutdown => debug!("closing: broker shutting down"),
+        }
+    }
+}
+
+async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: CancellationToken) {
+    if let Err(error) = stream.set_nodelay(true) {
+        debug!(%error, "cannot set TCP_NODELAY");
+    }
+    let (read, write) = stream.into_split();
+    let mut reader = FramedRead::new(read, MqttCodec::new(shared.max_packet_size));
+    let mut writer = FramedWrite::new(write, MqttCodec::new(shared.max_packet_size));
+
+    let Some(connect) = first_connect(&mut reader, &mut writer, &shutdown).await else {
+        return;
+    };
+    reader.decoder_mut().version = connect.protocol;
+    writer.encoder_mut().version = connect.protocol;
+
+    let accepted = match handshake::authorize(&shared.tenancy, connect).await {
+        Ok(accepted) => accepted,
+        Err(refusal) => {
+            refuse(&mut reader, &mut writer, refusal).await;
+            return;
+        }
+    };
+    let span = Span::current();
+    span.record("namespace", accepted.principal.namespace_id());
+    span.record("client_id", accepted.client_id.as_str());
+
+    let id = shared.next_session_id();
+    let (_registration, kicked) = shared.tenancy.sessions().register(
+        accepted.principal.namespace_id(),
+        &accepted.client_id,
+        accepted.principal.credential_id(),
+        id,
+    );
+    if !shared.tenancy.is_current(&accepted.principal) {
+        info!("credential withdrawn during login");
+        let refusal = Refusal { code: ConnectReturnCode::BadUserNameOrPassword, result: "bad_credentials" };
+        refuse(&mut reader, &mut writer, refusal).await;
+        return;
+    }
+    let connack = ConnAck { session_present: false, code: ConnectReturnCode::Accepted };
+    if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
+        debug!(%error, "cannot send CONNACK");
+        return;
+    }
+    metrics::connect_result("accepted");
+    debug!("connection accepted");
+    let meters = Meters::open(accepted.principal.namespace_id());
+    meters.bytes_in.increment(reader.decoder_mut().take_bytes_decoded());
+    meters.bytes_out.increment(writer.encoder_mut().take_bytes_encoded());
+
+    let outbox = shared.hub.attach(id);
+    let live = Live { shared: &shared, accepted: &accepted, id, meters: &meters };
+    let end = live.run(reader, writer, outbox, kicked, &shutdown).await;
+    end.log();
+    shared.hub.detach(accepted.principal.namespace_id(), id);
+    if let Some(will) = accepted.will.filter(|_| end.publishes_will()) {
+        let namespace = accepted.principal.namespace_id();
+        meters.messages_in.increment(1);
+        shared.hub.publish(namespace, &will.topic, &will.payload, will.qos).await;
+    }
+}
+
+/// Waits up to 10 s for the CONNECT; anything else closes the connection,
+/// and an unsupported protocol level is answered first.
+async fn first_connect(reader: &mut Reader, writer: &mut Writer, shutdown: &CancellationToken) -> Option<Connect> {
+    let first = tokio::select! {
+        () = shutdown.cancelled() => return None,
+        first = tokio::time::timeout(CONNECT_TIMEOUT, reader.next()) => first,
+    };
+    match first {
+        Ok(Some(Ok(Packet::Connect(connect)))) => return Some(connect),
+        Ok(Some(Err(CodecError::Decode(DecodeError::UnsupportedProtocolLevel(level))))) => {
+            info!(level, "refusing an unsupported protocol level");
+            let refusal =
+                Refusal { code: ConnectReturnCode::UnacceptableProtocolVersion, result: "unsupported_protocol" };
+            refuse(reader, writer, refusal).await;
+        }
+        Ok(Some(Ok(packet))) => info!(packet = packet.kind(), "closing: first packet is not CONNECT"),
+        Ok(Some(Err(error))) => info!(%error, "closing: bad CONNECT"),
+        Ok(None) => debug!("closed before CONNECT"),
+        Err(_) => debug!("closing: no CONNECT within 10 s"),
+    }
+    None
+}
+
+/// A session past CONNACK: what both halves share.
+struct Live<'a> {
+    shared: &'a Shared,
+    accepted: &'a Accepted,
+    id: SessionId,
+    meters: &'a Meters,
+}
+
+impl Live<'_> {
+    /// Runs the reader and the writer side by side until either ends, the
+    /// session is kicked or the broker shuts down.
+    async fn run(
+        &self,
+        mut reader: Reader,
+        mut writer: Writer,
+        mut outbox: mpsc::Receiver<Delivery>,
+        mut kicked: Kicked,
+        shutdown: &CancellationToken,
+    ) -> End {
+        let stop = shutdown.child_token();
+        let (control, mut control_rx) = mpsc::channel(CONTROL_CAPACITY);
+        let mut session = inbound::Session {
+            hub: &self.shared.hub,
+            principal: &self.accepted.principal,
+            id: self.id,
+            control,
+            meters: self.meters,
+            state: Inbound::default(),
+        };
+        let read_half = async {
+            let end = tokio::select! {
+                () = stop.cancelled() => None,
+                Ok(reason) = &mut kicked => Some(End::Kicked(reason)),
+                end = session.run(&mut reader, self.accepted.idle_limit) => Some(End::Read(end)),
+            };
+            stop.cancel();
+            end
+        };
+        let write_half = async {
+            let result = tokio::select! {
+                () = stop.cancelled() => Ok(()),
+                result = outbound::run(&mut writer, &mut control_rx, &mut outbox, self.meters) => result,
+            };
+            stop.cancel();
+            result
+        };
+        let (read_end, write_result) = tokio::join!(read_half, write_half);
+        match (read_end, write_result) {
+            (Some(end), _) => end,
+            (None, Err(error)) => End::WriteFailed(error),
+            (None, Ok(())) if shutdown.is_cancelled() => End::Shutdown,
+            (None, Ok(())) => End::Read(ReadEnd::WriterGone),
+        }
+    }
+}
+
+/// Answers CONNACK with a refusal, counts it, and closes: the write side is
+/// shut first and the client gets a moment to read, so the CONNACK is not
+/// lost to a reset.
+async fn refuse(reader: &mut Reader, writer: &mut Writer, refusal: Refusal) {
+    metrics::connect_result(refusal.result);
+    let connack = ConnAck { session_present: false, code: refusal.code };
+    if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
+        debug!(%error, "cannot send CONNACK");
+        return;
+    }
+    if let Err(error) = writer.get_mut().shutdown().await {
+        debug!(%error, "cannot shut the socket down");
+        return;
+    }
+    let drain = async { while let Some(Ok(_)) = reader.next().await {} };
+    // Either the client closed or it had its chance to read; close regardless.
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}

@@ -1,0 +1,83 @@
+//! The MQTT listener: accepts TCP connections and runs one task per client.
+//!
+//! Owns the accept loop, the state every connection shares, and the graceful
+//! stop (stop accepting, signal every connection, wait for them). Knows
+//! nothing of packets.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use super::connection;
+use super::hub::Hub;
+use super::router::SessionId;
+use crate::tenancy::Tenancy;
+
+/// Pause after a failed accept (e.g. out of file descriptors) before retrying.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What every connection of the listener shares.
+pub struct Shared {
+    pub tenancy: Arc<Tenancy>,
+    pub hub: Hub,
+    pub max_packet_size: u32,
+    next_session: AtomicU64,
+}
+
+impl Shared {
+    /// A session id never used before in this process.
+    pub fn next_session_id(&self) -> SessionId {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A bound MQTT listener, not yet accepting.
+pub struct MqttListener {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl MqttListener {
+    pub async fn bind(addr: SocketAddr, tenancy: Arc<Tenancy>, max_packet_size: u32) -> io::Result<MqttListener> {
+        let listener = TcpListener::bind(addr).await?;
+        let shared = Shared { tenancy, hub: Hub::default(), max_packet_size, next_session: AtomicU64::new(1) };
+        Ok(MqttListener { listener, shared: Arc::new(shared) })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts clients until `shutdown` fires, then closes every connection
+    /// and returns once all of them have ended.
+    pub async fn serve(self, shutdown: CancellationToken) {
+        let connections = TaskTracker::new();
+        info!(addr = ?self.listener.local_addr().ok(), "mqtt listener accepting");
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = self.listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(connection::run(stream, peer, self.shared.clone(), shutdown.clone()));
+                }
+                Err(error) => {
+                    warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            }
+        }
+        drop(self.listener);
+        connections.close();
+        info!(open = connections.len(), "mqtt listener stopped; closing connections");
+        connections.wait().await;
+    }
+}

@@ -1,0 +1,342 @@
+//! Loopback tests of the MQTT front end: a real listener on 127.0.0.1:0 and a
+//! client made of this crate's own codec.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+use super::MqttListener;
+use super::codec::*;
+use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, ScramSecret, Tenancy};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Fixture {
+    addr: SocketAddr,
+    tenancy: Arc<Tenancy>,
+    stop: CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+    dir: PathBuf,
+}
+
+fn credential(namespace_id: &str, id: &str, username: &str, filter: &str) -> Credential {
+    // One PBKDF2 iteration keeps the tests fast; the count is the secret's own.
+    let secret = omnibus_api::scram::derive_sha256_with("pw", vec![7; 16], 1);
+    Credential {
+        id: id.into(),
+        namespace_id: namespace_id.into(),
+        username: username.into(),
+        scram_sha256: ScramSecret {
+            salt: secret.salt,
+            iterations: secret.iterations,
+            stored_key: secret.stored_key,
+            server_key: secret.server_key,
+        },
+        acl: Acl {
+            rules: vec![AclRule { topic_filter: filter.into(), actions: vec![Action::Publish, Action::Subscribe] }],
+        },
+    }
+}
+
+impl Fixture {
+    /// Namespace `a` with `alice` (everything) and `carol` (`a/#` only);
+    /// namespace `b` with `bob` (everything). Every password is `pw`.
+    async fn start() -> Fixture {
+        let dir = std::env::temp_dir().join(format!("omnibus-dp-mqtt-{}", uuid::Uuid::new_v4()));
+        let tenancy = Arc::new(Tenancy::open(&dir).await.unwrap());
+        for id in ["a", "b"] {
+            tenancy.apply_namespace(Namespace { id: id.into(), plan: "free".into() }).await.unwrap();
+        }
+        tenancy.apply_credential(credential("a", "c-alice", "alice", "#")).await.unwrap();
+        tenancy.apply_credential(credential("a", "c-carol", "carol", "a/#")).await.unwrap();
+        tenancy.apply_credential(credential("b", "c-bob", "bob", "#")).await.unwrap();
+        let listener = MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), 4096).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(listener.serve(stop.clone()));
+        Fixture { addr, tenancy, stop, server, dir }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        tokio::time::timeout(WAIT, self.server).await.unwrap().unwrap();
+        std::fs::remove_dir_all(self.dir).unwrap();
+    }
+
+    async fn connect(&self, connect: Connect) -> (Client, ConnAck) {
+        let stream = TcpStream::connect(self.addr).await.unwrap();
+        let mut client = Client(Framed::new(stream, MqttCodec::new(1 << 20)));
+        client.send(Packet::Connect(connect)).await;
+        match client.recv().await {
+            Packet::ConnAck(connack) => (client, connack),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+
+    async fn login(&self, username: &str, client_id: &str) -> Client {
+        let (client, connack) = self.connect(connect(client_id, Some(username), Some("pw"))).await;
+        assert_eq!(connack.code, ConnectReturnCode::Accepted);
+        client
+    }
+}
+
+fn connect(client_id: &str, username: Option<&str>, password: Option<&str>) -> Connect {
+    Connect {
+        protocol: ProtocolVersion::V3_1_1,
+        clean_session: true,
+        keep_alive: 30,
+        client_id: client_id.into(),
+        will: None,
+        username: username.map(Into::into),
+        password: password.map(|p| Bytes::copy_from_slice(p.as_bytes())),
+    }
+}
+
+fn pid(id: u16) -> PacketId {
+    PacketId::new(id).unwrap()
+}
+
+fn publish(topic: &str, payload: &'static [u8], qos: QosPid) -> Packet {
+    Packet::Publish(Publish {
+        dup: false,
+        qos,
+        retain: false,
+        topic: Arc::from(topic),
+        payload: Bytes::from_static(payload),
+    })
+}
+
+struct Client(Framed<TcpStream, MqttCodec>);
+
+impl Client {
+    async fn send(&mut self, packet: Packet) {
+        self.0.send(packet).await.unwrap();
+    }
+
+    async fn recv(&mut self) -> Packet {
+        match tokio::time::timeout(WAIT, self.0.next()).await {
+            Ok(Some(Ok(packet))) => packet,
+            other => panic!("expected a packet, got {other:?}"),
+        }
+    }
+
+    async fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Vec<SubscribeReturnCode> {
+        let filters = filters.iter().map(|(f, q)| ((*f).to_owned(), *q)).collect();
+        self.send(Packet::Subscribe(Subscribe { packet_id: pid(1), filters })).await;
+        match self.recv().await {
+            Packet::SubAck(suback) => suback.return_codes,
+            other => panic!("expected SUBACK, got {other:?}"),
+        }
+    }
+
+    async fn expect_closed(&mut self) {
+        match tokio::time::timeout(WAIT, self.0.next()).await {
+            Ok(None | Some(Err(_))) => {}
+            other => panic!("expected the connection to close, got {other:?}"),
+        }
+    }
+
+    async fn expect_nothing(&mut self) {
+        let next = tokio::time::timeout(Duration::from_millis(200), self.0.next()).await;
+        assert!(next.is_err(), "expected nothing, got {next:?}");
+    }
+}
+
+#[tokio::test]
+async fn qos_1_round_trip_within_a_namespace_only() {
+    let fixture = Fixture::start().await;
+    let mut sub_a = fixture.login("alice", "sub").await;
+    let mut sub_b = fixture.login("bob", "sub").await;
+    assert_eq!(
+        sub_a.subscribe(&[("a/#", QoS::ExactlyOnce)]).await,
+        vec![SubscribeReturnCode::Granted(QoS::AtLeastOnce)]
+    );
+    assert_eq!(sub_b.subscribe(&[("#", QoS::AtLeastOnce)]).await, vec![SubscribeReturnCode::Granted(QoS::AtLeastOnce)]);
+
+    let mut publisher = fixture.login("carol", "pub").await;
+    publisher.send(publish("a/b", b"hi", QosPid::AtLeastOnce(pid(9)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(9)));
+
+    let Packet::Publish(delivered) = sub_a.recv().await else { panic!("expected PUBLISH") };
+    assert_eq!((delivered.topic.as_ref(), &delivered.payload[..]), ("a/b", &b"hi"[..]));
+    let QosPid::AtLeastOnce(id) = delivered.qos else { panic!("expected QoS 1, got {:?}", delivered.qos) };
+    sub_a.send(Packet::PubAck(id)).await;
+    sub_b.expect_nothing().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn refuses_bad_connects_with_the_right_code() {
+    let fixture = Fixture::start().await;
+    let cases = [
+        (connect("c", Some("alice"), Some("wrong")), ConnectReturnCode::BadUserNameOrPassword),
+        (connect("c", Some("nobody"), Some("pw")), ConnectReturnCode::BadUserNameOrPassword),
+        (connect("c", Some("alice"), None), ConnectReturnCode::BadUserNameOrPassword),
+        (connect("c", None, None), ConnectReturnCode::NotAuthorized),
+        (
+            Connect { clean_session: false, ..connect("", Some("alice"), Some("pw")) },
+            ConnectReturnCode::IdentifierRejected,
+        ),
+        (
+            Connect {
+                will: Some(LastWill {
+                    topic: Arc::from("elsewhere"),
+                    payload: Bytes::new(),
+                    qos: QoS::AtMostOnce,
+                    retain: false,
+                }),
+                ..connect("c", Some("carol"), Some("pw"))
+            },
+            ConnectReturnCode::NotAuthorized,
+        ),
+    ];
+    for (connect, expected) in cases {
+        let (mut client, connack) = fixture.connect(connect).await;
+        assert_eq!(connack.code, expected);
+        client.expect_closed().await;
+    }
+    let (_, connack) = fixture.connect(connect("", Some("alice"), Some("pw"))).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted, "an empty client id with a clean session gets one");
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn answers_mqtt_5_with_unacceptable_protocol_version() {
+    let fixture = Fixture::start().await;
+    let mut stream = TcpStream::connect(fixture.addr).await.unwrap();
+    // CONNECT, "MQTT" level 5, clean start, keep-alive 60, no properties, client id "c".
+    stream.write_all(&[0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 5, 2, 0, 60, 0, 0, 1, b'c']).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+    assert_eq!(answer, [0x20, 2, 0, 1]);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn the_acl_refuses_subscriptions_and_closes_on_denied_publish() {
+    let fixture = Fixture::start().await;
+    let mut carol = fixture.login("carol", "carol").await;
+    let codes = carol.subscribe(&[("a/+/c", QoS::AtMostOnce), ("#", QoS::AtMostOnce)]).await;
+    assert_eq!(codes, vec![SubscribeReturnCode::Granted(QoS::AtMostOnce), SubscribeReturnCode::Failure]);
+    carol.send(publish("b", b"x", QosPid::AtMostOnce)).await;
+    carol.expect_closed().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn inbound_qos_2_is_delivered_once() {
+    let fixture = Fixture::start().await;
+    let mut subscriber = fixture.login("alice", "sub").await;
+    subscriber.subscribe(&[("t", QoS::AtMostOnce)]).await;
+    let mut publisher = fixture.login("alice", "pub").await;
+    publisher.send(publish("t", b"once", QosPid::ExactlyOnce(pid(3)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubRec(pid(3)));
+    let resend = Publish {
+        dup: true,
+        qos: QosPid::ExactlyOnce(pid(3)),
+        retain: false,
+        topic: Arc::from("t"),
+        payload: Bytes::from_static(b"once"),
+    };
+    publisher.send(Packet::Publish(resend)).await;
+    assert_eq!(publisher.recv().await, Packet::PubRec(pid(3)));
+    publisher.send(Packet::PubRel(pid(3))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(pid(3)));
+    let Packet::Publish(delivered) = subscriber.recv().await else { panic!("expected PUBLISH") };
+    assert_eq!(delivered.qos, QosPid::AtMostOnce);
+    subscriber.expect_nothing().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_connection_with_the_same_client_id_takes_over() {
+    let fixture = Fixture::start().await;
+    let mut first = fixture.login("alice", "same").await;
+    let mut other_namespace = fixture.login("bob", "same").await;
+    let mut second = fixture.login("alice", "same").await;
+    first.expect_closed().await;
+    second.send(Packet::PingReq).await;
+    assert_eq!(second.recv().await, Packet::PingResp);
+    other_namespace.send(Packet::PingReq).await;
+    assert_eq!(other_namespace.recv().await, Packet::PingResp);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn the_will_is_published_on_abnormal_close_only() {
+    let fixture = Fixture::start().await;
+    let mut watcher = fixture.login("alice", "watcher").await;
+    watcher.subscribe(&[("will/#", QoS::AtMostOnce)]).await;
+    let with_will = |client_id: &str, topic: &str| Connect {
+        will: Some(LastWill {
+            topic: Arc::from(topic),
+            payload: Bytes::from_static(b"bye"),
+            qos: QoS::AtMostOnce,
+            retain: false,
+        }),
+        ..connect(client_id, Some("alice"), Some("pw"))
+    };
+    let (mut polite, _) = fixture.connect(with_will("polite", "will/polite")).await;
+    polite.send(Packet::Disconnect).await;
+    polite.expect_closed().await;
+    let (rude, _) = fixture.connect(with_will("rude", "will/rude")).await;
+    drop(rude);
+    let Packet::Publish(will) = watcher.recv().await else { panic!("expected the will") };
+    assert_eq!(will.topic.as_ref(), "will/rude");
+    watcher.expect_nothing().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn revoking_a_credential_closes_its_connections() {
+    let fixture = Fixture::start().await;
+    let mut carol = fixture.login("carol", "carol").await;
+    let mut alice = fixture.login("alice", "alice").await;
+    fixture.tenancy.revoke_credential("a", "c-carol").await.unwrap();
+    carol.expect_closed().await;
+    alice.send(Packet::PingReq).await;
+    assert_eq!(alice.recv().await, Packet::PingResp);
+    fixture.tenancy.delete_namespace("a").await.unwrap();
+    alice.expect_closed().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_or_oversized_packets_close_only_their_connection() {
+    let fixture = Fixture::start().await;
+    let mut bystander = fixture.login("alice", "bystander").await;
+    let mut raw = TcpStream::connect(fixture.addr).await.unwrap();
+    raw.write_all(&[0xC0, 0]).await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(WAIT, raw.read_to_end(&mut rest)).await.unwrap().unwrap();
+    assert!(rest.is_empty(), "a first packet other than CONNECT gets no answer");
+
+    let mut malformed = fixture.login("alice", "malformed").await;
+    malformed.0.get_mut().write_all(&[0x36, 3, 0, 1, b't']).await.unwrap();
+    malformed.expect_closed().await;
+
+    let mut oversized = fixture.login("alice", "oversized").await;
+    oversized.send(publish("t", &[0; 8192], QosPid::AtMostOnce)).await;
+    oversized.expect_closed().await;
+
+    bystander.send(Packet::PingReq).await;
+    assert_eq!(bystander.recv().await, Packet::PingResp);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_client_connections() {
+    let fixture = Fixture::start().await;
+    let mut client = fixture.login("alice", "c").await;
+    fixture.stop.cancel();
+    client.expect_closed().await;
+    fixture.stop().await;
+}

@@ -1,0 +1,219 @@
+//! MQTT topic names and topic filters: validation, matching and coverage.
+//!
+//! Pure functions on strings, shared by the codec (validation), the router
+//! (level splitting) and the ACL (matching and coverage). Knows nothing of
+//! namespaces: callers scope topics before they get here.
+
+/// Separates topic levels.
+pub const LEVEL_SEPARATOR: char = '/';
+/// Matches exactly one level.
+pub const SINGLE_LEVEL: &str = "+";
+/// Matches any number of levels, including the parent level; last level only.
+pub const MULTI_LEVEL: &str = "#";
+
+/// Why a topic name or filter is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TopicError {
+    #[error("topic is empty")]
+    Empty,
+    #[error("topic name contains a wildcard")]
+    WildcardInName,
+    #[error("wildcard does not occupy a whole level")]
+    WildcardNotAlone,
+    #[error("multi-level wildcard is not the last level")]
+    MultiLevelNotLast,
+    #[error("topic contains U+0000")]
+    NullCharacter,
+}
+
+/// Checks a topic name as carried by PUBLISH: non-empty, no wildcards.
+pub fn validate_name(name: &str) -> Result<(), TopicError> {
+    if name.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    if name.contains('\0') {
+        return Err(TopicError::NullCharacter);
+    }
+    if name.contains(['+', '#']) {
+        return Err(TopicError::WildcardInName);
+    }
+    Ok(())
+}
+
+/// Checks a topic filter as carried by SUBSCRIBE: non-empty, `+` and `#` only
+/// as whole levels, `#` only last.
+pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
+    if filter.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    if filter.contains('\0') {
+        return Err(TopicError::NullCharacter);
+    }
+    let mut levels = filter.split(LEVEL_SEPARATOR).peekable();
+    while let Some(level) = levels.next() {
+        if level.len() > 1 && level.contains(['+', '#']) {
+            return Err(TopicError::WildcardNotAlone);
+        }
+        if level == MULTI_LEVEL && levels.peek().is_some() {
+            return Err(TopicError::MultiLevelNotLast);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `filter` (assumed valid) matches the topic name `name`.
+///
+/// A filter whose first level is a wildcard does not match names starting
+/// with `$` (MQTT 3.1.1 §4.7.2).
+pub fn matches(filter: &str, name: &str) -> bool {
+    if name.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut filter_levels = filter.split(LEVEL_SEPARATOR);
+    let mut name_levels = name.split(LEVEL_SEPARATOR);
+    loop {
+        match (filter_levels.next(), name_levels.next()) {
+            (Some(MULTI_LEVEL), _) => return true,
+            (Some(SINGLE_LEVEL), Some(_)) => {}
+            (Some(f), Some(n)) if f == n => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether every topic name matched by `inner` is also matched by `outer`
+/// (both assumed valid). `a/#` covers `a`, `a/+/c` and `a/#`; it does not
+/// cover `#` or `+/b`.
+pub fn covers(outer: &str, inner: &str) -> bool {
+    // A wildcard-first `outer` never matches `$` names, so it covers no filter
+    // that can only match such names.
+    if inner.starts_with('$') && (outer.starts_with('+') || outer.starts_with('#')) {
+        return false;
+    }
+    let mut outer_levels = outer.split(LEVEL_SEPARATOR);
+    let mut inner_levels = inner.split(LEVEL_SEPARATOR);
+    loop {
+        match (outer_levels.next(), inner_levels.next()) {
+            (Some(MULTI_LEVEL), _) => return true,
+            // `inner` ends where `outer` continues: only a trailing `#` in
+            // `outer` also matches the parent level.
+            (Some(_), None) => return false,
+            (None, None) => return true,
+            (None, Some(_)) => return false,
+            (Some(_), Some(MULTI_LEVEL)) => return false,
+            (Some(SINGLE_LEVEL), Some(_)) => {}
+            (Some(o), Some(i)) if o == i && i != SINGLE_LEVEL => {}
+            (Some(_), Some(_)) => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_names() {
+        let cases: &[(&str, Result<(), TopicError>)] = &[
+            ("a", Ok(())),
+            ("a/b/c", Ok(())),
+            ("/", Ok(())),
+            ("$SYS/x", Ok(())),
+            ("a//b", Ok(())),
+            ("", Err(TopicError::Empty)),
+            ("a/+", Err(TopicError::WildcardInName)),
+            ("a/#", Err(TopicError::WildcardInName)),
+            ("a+b", Err(TopicError::WildcardInName)),
+            ("a\0b", Err(TopicError::NullCharacter)),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(validate_name(name), *expected, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn validates_filters() {
+        let cases: &[(&str, Result<(), TopicError>)] = &[
+            ("a", Ok(())),
+            ("#", Ok(())),
+            ("+", Ok(())),
+            ("+/+/#", Ok(())),
+            ("a/+/c", Ok(())),
+            ("/#", Ok(())),
+            ("", Err(TopicError::Empty)),
+            ("a/#/c", Err(TopicError::MultiLevelNotLast)),
+            ("a#", Err(TopicError::WildcardNotAlone)),
+            ("a/b+", Err(TopicError::WildcardNotAlone)),
+            ("++", Err(TopicError::WildcardNotAlone)),
+            ("a\0", Err(TopicError::NullCharacter)),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(validate_filter(filter), *expected, "{filter:?}");
+        }
+    }
+
+    #[test]
+    fn matches_names() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("a/b", "a/b", true),
+            ("a/b", "a/c", false),
+            ("a/b", "a/b/c", false),
+            ("a/b/c", "a/b", false),
+            ("a/+", "a/b", true),
+            ("a/+", "a/b/c", false),
+            ("a/+", "a", false),
+            ("a/+", "a/", true),
+            ("+/+", "/b", true),
+            ("a/#", "a", true),
+            ("a/#", "a/b/c", true),
+            ("a/#", "ab", false),
+            ("#", "a/b", true),
+            ("#", "/", true),
+            ("+", "a", true),
+            ("+", "a/b", false),
+            ("#", "$SYS/x", false),
+            ("+/x", "$SYS/x", false),
+            ("$SYS/#", "$SYS/x", true),
+            ("$SYS/+", "$SYS/x", true),
+            ("a/+/c", "a/b/c", true),
+            ("a/+/c", "a/b/d", false),
+        ];
+        for (filter, name, expected) in cases {
+            assert_eq!(matches(filter, name), *expected, "{filter:?} vs {name:?}");
+        }
+    }
+
+    #[test]
+    fn computes_coverage() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("a/#", "a/b", true),
+            ("a/#", "a/+/c", true),
+            ("a/#", "a/#", true),
+            ("a/#", "a", true),
+            ("a/#", "#", false),
+            ("a/#", "+/b", false),
+            ("a/#", "b", false),
+            ("#", "#", true),
+            ("#", "a/+/#", true),
+            ("#", "$SYS/#", false),
+            ("$SYS/#", "$SYS/a", true),
+            ("+", "a", true),
+            ("+", "+", true),
+            ("+", "#", false),
+            ("+", "a/b", false),
+            ("a/+", "a/#", false),
+            ("a/+", "a/b", true),
+            ("a/+", "a", false),
+            ("a/+/#", "a/#", false),
+            ("a/+/#", "a/b", true),
+            ("a/b", "a/b", true),
+            ("a/b", "a/+", false),
+            ("a/b", "a/b/c", false),
+            ("a/b/c", "a/b", false),
+        ];
+        for (outer, inner, expected) in cases {
+            assert_eq!(covers(outer, inner), *expected, "{outer:?} covers {inner:?}");
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Tenancy: the namespaces and credentials the fleet service applied, who a
+//! connecting client is, and which live sessions a change must close.
+//!
+//! Owns authentication (SCRAM-SHA-256 secrets checked off the async workers),
+//! the ACL, the persisted copy in `{data_dir}/metadata.json` and the live
+//! session registry. It must not know any wire protocol: front ends ask it
+//! for a [`Principal`] and consult the principal's [`Acl`].
+
+pub mod acl;
+pub mod model;
+pub mod sessions;
+mod state;
+mod store;
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use tracing::info;
+
+pub use acl::{Acl, AclRule, Action};
+pub use model::{Credential, Namespace, ScramSecret};
+pub use sessions::{KickReason, Kicked, Registration, SessionRegistry};
+pub use state::StateError;
+pub use store::StoreError;
+
+use state::{Effect, State};
+use store::MetadataStore;
+
+/// Who a connection authenticated as.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    credential: Arc<Credential>,
+}
+
+impl Principal {
+    pub fn namespace_id(&self) -> &str {
+        &self.credential.namespace_id
+    }
+
+    pub fn credential_id(&self) -> &str {
+        &self.credential.id
+    }
+
+    pub fn acl(&self) -> &Acl {
+        &self.credential.acl
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("unknown user name")]
+    UnknownUser,
+    #[error("wrong password")]
+    BadPassword,
+    #[error("password check did not complete: {0}")]
+    Unavailable(#[from] tokio::task::JoinError),
+}
+
+/// Why a tenancy change was not applied. Nothing changed when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum TenancyError {
+    #[error(transparent)]
+    Conflict(#[from] StateError),
+    #[error("cannot persist metadata: {0}")]
+    Persist(#[from] StoreError),
+}
+
+/// The broker's tenants. Reads take a snapshot; changes are serialised,
+/// persisted, then published.
+pub struct Tenancy {
+    state: RwLock<Arc<State>>,
+    /// Held across a change and its write to disk, so files land in order.
+    writer: tokio::sync::Mutex<MetadataStore>,
+    sessions: Arc<SessionRegistry>,
+}
+
+impl Tenancy {
+    /// Loads `{data_dir}/metadata.json`, creating the directory if needed.
+    pub async fn open(data_dir: &Path) -> Result<Tenancy, StoreError> {
+        let dir = data_dir.to_owned();
+        let (store, state) = tokio::task::spawn_blocking(move || MetadataStore::open(&dir))
+            .await
+            .map_err(|_| StoreError::Interrupted)??;
+        Ok(Tenancy {
+            state: RwLock::new(Arc::new(state)),
+            writer: tokio::sync::Mutex::new(store),
+            sessions: Arc::new(SessionRegistry::default()),
+        })
+    }
+
+    /// The live sessions, for front ends to register in.
+    pub fn sessions(&self) -> &Arc<SessionRegistry> {
+        &self.sessions
+    }
+
+    pub fn namespace_count(&self) -> usize {
+        self.snapshot().namespace_count()
+    }
+
+    /// Checks a user name and password. An unknown user costs the same
+    /// PBKDF2 work as a known one, so timing does not reveal user names.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<Principal, AuthError> {
+        let credential = self.snapshot().credential_by_username(username).cloned();
+        let secret = credential.as_ref().map(|c| c.scram_sha256.to_api());
+        let password = password.to_owned();
+        let verified = tokio::task::spawn_blocking(move || match secret {
+            Some(secret) => omnibus_api::scram::verify_sha256(&secret, &password),
+            None => {
+                omnibus_api::scram::verify_sha256(decoy_secret(), &password);
+                false
+            }
+        })
+        .await?;
+        match credential {
+            None => Err(AuthError::UnknownUser),
+            Some(_) if !verified => Err(AuthError::BadPassword),
+            Some(credential) => Ok(Principal { credential }),
+        }
+    }
+
+    /// Whether `principal`'s credential is still applied unchanged. Front ends
+    /// check this after registering a session: a change that raced with the
+    /// login has either already been seen here or will kick the session.
+    pub fn is_current(&self, principal: &Principal) -> bool {
+        self.snapshot()
+            .credential(principal.namespace_id(), principal.credential_id())
+            .is_some_and(|current| Arc::ptr_eq(current, &principal.credential))
+    }
+
+    pub async fn apply_namespace(&self, namespace: Namespace) -> Result<(), TenancyError> {
+        self.change(|state| Ok(state.apply_namespace(namespace))).await
+    }
+
+    /// Deletes a namespace and closes its sessions; a missing one is fine.
+    pub async fn delete_namespace(&self, namespace_id: &str) -> Result<(), TenancyError> {
+        self.change(|state| Ok(state.delete_namespace(namespace_id))).await
+    }
+
+    /// Creates or replaces a credential; replacing it with different content
+    /// closes the sessions opened with the old one.
+    pub async fn apply_credential(&self, credential: Credential) -> Result<(), TenancyError> {
+        self.change(|state| Ok(state.apply_credential(credential)?)).await
+    }
+
+    /// Revokes a credential and closes its sessions; a missing one is fine.
+    pub async fn revoke_credential(&self, namespace_id: &str, credential_id: &str) -> Result<(), TenancyError> {
+        self.change(|state| Ok(state.revoke_credential(namespace_id, credential_id))).await
+    }
+
+    async fn change(&self, apply: impl FnOnce(&mut State) -> Result<Effect, TenancyError>) -> Result<(), TenancyError> {
+        let store = self.writer.lock().await;
+        let mut next = State::clone(&self.snapshot());
+        let effect = apply(&mut next)?;
+        if effect == Effect::Unchanged {
+            return Ok(());
+        }
+        let next = Arc::new(next);
+        let to_save = next.clone();
+        let saver = store.clone();
+        tokio::task::spawn_blocking(move || saver.save(&to_save)).await.map_err(|_| StoreError::Interrupted)??;
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = next;
+        drop(store);
+        match effect {
+            Effect::CredentialWithdrawn { namespace_id, credential_id } => {
+                let closed = self.sessions.kick_credential(&namespace_id, &credential_id);
+                info!(namespace = %namespace_id, credential_id = %credential_id, closed, "credential withdrawn");
+            }
+            Effect::NamespaceRemoved { namespace_id } => {
+                let closed = self.sessions.kick_namespace(&namespace_id);
+                info!(namespace = %namespace_id, closed, "namespace deleted");
+            }
+            Effect::Unchanged | Effect::Changed => {}
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// A secret no password matches in practice, checked for unknown users.
+fn decoy_secret() -> &'static omnibus_api::fleet::ScramSecret {
+    static DECOY: OnceLock<omnibus_api::fleet::ScramSecret> = OnceLock::new();
+    DECOY.get_or_init(|| omnibus_api::scram::derive_sha256(&uuid::Uuid::new_v4().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("omnibus-dp-tenancy-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn credential(namespace_id: &str, id: &str, username: &str, password: &str) -> Credential {
+        let secret = omnibus_api::scram::derive_sha256(password);
+        Credential {
+            id: id.into(),
+            namespace_id: namespace_id.into(),
+            username: username.into(),
+            scram_sha256: ScramSecret {
+                salt: secret.salt,
+                iterations: secret.iterations,
+                stored_key: secret.stored_key,
+                server_key: secret.server_key,
+            },
+            acl: Acl { rules: vec![AclRule { topic_filter: "#".into(), actions: vec![Action::Publish] }] },
+        }
+    }
+
+    #[tokio::test]
+    async fn authenticates_and_survives_a_restart() {
+        let dir = temp_dir();
+        let tenancy = Tenancy::open(&dir).await.unwrap();
+        tenancy.apply_namespace(Namespace { id: "ns".into(), plan: "free".into() }).await.unwrap();
+        tenancy.apply_credential(credential("ns", "c1", "alice", "secret")).await.unwrap();
+
+        let principal = tenancy.authenticate("alice", "secret").await.unwrap();
+        assert_eq!(principal.namespace_id(), "ns");
+        assert_eq!(principal.credential_id(), "c1");
+        assert!(principal.acl().may_publish("x"));
+        assert!(tenancy.is_current(&principal));
+        assert!(matches!(tenancy.authenticate("alice", "wrong").await, Err(AuthError::BadPassword)));
+        assert!(matches!(tenancy.authenticate("bob", "secret").await, Err(AuthError::UnknownUser)));
+        drop(tenancy);
+
+        let reopened = Tenancy::open(&dir).await.unwrap();
+        assert_eq!(reopened.namespace_count(), 1);
+        assert!(reopened.authenticate("alice", "secret").await.is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn revoking_kicks_sessions_and_outdates_principals() {
+        let dir = temp_dir();
+        let tenancy = Tenancy::open(&dir).await.unwrap();
+        tenancy.apply_namespace(Namespace { id: "ns".into(), plan: "free".into() }).await.unwrap();
+        tenancy.apply_credential(credential("ns", "c1", "alice", "pw")).await.unwrap();
+        let principal = tenancy.authenticate("alice", "pw").await.unwrap();
+        let (_registration, kicked) = tenancy.sessions().register("ns", "client", "c1", 1);
+        tenancy.revoke_credential("ns", "c1").await.unwrap();
+        assert_eq!(kicked.await, Ok(KickReason::CredentialWithdrawn));
+        assert!(!tenancy.is_current(&principal));
+        assert!(matches!(tenancy.authenticate("alice", "pw").await, Err(AuthError::UnknownUser)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_refused_change_changes_nothing() {
+        let dir = temp_dir();
+        let tenancy = Tenancy::open(&dir).await.unwrap();
+        let result = tenancy.apply_credential(credential("missing", "c1", "alice", "pw")).await;
+        assert!(matches!(result, Err(TenancyError::Conflict(StateError::NamespaceNotFound(_)))));
+        assert!(!dir.join("metadata.json").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

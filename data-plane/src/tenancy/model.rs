@@ -1,0 +1,67 @@
+//! The tenancy records as the broker keeps and persists them: namespaces and
+//! credentials, already validated at the admin edge.
+//!
+//! Plain serde data. Owns their on-disk spelling (binary fields as base64);
+//! knows nothing of gRPC, MQTT or files.
+
+use serde::{Deserialize, Serialize};
+
+use super::acl::Acl;
+
+/// An instance: every name inside it is scoped by `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    pub id: String,
+    pub plan: String,
+}
+
+/// The RFC 5802 salted form of a credential's secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScramSecret {
+    #[serde(with = "base64_bytes")]
+    pub salt: Vec<u8>,
+    pub iterations: u32,
+    #[serde(with = "base64_bytes")]
+    pub stored_key: Vec<u8>,
+    #[serde(with = "base64_bytes")]
+    pub server_key: Vec<u8>,
+}
+
+impl ScramSecret {
+    /// The wire form `omnibus_api::scram` verifies against.
+    pub fn to_api(&self) -> omnibus_api::fleet::ScramSecret {
+        omnibus_api::fleet::ScramSecret {
+            salt: self.salt.clone(),
+            iterations: self.iterations,
+            stored_key: self.stored_key.clone(),
+            server_key: self.server_key.clone(),
+        }
+    }
+}
+
+/// A credential of one namespace: a user name unique across the broker, its
+/// secret and its ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub id: String,
+    pub namespace_id: String,
+    pub username: String,
+    pub scram_sha256: ScramSecret,
+    pub acl: Acl,
+}
+
+/// Binary fields as standard base64 strings.
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}

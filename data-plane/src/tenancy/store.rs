@@ -1,0 +1,170 @@
+//! `{data_dir}/metadata.json`: the applied tenancy state on disk, so a
+//! restarted broker serves its tenants before the control plane reconnects.
+//!
+//! Owns the file format and the atomic replace (temp file, fsync, rename,
+//! fsync of the directory). Blocking std I/O: callers run it off the async
+//! workers. Knows nothing of what the state means.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::state::State;
+
+const FILE_NAME: &str = "metadata.json";
+const TEMP_FILE_NAME: &str = "metadata.json.tmp";
+/// Bumped when the document changes incompatibly.
+const FORMAT_VERSION: u32 = 1;
+
+/// Why the metadata cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create data directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} is not a valid metadata document: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("{path} has format version {found}; this broker reads version {FORMAT_VERSION}")]
+    UnsupportedVersion { path: PathBuf, found: u32 },
+    #[error("{path} is inconsistent: {reason}")]
+    Inconsistent { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("the metadata writer stopped before finishing")]
+    Interrupted,
+}
+
+#[derive(Serialize)]
+struct DocumentRef<'a> {
+    version: u32,
+    #[serde(flatten)]
+    state: &'a State,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    version: u32,
+    #[serde(flatten)]
+    state: State,
+}
+
+/// Where the metadata lives.
+#[derive(Debug, Clone)]
+pub struct MetadataStore {
+    dir: PathBuf,
+}
+
+impl MetadataStore {
+    /// Creates the directory if needed and reads the state; a missing file is
+    /// an empty state.
+    pub fn open(dir: &Path) -> Result<(MetadataStore, State), StoreError> {
+        fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
+        let store = MetadataStore { dir: dir.to_owned() };
+        let path = store.path();
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((store, State::default())),
+            Err(source) => return Err(StoreError::Read { path, source }),
+        };
+        let document: Document =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Parse { path: path.clone(), source })?;
+        if document.version != FORMAT_VERSION {
+            return Err(StoreError::UnsupportedVersion { path, found: document.version });
+        }
+        let mut state = document.state;
+        state.reindex().map_err(|reason| StoreError::Inconsistent { path, reason })?;
+        Ok((store, state))
+    }
+
+    /// Replaces the file with `state`, durably: after this returns, a crash
+    /// leaves either the old or the new document, never a torn one.
+    pub fn save(&self, state: &State) -> Result<(), StoreError> {
+        let path = self.path();
+        let temp = self.dir.join(TEMP_FILE_NAME);
+        let write_error = |source| StoreError::Write { path: path.clone(), source };
+        let document = DocumentRef { version: FORMAT_VERSION, state };
+        let bytes = serde_json::to_vec_pretty(&document).map_err(|e| write_error(io::Error::other(e)))?;
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&temp).map_err(write_error)?;
+        file.write_all(&bytes).map_err(write_error)?;
+        file.sync_all().map_err(write_error)?;
+        drop(file);
+        fs::rename(&temp, &path).map_err(write_error)?;
+        File::open(&self.dir).and_then(|dir| dir.sync_all()).map_err(write_error)
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenancy::acl::{Acl, AclRule, Action};
+    use crate::tenancy::model::{Credential, Namespace, ScramSecret};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("omnibus-dp-{name}-{}", uuid::Uuid::new_v4()));
+        assert!(!dir.exists());
+        dir
+    }
+
+    fn sample_state() -> State {
+        let mut state = State::default();
+        state.apply_namespace(Namespace { id: "ns-1".into(), plan: "free".into() });
+        state.apply_namespace(Namespace { id: "ns-2".into(), plan: "pro".into() });
+        let credential = Credential {
+            id: "cred-1".into(),
+            namespace_id: "ns-1".into(),
+            username: "alice".into(),
+            scram_sha256: ScramSecret {
+                salt: vec![1, 2, 3],
+                iterations: 4096,
+                stored_key: vec![7; 32],
+                server_key: vec![9; 32],
+            },
+            acl: Acl {
+                rules: vec![AclRule { topic_filter: "a/#".into(), actions: vec![Action::Publish, Action::Subscribe] }],
+            },
+        };
+        state.apply_credential(credential).unwrap();
+        state
+    }
+
+    #[test]
+    fn a_missing_file_is_an_empty_state_and_the_directory_is_created() {
+        let dir = temp_dir("empty").join("nested");
+        let (_, state) = MetadataStore::open(&dir).unwrap();
+        assert_eq!(state, State::default());
+        assert!(dir.is_dir());
+        fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn saved_state_reads_back_equal() {
+        let dir = temp_dir("roundtrip");
+        let (store, _) = MetadataStore::open(&dir).unwrap();
+        let state = sample_state();
+        store.save(&state).unwrap();
+        store.save(&state).unwrap();
+        let (_, loaded) = MetadataStore::open(&dir).unwrap();
+        assert_eq!(loaded, state);
+        assert_eq!(loaded.credential_by_username("alice").unwrap().id, "cred-1");
+        assert!(!dir.join(TEMP_FILE_NAME).exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_corrupt_or_future_document() {
+        let dir = temp_dir("corrupt");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(FILE_NAME), b"{not json").unwrap();
+        assert!(matches!(MetadataStore::open(&dir), Err(StoreError::Parse { .. })));
+        fs::write(dir.join(FILE_NAME), br#"{"version": 2, "namespaces": {}}"#).unwrap();
+        assert!(matches!(MetadataStore::open(&dir), Err(StoreError::UnsupportedVersion { found: 2, .. })));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
