@@ -1,0 +1,135 @@
+//! Real third-party MQTT clients, run as processes: mosquitto_sub and
+//! mosquitto_pub (Eclipse Mosquitto) and a paho-mqtt script.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// Who connects: the broker address and a credential.
+#[derive(Clone)]
+pub struct Login {
+    pub addr: SocketAddr,
+    pub username: String,
+    pub password: String,
+}
+
+impl Login {
+    /// From a `POST /v1/instances/{id}/credentials` answer; connects to `addr`.
+    pub fn from_credential(addr: SocketAddr, credential: &serde_json::Value) -> Login {
+        Login {
+            addr,
+            username: credential["username"].as_str().expect("username").into(),
+            password: credential["password"].as_str().expect("password").into(),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec![
+            "-h".into(),
+            self.addr.ip().to_string(),
+            "-p".into(),
+            self.addr.port().to_string(),
+            "-u".into(),
+            self.username.clone(),
+            "-P".into(),
+            self.password.clone(),
+        ]
+    }
+}
+
+/// A running `mosquitto_sub -v -d`, subscribed (SUBACK seen) when returned.
+pub struct Subscriber {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl Subscriber {
+    pub async fn start(login: &Login, filter: &str, qos: u8) -> Subscriber {
+        // mosquitto_sub block-buffers a piped stdout; line-buffer it so the
+        // SUBACK and each message arrive as they happen.
+        let mut child = Command::new("stdbuf")
+            .arg("-oL")
+            .arg("mosquitto_sub")
+            .args(login.args())
+            .args(["-t", filter, "-q", &qos.to_string(), "-v", "-d"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mosquitto_sub is installed (scripts/test installs it)");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let suback = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(line) = lines.next_line().await.expect("read") {
+                if line.contains("received SUBACK") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert!(matches!(suback, Ok(true)), "mosquitto_sub got no SUBACK for {filter}");
+        Subscriber { child, lines }
+    }
+
+    /// The next `topic payload` line, or None if none comes within `wait`.
+    pub async fn next_message(&mut self, wait: Duration) -> Option<String> {
+        tokio::time::timeout(wait, async {
+            while let Some(line) = self.lines.next_line().await.ok().flatten() {
+                if !line.starts_with("Client ") && !line.starts_with("Subscribed") {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// The outcome of one `mosquitto_pub` run.
+pub struct Published {
+    pub success: bool,
+    pub stderr: String,
+}
+
+pub async fn mosquitto_pub(login: &Login, topic: &str, message: &str, qos: u8) -> Published {
+    let output = tokio::time::timeout(
+        Duration::from_secs(15),
+        Command::new("mosquitto_pub")
+            .args(login.args())
+            .args(["-t", topic, "-m", message, "-q", &qos.to_string()])
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("mosquitto_pub finished within 15 s")
+    .expect("mosquitto_pub is installed (scripts/test installs it)");
+    Published { success: output.status.success(), stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
+}
+
+/// Runs `clients/paho_roundtrip.py`: subscribe and publish at QoS 1 with
+/// paho-mqtt 2 and check the message comes back. Returns its output on failure.
+pub async fn paho_roundtrip(login: &Login, topic: &str) -> Result<(), String> {
+    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/paho_roundtrip.py");
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        Command::new(python)
+            .arg(script)
+            .args([&login.addr.ip().to_string(), &login.addr.port().to_string(), &login.username, &login.password, topic])
+            .output(),
+    )
+    .await
+    .map_err(|_| "paho script timed out".to_string())?
+    .map_err(|e| format!("cannot run python: {e}"))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    if output.status.success() && text.contains("roundtrip ok") { Ok(()) } else { Err(text) }
+}

@@ -1,0 +1,65 @@
+//! A small client of the management REST API, as a script would use it.
+
+use serde_json::{Value, json};
+
+pub struct Api {
+    pub base: String,
+    pub token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: String) -> Api {
+        Api { base, token: None, http: reqwest::Client::new() }
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert!((200..300).contains(&status), "POST {path}: {status} {body}");
+        body
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Signs up and keeps the access token.
+    pub async fn signup(&mut self, email: &str, organization: &str) -> Value {
+        let body = self
+            .post(
+                "/v1/auth/signup",
+                json!({"email": email, "password": "correct horse battery staple", "organization_name": organization}),
+            )
+            .await;
+        self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
+        body
+    }
+
+    pub async fn login(&mut self, email: &str) {
+        let body =
+            self.post("/v1/auth/login", json!({"email": email, "password": "correct horse battery staple"})).await;
+        self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
+    }
+
+    /// Creates an instance and a credential for it; returns (instance, credential).
+    pub async fn instance_with_credential(&self, name: &str) -> (Value, Value) {
+        let instance = self.post("/v1/instances", json!({"name": name, "plan": "developer"})).await;
+        let id = instance["id"].as_str().expect("id");
+        let credential = self.post(&format!("/v1/instances/{id}/credentials"), json!({"name": "e2e"})).await;
+        (instance, credential)
+    }
+}
