@@ -43,12 +43,7 @@ pub fn derive_sha256_with(password: &str, salt: Vec<u8>, iterations: u32) -> Scr
     let client_key = hmac(&salted, b"Client Key");
     let stored_key: [u8; 32] = Sha256::digest(client_key).into();
     let server_key = hmac(&salted, b"Server Key");
-    ScramSecret {
-        salt,
-        iterations,
-        stored_key: stored_key.to_vec(),
-        server_key: server_key.to_vec(),
-    }
+    ScramSecret { salt, iterations, stored_key: stored_key.to_vec(), server_key: server_key.to_vec() }
 }
 
 /// Checks a plain password against a stored SCRAM-SHA-256 form in constant time.
@@ -88,10 +83,7 @@ mod tests {
 r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,\
 c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
         let signature = hmac(&secret.server_key, auth_message.as_bytes());
-        assert_eq!(
-            b64.encode(signature),
-            "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
-        );
+        assert_eq!(b64.encode(signature), "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
         assert!(verify_sha256(&secret, "pencil"));
     }
 

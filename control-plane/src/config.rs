@@ -71,10 +71,7 @@ impl Default for ControlPlaneConfig {
             data_dir: PathBuf::from("./omnibus-data/control-plane"),
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
-            regions: vec![RegionConfig {
-                name: "local".into(),
-                fleet_endpoint: "http://127.0.0.1:9190".into(),
-            }],
+            regions: vec![RegionConfig { name: "local".into(), fleet_endpoint: "http://127.0.0.1:9190".into() }],
             default_region: None,
             resync_interval_secs: 10,
             secrets: ControlPlaneSecrets::default(),
@@ -93,8 +90,6 @@ impl ControlPlaneConfig {
 
     /// The region new instances go to when none is named.
     pub fn default_region(&self) -> Option<&str> {
-        self.default_region
-            .as_deref()
-            .or_else(|| self.regions.first().map(|r| r.name.as_str()))
+        self.default_region.as_deref().or_else(|| self.regions.first().map(|r| r.name.as_str()))
     }
 }

@@ -107,10 +107,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let route = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or(request.uri().path(), MatchedPath::as_str);
+            let route = request.extensions().get::<MatchedPath>().map_or(request.uri().path(), MatchedPath::as_str);
             tracing::info_span!("http", method = %request.method(), route, user = tracing::field::Empty)
         }))
         .with_state(state)
@@ -119,10 +116,8 @@ pub fn router(state: AppState) -> Router {
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await.into_response();
     let status = response.status().as_u16().to_string();
     metrics::counter!("omnibus_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)

@@ -53,7 +53,10 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     /// Connects and migrates the database and binds the listener.
-    pub async fn bind(config: ControlPlaneConfig, metrics: PrometheusHandle) -> Result<ControlPlane, ControlPlaneError> {
+    pub async fn bind(
+        config: ControlPlaneConfig,
+        metrics: PrometheusHandle,
+    ) -> Result<ControlPlane, ControlPlaneError> {
         if let Some(region) = config.default_region.as_ref().filter(|r| !config.regions.iter().any(|c| &c.name == *r)) {
             return Err(ControlPlaneError::DefaultRegion(region.clone()));
         }
@@ -90,7 +93,10 @@ impl ControlPlane {
 
     /// Serves the API and runs the reconciler until `shutdown` resolves, then
     /// finishes in-flight requests.
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ControlPlaneError> {
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ControlPlaneError> {
         let addr = self.local_addr();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let reconciler = tokio::spawn(self.reconciler.run({

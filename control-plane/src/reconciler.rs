@@ -211,9 +211,7 @@ impl Reconciler {
             .ok_or_else(|| PassError::UnknownRegion(instance.region.clone()))?;
 
         if instance.status == "deleting" {
-            client
-                .delete_namespace(DeleteNamespaceRequest { namespace_id: instance.id.clone() })
-                .await?;
+            client.delete_namespace(DeleteNamespaceRequest { namespace_id: instance.id.clone() }).await?;
             store.delete_instance(&instance.id).await?;
             tracing::info!("instance removed from the fleet");
             return Ok(());

@@ -53,7 +53,8 @@ pub fn scram_of(row: &CredentialRow) -> Result<ScramSecret, String> {
     let decode = |field: &str, v: &str| STANDARD.decode(v).map_err(|e| format!("credential {} {field}: {e}", row.id));
     Ok(ScramSecret {
         salt: decode("salt", &row.scram_salt)?,
-        iterations: u32::try_from(row.scram_iterations).map_err(|e| format!("credential {} iterations: {e}", row.id))?,
+        iterations: u32::try_from(row.scram_iterations)
+            .map_err(|e| format!("credential {} iterations: {e}", row.id))?,
         stored_key: decode("stored key", &row.scram_stored_key)?,
         server_key: decode("server key", &row.scram_server_key)?,
     })

@@ -72,9 +72,16 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let dir = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir.filter(|_| path != ":memory:") {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::Directory { path: dir.display().to_string(), source })?;
     }
-    let query = if query.contains("mode=") { query.to_string() } else if query.is_empty() { "mode=rwc".into() } else { format!("{query}&mode=rwc") };
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".into()
+    } else {
+        format!("{query}&mode=rwc")
+    };
     Ok(format!("sqlite://{path}?{query}"))
 }
 

@@ -40,7 +40,11 @@ impl Default for DevConfig {
         DevConfig {
             data_dir: PathBuf::from("./omnibus-data"),
             control_plane: ControlPlaneConfig { listen: loopback(8080), ..ControlPlaneConfig::default() },
-            broker: BrokerConfig { mqtt_listen: loopback(1883), grpc_listen: loopback(9190), ..BrokerConfig::default() },
+            broker: BrokerConfig {
+                mqtt_listen: loopback(1883),
+                grpc_listen: loopback(9190),
+                ..BrokerConfig::default()
+            },
         }
     }
 }
@@ -116,10 +120,8 @@ fn set<T: Clone>(field: &mut T, value: &Option<T>) {
 }
 
 fn jwt_from_env(config: &mut ControlPlaneConfig) {
-    if let Ok(secret) = std::env::var(JWT_SECRET_ENV) {
-        if !secret.is_empty() {
-            config.secrets.jwt_secret = Some(secret);
-        }
+    if let Some(secret) = std::env::var(JWT_SECRET_ENV).ok().filter(|s| !s.is_empty()) {
+        config.secrets.jwt_secret = Some(secret);
     }
 }
 
@@ -132,7 +134,8 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
 /// key of a table keeps the defaults of the others.
 fn layered<T: Serialize + DeserializeOwned>(defaults: T, file: Option<&Path>) -> anyhow::Result<T> {
     let Some(path) = file else { return Ok(defaults) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("read the configuration file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("read the configuration file {}", path.display()))?;
     let overlay: toml::Table =
         toml::from_str(&text).with_context(|| format!("parse the configuration file {}", path.display()))?;
     let mut base = toml::Table::try_from(&defaults).context("render the default configuration")?;

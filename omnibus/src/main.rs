@@ -17,18 +17,14 @@ use crate::cli::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")?;
     runtime.block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let telemetry = telemetry::init(cli.log_format)?;
-    let metrics = PrometheusBuilder::new()
-        .install_recorder()
-        .context("install the metrics recorder")?;
+    let metrics = PrometheusBuilder::new().install_recorder().context("install the metrics recorder")?;
     let result = match cli.command {
         Command::Dev(args) => {
             let config = config::dev(&args)?;

@@ -21,10 +21,8 @@ pub struct Telemetry {
 
 impl Telemetry {
     pub fn shutdown(self) {
-        if let Some(provider) = self.provider {
-            if let Err(e) = provider.shutdown() {
-                eprintln!("omnibus: flushing traces failed: {e}");
-            }
+        if let Some(Err(e)) = self.provider.map(|provider| provider.shutdown()) {
+            eprintln!("omnibus: flushing traces failed: {e}");
         }
     }
 }
@@ -55,14 +53,8 @@ pub fn init(format: LogFormat) -> anyhow::Result<Telemetry> {
         _ => None,
     };
     let otel = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("omnibus"))
-            .with_filter(EnvFilter::new("info"))
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("omnibus")).with_filter(EnvFilter::new("info"))
     });
-    tracing_subscriber::registry()
-        .with(fmt)
-        .with(otel)
-        .try_init()
-        .context("initialise logging")?;
+    tracing_subscriber::registry().with(fmt).with(otel).try_init().context("initialise logging")?;
     Ok(Telemetry { provider })
 }

@@ -24,7 +24,14 @@ async fn operators_get_health_metrics_and_the_api_document() {
     let checked_in: serde_json::Value =
         serde_json::from_str(include_str!("../../api/openapi.json")).expect("api/openapi.json is JSON");
     assert_eq!(document, checked_in, "the served document differs from api/openapi.json");
-    for path in ["/v1/auth/signup", "/v1/auth/login", "/v1/auth/refresh", "/v1/instances", "/v1/instances/{id}", "/v1/instances/{id}/credentials"] {
+    for path in [
+        "/v1/auth/signup",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/instances",
+        "/v1/instances/{id}",
+        "/v1/instances/{id}/credentials",
+    ] {
         assert!(document["paths"].get(path).is_some(), "{path} missing from the document");
     }
 

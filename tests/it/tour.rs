@@ -99,7 +99,8 @@ async fn revoking_a_credential_closes_its_connections_and_refuses_it() {
     let other = api.post(&format!("/v1/instances/{}/credentials", instance["id"].as_str().unwrap()), json!({})).await;
     let other_login = Login::from_credential(omnibus.mqtt, &other);
     assert!(mosquitto_pub(&other_login, "x/y", "still in", 0).await.success);
-    let (status, _) = api.call(reqwest::Method::DELETE, &format!("/v1/instances/{}", instance["id"].as_str().unwrap()), None).await;
+    let (status, _) =
+        api.call(reqwest::Method::DELETE, &format!("/v1/instances/{}", instance["id"].as_str().unwrap()), None).await;
     assert_eq!(status, 202);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -64,12 +64,17 @@ async fn one_trace_spans_rest_reconciler_grpc_and_broker() {
     let spans = collector.spans.lock().unwrap().clone();
     let create = spans
         .iter()
-        .find(|s| s.name == "http" && attribute(s, "route") == Some("/v1/instances") && attribute(s, "method") == Some("POST"))
-        .unwrap_or_else(|| panic!("no span of POST /v1/instances among {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()));
+        .find(|s| {
+            s.name == "http" && attribute(s, "route") == Some("/v1/instances") && attribute(s, "method") == Some("POST")
+        })
+        .unwrap_or_else(|| {
+            panic!("no span of POST /v1/instances among {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>())
+        });
     let trace: Vec<&Span> = spans.iter().filter(|s| s.trace_id == create.trace_id).collect();
     let names: Vec<&str> = trace.iter().map(|s| s.name.as_str()).collect();
 
-    let reconcile = trace.iter().find(|s| s.name == "reconcile").unwrap_or_else(|| panic!("no reconcile span in {names:?}"));
+    let reconcile =
+        trace.iter().find(|s| s.name == "reconcile").unwrap_or_else(|| panic!("no reconcile span in {names:?}"));
     assert_eq!(reconcile.parent_span_id, create.span_id, "reconcile is not a child of the request");
     assert_eq!(attribute(reconcile, "instance"), instance["id"].as_str());
     let broker = trace
@@ -80,7 +85,8 @@ async fn one_trace_spans_rest_reconciler_grpc_and_broker() {
     let mut parent = broker.parent_span_id.clone();
     let mut hops = 0;
     while parent != reconcile.span_id {
-        let up = trace.iter().find(|s| s.span_id == parent).unwrap_or_else(|| panic!("broken parent chain in {names:?}"));
+        let up =
+            trace.iter().find(|s| s.span_id == parent).unwrap_or_else(|| panic!("broken parent chain in {names:?}"));
         parent = up.parent_span_id.clone();
         hops += 1;
         assert!(hops < 10, "no path from the broker span to the reconcile span");

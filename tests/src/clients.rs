@@ -124,7 +124,13 @@ pub async fn paho_roundtrip(login: &Login, topic: &str) -> Result<(), String> {
         Duration::from_secs(30),
         Command::new(python)
             .arg(script)
-            .args([&login.addr.ip().to_string(), &login.addr.port().to_string(), &login.username, &login.password, topic])
+            .args([
+                &login.addr.ip().to_string(),
+                &login.addr.port().to_string(),
+                &login.username,
+                &login.password,
+                topic,
+            ])
             .output(),
     )
     .await

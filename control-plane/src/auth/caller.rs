@@ -29,10 +29,8 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        let claims = state
-            .tokens
-            .verify(token)
-            .ok_or(ApiError::Unauthorized("the access token is invalid or expired"))?;
+        let claims =
+            state.tokens.verify(token).ok_or(ApiError::Unauthorized("the access token is invalid or expired"))?;
         tracing::Span::current().record("user", tracing::field::display(&claims.sub));
         Ok(Caller { user_id: claims.sub, organization_id: claims.org })
     }

@@ -42,7 +42,8 @@ pub async fn signup(
         .map_err(|e| InternalError::PasswordHash(e.to_string()))??;
     let now = now_ms();
     let user = UserRow { id: uuid::Uuid::now_v7().to_string(), email, password_hash, created_at: now };
-    let organization = OrganizationRow { id: uuid::Uuid::now_v7().to_string(), name: org_name.to_string(), created_at: now };
+    let organization =
+        OrganizationRow { id: uuid::Uuid::now_v7().to_string(), name: org_name.to_string(), created_at: now };
     match state.store.create_signup(NewSignup { user: &user, organization: &organization }).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => {
@@ -93,10 +94,9 @@ pub async fn login(
     let organization_id = match request.organization_id {
         Some(wanted) if organizations.contains(&wanted) => wanted,
         Some(_) => return Err(ApiError::validation("organization_id", "you are not a member of that organization")),
-        None => organizations
-            .into_iter()
-            .next()
-            .ok_or(ApiError::Unauthorized("the account belongs to no organization"))?,
+        None => {
+            organizations.into_iter().next().ok_or(ApiError::Unauthorized("the account belongs to no organization"))?
+        }
     };
     Ok(axum::Json(issue_pair(&state, &user.id, &organization_id, None).await?))
 }
@@ -145,12 +145,7 @@ async fn issue_pair(state: &AppState, user_id: &str, org_id: &str, family: Optio
             revoked_at: None,
         })
         .await?;
-    Ok(TokenPair {
-        access_token,
-        refresh_token,
-        token_type: "Bearer".into(),
-        expires_in: state.tokens.access_ttl_secs,
-    })
+    Ok(TokenPair { access_token, refresh_token, token_type: "Bearer".into(), expires_in: state.tokens.access_ttl_secs })
 }
 
 fn normalize_email(email: &str) -> ApiResult<String> {

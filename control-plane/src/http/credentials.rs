@@ -46,7 +46,13 @@ pub async fn create(
         Some(acl) => validate_acl(acl)?,
         None => vec![AclRule {
             topic: "#".into(),
-            actions: vec![AclAction::Publish, AclAction::Subscribe, AclAction::Produce, AclAction::Consume, AclAction::Group],
+            actions: vec![
+                AclAction::Publish,
+                AclAction::Subscribe,
+                AclAction::Produce,
+                AclAction::Consume,
+                AclAction::Group,
+            ],
         }],
     };
     let acl_json = serde_json::to_string(&acl).map_err(|e| InternalError::Corrupt(e.to_string()))?;
@@ -142,7 +148,8 @@ pub async fn delete(
 }
 
 async fn live_instance(state: &AppState, caller: &Caller, id: &str) -> ApiResult<InstanceRow> {
-    let instance = state.store.instance_in_org(&caller.organization_id, id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    let instance =
+        state.store.instance_in_org(&caller.organization_id, id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     if instance.status == "deleting" {
         return Err(ApiError::Conflict("the instance is being deleted".into()));
     }
@@ -170,7 +177,10 @@ fn validate_acl(acl: Vec<AclRule>) -> ApiResult<Vec<AclRule>> {
         if !is_topic_filter(&rule.topic) {
             return Err(ApiError::validation(
                 "acl",
-                format!("{:?} is not an MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)", rule.topic),
+                format!(
+                    "{:?} is not an MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)",
+                    rule.topic
+                ),
             ));
         }
         if rule.actions.is_empty() {

@@ -91,7 +91,11 @@ pub async fn list(
         (status = 200, body = Instance),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Instance>> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Instance>> {
     let row = state.store.instance_in_org(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
     Ok(axum::Json(to_api(&row)?))
 }

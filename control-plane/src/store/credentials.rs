@@ -38,7 +38,6 @@ impl CredentialState {
     }
 }
 
-
 macro_rules! credential_columns {
     () => {
         "id, instance_id, name, username, scram_salt, scram_iterations, scram_stored_key, \
@@ -48,7 +47,11 @@ macro_rules! credential_columns {
 
 impl Store {
     pub async fn insert_credential(&self, row: &CredentialRow) -> Result<(), sqlx::Error> {
-        sqlx::query(concat!("INSERT INTO credentials (", credential_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+        sqlx::query(concat!(
+            "INSERT INTO credentials (",
+            credential_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
         .bind(&row.id)
         .bind(&row.instance_id)
         .bind(&row.name)
@@ -67,10 +70,14 @@ impl Store {
 
     /// Every credential of the instance, active and revoking.
     pub async fn instance_credentials(&self, instance_id: &str) -> Result<Vec<CredentialRow>, sqlx::Error> {
-        sqlx::query_as(concat!("SELECT ", credential_columns!(), " FROM credentials WHERE instance_id = $1 ORDER BY id"))
-            .bind(instance_id)
-            .fetch_all(&self.pool)
-            .await
+        sqlx::query_as(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE instance_id = $1 ORDER BY id"
+        ))
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// A page of the instance's active credentials after `after`.

@@ -52,12 +52,14 @@ impl Store {
             .bind(new.organization.created_at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO memberships (user_id, organization_id, role, created_at) VALUES ($1, $2, 'owner', $3)")
-            .bind(&new.user.id)
-            .bind(&new.organization.id)
-            .bind(new.user.created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO memberships (user_id, organization_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
+        )
+        .bind(&new.user.id)
+        .bind(&new.organization.id)
+        .bind(new.user.created_at)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await
     }
 

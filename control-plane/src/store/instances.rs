@@ -28,29 +28,37 @@ macro_rules! instance_columns {
 
 impl Store {
     pub async fn insert_instance(&self, row: &InstanceRow) -> Result<(), sqlx::Error> {
-        sqlx::query(concat!("INSERT INTO instances (", instance_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-            .bind(&row.id)
-            .bind(&row.organization_id)
-            .bind(&row.name)
-            .bind(&row.plan)
-            .bind(&row.region)
-            .bind(&row.status)
-            .bind(&row.status_reason)
-            .bind(&row.endpoints)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(concat!(
+            "INSERT INTO instances (",
+            instance_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&row.id)
+        .bind(&row.organization_id)
+        .bind(&row.name)
+        .bind(&row.plan)
+        .bind(&row.region)
+        .bind(&row.status)
+        .bind(&row.status_reason)
+        .bind(&row.endpoints)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// An instance of the organization, or `None` (also when it belongs to another).
     pub async fn instance_in_org(&self, org_id: &str, id: &str) -> Result<Option<InstanceRow>, sqlx::Error> {
-        sqlx::query_as(concat!("SELECT ", instance_columns!(), " FROM instances WHERE id = $1 AND organization_id = $2"))
-            .bind(id)
-            .bind(org_id)
-            .fetch_optional(&self.pool)
-            .await
+        sqlx::query_as(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE id = $1 AND organization_id = $2"
+        ))
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     pub async fn instance(&self, id: &str) -> Result<Option<InstanceRow>, sqlx::Error> {
@@ -67,7 +75,11 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<InstanceRow>, sqlx::Error> {
-        sqlx::query_as(concat!("SELECT ", instance_columns!(), " FROM instances WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+        sqlx::query_as(concat!(
+            "SELECT ",
+            instance_columns!(),
+            " FROM instances WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
         .bind(org_id)
         .bind(after.unwrap_or(""))
         .bind(limit)

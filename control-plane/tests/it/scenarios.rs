@@ -18,16 +18,31 @@ pub async fn signup_login_and_refresh(env: Env) {
 
     // Emails are case-insensitive; a wrong password and an unknown email get the same answer.
     let login = env
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ADA@example.com", "password": "a long passphrase"})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "ADA@example.com", "password": "a long passphrase"})),
+        )
         .await;
     assert_eq!(login.status, StatusCode::OK, "{login:?}");
     assert!(login.body["access_token"].is_string() && login.body["refresh_token"].is_string());
     let wrong = env
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": "not the passphrase"})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "ada@example.com", "password": "not the passphrase"})),
+        )
         .await
         .problem(401);
     let unknown = env
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "bob@example.com", "password": "a long passphrase"})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "bob@example.com", "password": "a long passphrase"})),
+        )
         .await
         .problem(401);
     assert_eq!(wrong, unknown);
@@ -54,7 +69,12 @@ pub async fn malformed_requests_get_problem_documents(env: Env) {
     let detail = env.raw(Method::POST, "/v1/auth/signup", Some("application/json"), "{\"email\": ").await.problem(400);
     assert!(!detail.is_empty());
     let detail = env
-        .raw(Method::POST, "/v1/auth/signup", Some("application/json"), r#"{"email": "a@example.com", "password": "a long passphrase"}"#)
+        .raw(
+            Method::POST,
+            "/v1/auth/signup",
+            Some("application/json"),
+            r#"{"email": "a@example.com", "password": "a long passphrase"}"#,
+        )
         .await
         .problem(422);
     assert!(detail.contains("organization_name"), "{detail}");
@@ -99,7 +119,9 @@ pub async fn bad_tokens_are_refused(env: Env) {
         jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(key.as_bytes())).unwrap()
     };
     // Our own key accepts a fresh token: the minting is right.
-    assert!(env.call(Method::GET, "/v1/instances", Some(&mint(now, now + 60, JWT_SECRET)), None).await.status.is_success());
+    assert!(
+        env.call(Method::GET, "/v1/instances", Some(&mint(now, now + 60, JWT_SECRET)), None).await.status.is_success()
+    );
 
     let expired = mint(now - 3600, now - 600, JWT_SECRET);
     let forged = mint(now, now + 60, "some-other-key-some-other-key-some");
@@ -243,7 +265,12 @@ pub async fn credential_acl_is_validated(env: Env) {
         .await
         .problem(422);
     let ok = env
-        .call(Method::POST, &path, Some(&token), Some(json!({"acl": [{"topic": "sensors/+/temp", "actions": ["publish"]}]})))
+        .call(
+            Method::POST,
+            &path,
+            Some(&token),
+            Some(json!({"acl": [{"topic": "sensors/+/temp", "actions": ["publish"]}]})),
+        )
         .await;
     assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
     assert_eq!(ok.body["acl"], json!([{"topic": "sensors/+/temp", "actions": ["publish"]}]));
