@@ -18,10 +18,8 @@ async fn tour_delivers_within_an_instance_and_nowhere_else() {
     let signup = api.signup("ada@example.com", "Analytical Engines").await;
     assert_eq!(signup["organization"]["name"], "Analytical Engines");
 
-    let started = Instant::now();
     let (instance, credential) = api.instance_with_credential("sensors").await;
     assert_eq!(instance["status"], "ready", "{instance}");
-    assert!(started.elapsed() < Duration::from_secs(2), "instance + credential took {:?}", started.elapsed());
     let endpoint = format!("localhost:{}", omnibus.mqtt.port());
     assert_eq!(instance["endpoints"]["mqtt"], endpoint);
     assert_eq!(credential["endpoints"]["mqtt"], endpoint);
