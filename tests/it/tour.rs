@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use omnibus_tests::clients::{Login, Subscriber, mosquitto_pub, paho_roundtrip};
 use omnibus_tests::process::Omnibus;
-use omnibus_tests::rest::Api;
+use omnibus_tests::rest::{self as api, Api};
 use omnibus_tests::temp_dir;
 use serde_json::json;
 
@@ -65,6 +65,9 @@ async fn tour_delivers_within_an_instance_and_nowhere_else() {
     sub.stop().await;
     bob_sub.stop().await;
     omnibus.assert_no_errors();
+    // No secret is kept or logged in clear: not the account's password, not the
+    // credential's (the database, its WAL, broker metadata and the log included).
+    assert_no_file_contains(&dir, &[api::PASSWORD, &alice.password, &bob.password]);
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -112,4 +115,22 @@ async fn revoking_a_credential_closes_its_connections_and_refuses_it() {
     omnibus.assert_no_errors();
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn assert_no_file_contains(dir: &std::path::Path, secrets: &[&str]) {
+    let mut files = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        files += 1;
+        for secret in secrets {
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "{} holds a secret in clear", path.display());
+        }
+    }
+    assert!(files >= 4, "expected the database, broker metadata and log under {}", dir.display());
 }

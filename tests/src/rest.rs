@@ -2,6 +2,9 @@
 
 use serde_json::{Value, json};
 
+/// The password every test account signs up with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 pub struct Api {
     pub base: String,
     pub token: Option<String>,
@@ -42,7 +45,7 @@ impl Api {
         let body = self
             .post(
                 "/v1/auth/signup",
-                json!({"email": email, "password": "correct horse battery staple", "organization_name": organization}),
+                json!({"email": email, "password": PASSWORD, "organization_name": organization}),
             )
             .await;
         self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
@@ -51,7 +54,7 @@ impl Api {
 
     pub async fn login(&mut self, email: &str) {
         let body =
-            self.post("/v1/auth/login", json!({"email": email, "password": "correct horse battery staple"})).await;
+            self.post("/v1/auth/login", json!({"email": email, "password": PASSWORD})).await;
         self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
     }
 
