@@ -43,18 +43,14 @@ impl Api {
     /// Signs up and keeps the access token.
     pub async fn signup(&mut self, email: &str, organization: &str) -> Value {
         let body = self
-            .post(
-                "/v1/auth/signup",
-                json!({"email": email, "password": PASSWORD, "organization_name": organization}),
-            )
+            .post("/v1/auth/signup", json!({"email": email, "password": PASSWORD, "organization_name": organization}))
             .await;
         self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
         body
     }
 
     pub async fn login(&mut self, email: &str) {
-        let body =
-            self.post("/v1/auth/login", json!({"email": email, "password": PASSWORD})).await;
+        let body = self.post("/v1/auth/login", json!({"email": email, "password": PASSWORD})).await;
         self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
     }
 

@@ -1,65 +1,11 @@
-//! MQTT topic names and topic filters: validation, matching and coverage.
+//! MQTT topic names and topic filters: matching and coverage, plus the
+//! syntax checks the contract crate defines (re-exported here).
 //!
 //! Pure functions on strings, shared by the codec (validation), the router
 //! (level splitting) and the ACL (matching and coverage). Knows nothing of
 //! namespaces: callers scope topics before they get here.
 
-/// Separates topic levels.
-pub const LEVEL_SEPARATOR: char = '/';
-/// Matches exactly one level.
-pub const SINGLE_LEVEL: &str = "+";
-/// Matches any number of levels, including the parent level; last level only.
-pub const MULTI_LEVEL: &str = "#";
-
-/// Why a topic name or filter is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TopicError {
-    #[error("topic is empty")]
-    Empty,
-    #[error("topic name contains a wildcard")]
-    WildcardInName,
-    #[error("wildcard does not occupy a whole level")]
-    WildcardNotAlone,
-    #[error("multi-level wildcard is not the last level")]
-    MultiLevelNotLast,
-    #[error("topic contains U+0000")]
-    NullCharacter,
-}
-
-/// Checks a topic name as carried by PUBLISH: non-empty, no wildcards.
-pub fn validate_name(name: &str) -> Result<(), TopicError> {
-    if name.is_empty() {
-        return Err(TopicError::Empty);
-    }
-    if name.contains('\0') {
-        return Err(TopicError::NullCharacter);
-    }
-    if name.contains(['+', '#']) {
-        return Err(TopicError::WildcardInName);
-    }
-    Ok(())
-}
-
-/// Checks a topic filter as carried by SUBSCRIBE: non-empty, `+` and `#` only
-/// as whole levels, `#` only last.
-pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
-    if filter.is_empty() {
-        return Err(TopicError::Empty);
-    }
-    if filter.contains('\0') {
-        return Err(TopicError::NullCharacter);
-    }
-    let mut levels = filter.split(LEVEL_SEPARATOR).peekable();
-    while let Some(level) = levels.next() {
-        if level.len() > 1 && level.contains(['+', '#']) {
-            return Err(TopicError::WildcardNotAlone);
-        }
-        if level == MULTI_LEVEL && levels.peek().is_some() {
-            return Err(TopicError::MultiLevelNotLast);
-        }
-    }
-    Ok(())
-}
+pub use omnibus_api::topic::{LEVEL_SEPARATOR, MULTI_LEVEL, SINGLE_LEVEL, TopicError, validate_filter, validate_name};
 
 /// Whether `filter` (assumed valid) matches the topic name `name`.
 ///
@@ -112,46 +58,6 @@ pub fn covers(outer: &str, inner: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn validates_names() {
-        let cases: &[(&str, Result<(), TopicError>)] = &[
-            ("a", Ok(())),
-            ("a/b/c", Ok(())),
-            ("/", Ok(())),
-            ("$SYS/x", Ok(())),
-            ("a//b", Ok(())),
-            ("", Err(TopicError::Empty)),
-            ("a/+", Err(TopicError::WildcardInName)),
-            ("a/#", Err(TopicError::WildcardInName)),
-            ("a+b", Err(TopicError::WildcardInName)),
-            ("a\0b", Err(TopicError::NullCharacter)),
-        ];
-        for (name, expected) in cases {
-            assert_eq!(validate_name(name), *expected, "{name:?}");
-        }
-    }
-
-    #[test]
-    fn validates_filters() {
-        let cases: &[(&str, Result<(), TopicError>)] = &[
-            ("a", Ok(())),
-            ("#", Ok(())),
-            ("+", Ok(())),
-            ("+/+/#", Ok(())),
-            ("a/+/c", Ok(())),
-            ("/#", Ok(())),
-            ("", Err(TopicError::Empty)),
-            ("a/#/c", Err(TopicError::MultiLevelNotLast)),
-            ("a#", Err(TopicError::WildcardNotAlone)),
-            ("a/b+", Err(TopicError::WildcardNotAlone)),
-            ("++", Err(TopicError::WildcardNotAlone)),
-            ("a\0", Err(TopicError::NullCharacter)),
-        ];
-        for (filter, expected) in cases {
-            assert_eq!(validate_filter(filter), *expected, "{filter:?}");
-        }
-    }
 
     #[test]
     fn matches_names() {
