@@ -1,0 +1,50 @@
+//! Per-log settings and the small enums of the public API. Plain data with documented defaults.
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// When an acknowledged append is durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// On disk: acknowledged after a group-commit fdatasync that covers it. Readers see only fsynced data.
+    Fsync,
+    /// In the page cache: acknowledged and visible once written. A machine crash can lose it.
+    PageCache,
+}
+
+/// Which timestamp a batch carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimestampType {
+    /// Keep the producer's timestamps.
+    CreateTime,
+    /// Stamp the batch with the broker's clock at append (attribute bit 3, base and max timestamp).
+    LogAppendTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Roll when the active segment would exceed this many bytes. Default 1 GiB (at most 4 GiB is used).
+    pub segment_bytes: u64,
+    /// Roll an active segment older than this, on the next append. Default 7 days.
+    pub segment_ms: Option<u64>,
+    /// One sparse index entry per this many bytes appended. Default 4096.
+    pub index_interval_bytes: u32,
+    /// Delete closed segments whose newest timestamp is older than this. `None` = forever; default 7 days.
+    pub retention_ms: Option<i64>,
+    /// Delete the oldest closed segments while the log is larger than this. `None` (default) = no limit.
+    pub retention_bytes: Option<u64>,
+    /// Default [`Durability::Fsync`].
+    pub durability: Durability,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            segment_bytes: 1 << 30,
+            segment_ms: Some(7 * DAY_MS),
+            index_interval_bytes: 4096,
+            retention_ms: Some(7 * DAY_MS as i64),
+            retention_bytes: None,
+            durability: Durability::Fsync,
+        }
+    }
+}

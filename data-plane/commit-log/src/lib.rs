@@ -1,0 +1,30 @@
+//! Omnibus's storage: one append-only log per partition, in segments, holding Kafka v2 record batches exactly
+//! as they arrived, with group-commit fsync, sparse indexes, crash recovery and retention.
+//!
+//! Invariants:
+//! - Batches are stored byte for byte as given, except `baseOffset` (assigned here) and, for
+//!   LogAppendTime, the attributes, timestamps and CRC. Records are never decoded or re-encoded.
+//! - Offsets are contiguous across the whole log; readers never see data above the high watermark, and
+//!   with [`Durability::Fsync`] the high watermark only covers fsynced data.
+//! - This crate knows nothing of protocols: no Kafka or MQTT front-end types cross its API.
+//!
+//! File layout per log directory (Kafka's): `{base:020}.log`, `.index`, `.timeindex`, `log-start-offset`.
+
+mod batch;
+mod checkpoint;
+mod config;
+mod encode;
+mod error;
+mod flusher;
+mod index;
+mod log;
+mod recovery;
+mod segment;
+#[cfg(test)]
+mod test_dir;
+
+pub use batch::{BatchError, HEADER_LEN};
+pub use config::{Durability, LogConfig, TimestampType};
+pub use encode::{Record, encode_batch};
+pub use error::LogError;
+pub use log::{AppendInfo, LogStats, PartitionLog, ReadResult};

@@ -1,0 +1,501 @@
+//! `PartitionLog`: the segments of one partition behind one lock, offset assignment, segment rolls, reads
+//! below the high watermark, retention, DeleteRecords and topic deletion. Owns the log's state and its
+//! high-watermark watch; batch bytes are checked by `batch`, segment files handled by `segment`, fsyncs
+//! done by the `flusher` thread, and reconstruction on open by `recovery`.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::batch::{self, BatchHeader};
+use crate::checkpoint;
+use crate::config::{Durability, LogConfig, TimestampType};
+use crate::error::LogError;
+use crate::flusher::{FlushJob, FlushSource, Flusher};
+use crate::recovery;
+use crate::segment::{MAX_SPAN, Segment, ViewError};
+
+/// What an append did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The broker time stamped on the batches, for [`TimestampType::LogAppendTime`].
+    pub log_append_time: Option<i64>,
+    pub log_start_offset: i64,
+    pub batches: usize,
+    pub bytes: usize,
+}
+
+/// Whole batches read from the log.
+#[derive(Clone, Debug)]
+pub struct ReadResult {
+    pub bytes: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+/// Counters for tests and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Appends acknowledged.
+    pub appends: u64,
+    /// fdatasync/fsync calls made by the flusher (log files, index files, directory).
+    pub fsyncs: u64,
+    /// Group-commit rounds of the flusher.
+    pub flush_rounds: u64,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A point in the log: the next offset and where it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mark {
+    offset: i64,
+    segment: i64,
+    position: u64,
+}
+
+struct State {
+    config: LogConfig,
+    /// Never empty; the last is the active segment.
+    segments: Vec<Segment>,
+    log_start: i64,
+    /// End of the written data.
+    written: Mark,
+    /// End of the data readers may see: the high watermark.
+    visible: Mark,
+    /// Files of rolled segments still to be fsynced.
+    unsynced: Vec<Arc<File>>,
+    /// A segment file was created since the directory was last fsynced.
+    dir_dirty: bool,
+    closed: bool,
+}
+
+impl State {
+    fn active(&self) -> &Segment {
+        &self.segments[self.segments.len() - 1]
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    fn mark(&self) -> Mark {
+        let active = self.active();
+        Mark { offset: active.next_offset(), segment: active.base_offset(), position: active.size() }
+    }
+
+    /// The bytes of `seg` below the high watermark.
+    fn visible_end(&self, seg: &Segment) -> u64 {
+        match seg.base_offset().cmp(&self.visible.segment) {
+            std::cmp::Ordering::Less => seg.size(),
+            std::cmp::Ordering::Equal => self.visible.position,
+            std::cmp::Ordering::Greater => 0,
+        }
+    }
+
+    /// The segment that holds `offset` (the last one starting at or before it).
+    fn segment_for(&self, offset: i64) -> Option<&Segment> {
+        let n = self.segments.partition_point(|s| s.base_offset() <= offset);
+        n.checked_sub(1).map(|i| &self.segments[i])
+    }
+
+    fn out_of_range(&self, requested: i64) -> LogError {
+        LogError::OffsetOutOfRange { requested, log_start: self.log_start, high_watermark: self.visible.offset }
+    }
+
+    fn check_open(&self) -> Result<(), LogError> {
+        if self.closed { Err(LogError::Closed) } else { Ok(()) }
+    }
+
+    fn should_roll(&self, bytes: u64, offsets: i64, now: i64) -> bool {
+        let active = self.active();
+        if active.size() == 0 {
+            return false;
+        }
+        let limit = self.config.segment_bytes.clamp(1, MAX_SPAN);
+        let too_old = self
+            .config
+            .segment_ms
+            .is_some_and(|ms| now.saturating_sub(active.created_ms()) >= i64::try_from(ms).unwrap_or(i64::MAX));
+        active.size() + bytes > limit || !active.fits(bytes, offsets) || too_old
+    }
+
+    /// Closes the active segment (its index files written, it and they queued for fsync) and opens a new one.
+    fn roll(&mut self, dir: &Path, now: i64) -> io::Result<()> {
+        let active = self.active();
+        let [index, time_index] = active.write_indexes()?;
+        let next = Segment::create(dir, active.next_offset(), now)?;
+        tracing::debug!(closed = active.base_offset(), new = next.base_offset(), "rolled segment");
+        self.unsynced.extend([Arc::clone(active.file()), index, time_index]);
+        self.segments.push(next);
+        self.dir_dirty = true;
+        Ok(())
+    }
+
+    /// Removes the oldest segment (never the active one) and returns its size.
+    fn remove_oldest(&mut self, dir: &Path) -> u64 {
+        let gone = self.segments.remove(0);
+        if let Err(e) = Segment::remove_files(dir, gone.base_offset()) {
+            tracing::warn!(segment = gone.base_offset(), error = %e, "could not remove segment files");
+        }
+        self.log_start = self.log_start.max(self.segments[0].base_offset());
+        gone.size()
+    }
+}
+
+struct Shared {
+    dir: PathBuf,
+    state: Mutex<State>,
+    high_watermark: watch::Sender<i64>,
+    poisoned: AtomicBool,
+    appends: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, state: &mut State, mark: Mark) {
+        if mark.offset > state.visible.offset {
+            state.visible = mark;
+            self.high_watermark.send_replace(mark.offset);
+        }
+    }
+}
+
+impl FlushSource for Shared {
+    type Mark = Mark;
+
+    fn take_job(&self) -> Option<FlushJob<Mark>> {
+        let mut state = self.lock();
+        let sync_active = state.config.durability == Durability::Fsync && state.written.offset > state.visible.offset;
+        if state.unsynced.is_empty() && !state.dir_dirty && !sync_active {
+            return None;
+        }
+        let mut files = std::mem::take(&mut state.unsynced);
+        if sync_active {
+            files.push(Arc::clone(state.active().file()));
+        }
+        let dir = std::mem::take(&mut state.dir_dirty).then(|| self.dir.clone());
+        Some(FlushJob { files, dir, mark: state.written })
+    }
+
+    fn complete(&self, mark: Mark, result: io::Result<()>) {
+        match result {
+            Ok(()) if !self.poisoned.load(Ordering::Acquire) => {
+                let mut state = self.lock();
+                self.publish(&mut state, mark);
+            }
+            Ok(()) => {}
+            Err(e) => {
+                tracing::error!(dir = %self.dir.display(), error = %e, "fsync failed; the log refuses writes until reopened");
+                self.poisoned.store(true, Ordering::Release);
+                self.high_watermark.send_modify(|_| {});
+            }
+        }
+    }
+}
+
+/// The log of one partition. Shared as `Arc<PartitionLog>`; all methods take `&self`.
+///
+/// `open`, `read`, `offset_for_timestamp`, `delete_records_before`, `apply_retention` and `delete` do file
+/// I/O (and some an fsync) on the calling thread: call them from `spawn_blocking` in async code. `append`
+/// only writes to the page cache on the caller's thread and waits for fsync asynchronously.
+pub struct PartitionLog {
+    shared: Arc<Shared>,
+    flusher: Flusher,
+}
+
+impl std::fmt::Debug for PartitionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionLog").field("dir", &self.shared.dir).finish_non_exhaustive()
+    }
+}
+
+impl PartitionLog {
+    /// Opens (creating if missing) the log in `dir`, running crash recovery.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Arc<PartitionLog>, LogError> {
+        let recovered = recovery::recover(dir, u64::from(config.index_interval_bytes))?;
+        let last = recovered.segments.last().ok_or_else(|| LogError::Inconsistent {
+            dir: dir.to_path_buf(),
+            reason: "no segment after recovery".into(),
+        })?;
+        let mark = Mark { offset: last.next_offset(), segment: last.base_offset(), position: last.size() };
+        let state = State {
+            config,
+            segments: recovered.segments,
+            log_start: recovered.log_start,
+            written: mark,
+            visible: mark,
+            unsynced: Vec::new(),
+            dir_dirty: false,
+            closed: false,
+        };
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            state: Mutex::new(state),
+            high_watermark: watch::Sender::new(mark.offset),
+            poisoned: AtomicBool::new(false),
+            appends: AtomicU64::new(0),
+        });
+        let flusher = Flusher::spawn(Arc::clone(&shared))?;
+        Ok(Arc::new(PartitionLog { shared, flusher }))
+    }
+
+    /// Validates, assigns offsets, appends. Returns when the data is durable per `config.durability`
+    /// (`Fsync`: after a group-commit fdatasync that covers it). Concurrent appends are ordered.
+    pub async fn append(&self, batches: Bytes, timestamp_type: TimestampType) -> Result<AppendInfo, LogError> {
+        let mut headers =
+            batch::split_batches(&batches).map_err(|(index, reason)| LogError::CorruptBatch { index, reason })?;
+        let mut data = batches.to_vec();
+        let log_append_time = match timestamp_type {
+            TimestampType::CreateTime => None,
+            TimestampType::LogAppendTime => {
+                let now = now_ms();
+                let mut position = 0;
+                for header in &mut headers {
+                    batch::set_log_append_time(&mut data[position..position + header.len], now);
+                    header.max_timestamp = now;
+                    position += header.len;
+                }
+                Some(now)
+            }
+        };
+        let (base_offset, next_offset, log_start_offset, durability) = self.write(&mut data, &mut headers)?;
+        self.flusher.notify();
+        if durability == Durability::Fsync {
+            let mut hw = self.shared.high_watermark.subscribe();
+            let poisoned = &self.shared.poisoned;
+            let reached = hw
+                .wait_for(|&hw| hw >= next_offset || poisoned.load(Ordering::Acquire))
+                .await
+                .map(|hw| *hw >= next_offset);
+            match reached {
+                Ok(true) => {}
+                Ok(false) => return Err(LogError::Poisoned),
+                Err(_) => return Err(LogError::Closed),
+            }
+        }
+        self.shared.appends.fetch_add(1, Ordering::Relaxed);
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: next_offset - 1,
+            log_append_time,
+            log_start_offset,
+            batches: headers.len(),
+            bytes: data.len(),
+        })
+    }
+
+    /// Under the lock: rolls if needed, assigns offsets and writes. Returns (base, next offset, log start, durability).
+    fn write(&self, data: &mut [u8], headers: &mut [BatchHeader]) -> Result<(i64, i64, i64, Durability), LogError> {
+        let offsets: i64 = headers.iter().map(|h| i64::from(h.last_offset_delta) + 1).sum();
+        let bytes = data.len() as u64;
+        let mut state = self.shared.lock();
+        state.check_open()?;
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(LogError::Poisoned);
+        }
+        let now = now_ms();
+        if state.should_roll(bytes, offsets, now) {
+            state.roll(&self.shared.dir, now)?;
+        }
+        if !state.active().fits(bytes, offsets) {
+            return Err(LogError::TooLarge { bytes: data.len() });
+        }
+        let base = state.active().next_offset();
+        let mut offset = base;
+        let mut position = 0;
+        for header in headers.iter_mut() {
+            batch::set_base_offset(&mut data[position..], offset);
+            header.base_offset = offset;
+            offset = header.next_offset();
+            position += header.len;
+        }
+        let interval = u64::from(state.config.index_interval_bytes);
+        state.active_mut().append(data, headers, interval)?;
+        state.written = state.mark();
+        let durability = state.config.durability;
+        if durability == Durability::PageCache {
+            let mark = state.written;
+            self.shared.publish(&mut state, mark);
+        }
+        Ok((base, offset, state.log_start, durability))
+    }
+
+    /// Whole batches starting with the one containing `offset` (the first batch may start before `offset`), up
+    /// to about `max_bytes` but always at least one whole batch if any exists at or after `offset`. Only data
+    /// below the high watermark is returned; `offset == high_watermark` gives empty bytes; an offset outside
+    /// `[log_start, high_watermark]` is `OffsetOutOfRange`. Reads one segment at most.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, LogError> {
+        let (view, position, high_watermark, log_start_offset) = {
+            let state = self.shared.lock();
+            state.check_open()?;
+            if offset < state.log_start || offset > state.visible.offset {
+                return Err(state.out_of_range(offset));
+            }
+            let (hw, start) = (state.visible.offset, state.log_start);
+            let seg = match state.segment_for(offset) {
+                Some(seg) if offset < hw => seg,
+                _ => return Ok(ReadResult { bytes: Bytes::new(), high_watermark: hw, log_start_offset: start }),
+            };
+            (seg.view(state.visible_end(seg)), seg.position_for(offset), hw, start)
+        };
+        let bytes = match view.find_batch(position, offset).map_err(view_error)? {
+            Some((position, _)) => view.read(position, max_bytes).map_err(view_error)?,
+            None => Bytes::new(),
+        };
+        Ok(ReadResult { bytes, high_watermark, log_start_offset })
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.shared.lock().log_start
+    }
+
+    /// Next offset to be assigned once everything written is durable; the end of the data readers see.
+    pub fn high_watermark(&self) -> i64 {
+        *self.shared.high_watermark.borrow()
+    }
+
+    /// A watch of the high watermark, for Fetch long-polling.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.shared.high_watermark.subscribe()
+    }
+
+    /// The first batch at or after the log start whose maxTimestamp is at least `ts`, as (its base offset,
+    /// or the log start if the batch straddles it; its maxTimestamp). `None` if no visible batch qualifies.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        let (view, position, log_start) = {
+            let state = self.shared.lock();
+            state.check_open()?;
+            let Some(seg) =
+                state.segments.iter().find(|s| s.next_offset() > state.log_start && s.max_timestamp() >= ts)
+            else {
+                return Ok(None);
+            };
+            let from = seg.offset_before_timestamp(ts).max(state.log_start);
+            (seg.view(state.visible_end(seg)), seg.position_for(from), state.log_start)
+        };
+        let found = view.find_timestamp(position, log_start, ts).map_err(view_error)?;
+        Ok(found.map(|h| (h.base_offset.max(log_start), h.max_timestamp)))
+    }
+
+    /// DeleteRecords: moves the log start to `offset` (which must be in `[0, high_watermark]`), checkpointing
+    /// it durably, and deletes closed segments wholly below it. Returns the new log start.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64, LogError> {
+        let mut state = self.shared.lock();
+        state.check_open()?;
+        if offset < 0 || offset > state.visible.offset {
+            return Err(state.out_of_range(offset));
+        }
+        if offset <= state.log_start {
+            return Ok(state.log_start);
+        }
+        checkpoint::write(&self.shared.dir, offset)?;
+        state.log_start = offset;
+        while state.segments.len() > 1 && state.segments[0].next_offset() <= offset {
+            state.remove_oldest(&self.shared.dir);
+        }
+        tracing::info!(dir = %self.shared.dir.display(), log_start = offset, "deleted records");
+        Ok(offset)
+    }
+
+    /// Applies time and size retention to closed segments wholly below the high watermark, oldest first.
+    /// Returns the bytes freed.
+    pub fn apply_retention(&self, now_ms: i64) -> Result<u64, LogError> {
+        let mut state = self.shared.lock();
+        state.check_open()?;
+        let mut total: u64 = state.segments.iter().map(Segment::size).sum();
+        let mut freed = 0;
+        while state.segments.len() > 1 {
+            let oldest = &state.segments[0];
+            if oldest.next_offset() > state.visible.offset {
+                break;
+            }
+            let by_time =
+                state.config.retention_ms.is_some_and(|ms| now_ms.saturating_sub(oldest.retention_timestamp()) > ms);
+            let by_size = state.config.retention_bytes.is_some_and(|limit| total - oldest.size() >= limit);
+            if !by_time && !by_size {
+                break;
+            }
+            let size = state.remove_oldest(&self.shared.dir);
+            total -= size;
+            freed += size;
+        }
+        if freed > 0 {
+            tracing::info!(dir = %self.shared.dir.display(), freed, log_start = state.log_start, "applied retention");
+        }
+        Ok(freed)
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.shared.lock().segments.iter().map(Segment::size).sum()
+    }
+
+    /// Flushes, closes and removes every file of this log and then its directory (topic deletion).
+    /// Any other handle on the log gets `Closed` from then on.
+    pub fn delete(self: Arc<Self>) -> Result<(), LogError> {
+        self.shared.lock().closed = true;
+        self.flusher.shutdown();
+        let mut state = self.shared.lock();
+        let dir = &self.shared.dir;
+        for seg in state.segments.drain(..) {
+            Segment::remove_files(dir, seg.base_offset())?;
+        }
+        checkpoint::remove(dir)?;
+        match std::fs::remove_dir(dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Changes retention/segment/durability settings live (topic config change).
+    pub fn reconfigure(&self, config: LogConfig) {
+        let mut state = self.shared.lock();
+        state.config = config;
+        if state.config.durability == Durability::PageCache {
+            let mark = state.written;
+            self.shared.publish(&mut state, mark);
+        }
+    }
+
+    pub fn stats(&self) -> LogStats {
+        LogStats {
+            appends: self.shared.appends.load(Ordering::Relaxed),
+            fsyncs: self.flusher.fsyncs(),
+            flush_rounds: self.flusher.rounds(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+}
+
+fn view_error(e: ViewError) -> LogError {
+    match e {
+        ViewError::Io(e) => LogError::Io(e),
+        ViewError::Corrupt { segment, position, reason } => LogError::CorruptSegment { segment, position, reason },
+    }
+}
+
+impl Drop for PartitionLog {
+    fn drop(&mut self) {
+        self.flusher.shutdown();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
