@@ -57,6 +57,23 @@ pub fn verify_sha256(secret: &ScramSecret, password: &str) -> bool {
     stored_key.ct_eq(&secret.stored_key[..]).into()
 }
 
+/// The server's half of a SCRAM-SHA-256 exchange (RFC 5802 §3): whether the
+/// client's proof over `auth_message` shows it knows the password.
+pub fn client_proof_valid(secret: &ScramSecret, auth_message: &[u8], proof: &[u8]) -> bool {
+    if proof.len() != 32 || secret.stored_key.len() != 32 {
+        return false;
+    }
+    let signature = hmac(&secret.stored_key, auth_message);
+    let client_key: Vec<u8> = proof.iter().zip(signature).map(|(p, s)| p ^ s).collect();
+    let stored_key: [u8; 32] = Sha256::digest(&client_key).into();
+    stored_key.ct_eq(&secret.stored_key[..]).into()
+}
+
+/// The signature that proves to the client the server holds its secret.
+pub fn server_signature(secret: &ScramSecret, auth_message: &[u8]) -> [u8; 32] {
+    hmac(&secret.server_key, auth_message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +102,17 @@ c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
         let signature = hmac(&secret.server_key, auth_message.as_bytes());
         assert_eq!(b64.encode(signature), "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
         assert!(verify_sha256(&secret, "pencil"));
+
+        // The client's proof from the RFC is accepted; a changed one is not.
+        let proof = b64.decode("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=").unwrap();
+        assert!(client_proof_valid(&secret, auth_message.as_bytes(), &proof));
+        let mut forged = proof.clone();
+        forged[0] ^= 1;
+        assert!(!client_proof_valid(&secret, auth_message.as_bytes(), &forged));
+        assert_eq!(
+            b64.encode(server_signature(&secret, auth_message.as_bytes())),
+            "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use tracing::info;
 
 pub use fleet::Identity;
 
+use crate::catalog::Catalog;
 use crate::tenancy::Tenancy;
 
 /// Content type of the Prometheus text exposition format.
@@ -39,11 +40,12 @@ impl AdminListener {
     pub async fn bind(
         addr: SocketAddr,
         tenancy: Arc<Tenancy>,
+        catalog: Arc<Catalog>,
         identity: Identity,
         metrics: PrometheusHandle,
     ) -> io::Result<AdminListener> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(AdminListener { listener, router: router(tenancy, identity, metrics) })
+        Ok(AdminListener { listener, router: router(tenancy, catalog, identity, metrics) })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -57,8 +59,8 @@ impl AdminListener {
     }
 }
 
-fn router(tenancy: Arc<Tenancy>, identity: Identity, metrics: PrometheusHandle) -> Router {
-    let fleet = FleetServer::new(fleet::FleetService::new(tenancy, identity));
+fn router(tenancy: Arc<Tenancy>, catalog: Arc<Catalog>, identity: Identity, metrics: PrometheusHandle) -> Router {
+    let fleet = FleetServer::new(fleet::FleetService::new(tenancy, catalog, identity));
     tonic::service::Routes::new(fleet)
         .prepare()
         .into_axum_router()

@@ -15,17 +15,23 @@ use serde::{Deserialize, Serialize};
 pub struct BrokerConfig {
     /// Name this broker reports to the control plane. Default `"broker-0"`.
     pub broker_id: String,
-    /// Directory for the broker's own state (`metadata.json`). Created if
+    /// Directory for the broker's own state (`metadata.json`, `catalog.json`,
+    /// the partition logs under `logs/`). Created if
     /// missing. Default `"./omnibus-data/broker"`.
     pub data_dir: PathBuf,
     /// Where MQTT clients connect. Default `0.0.0.0:1883`.
     pub mqtt_listen: SocketAddr,
+    /// Where Kafka clients connect. Default `0.0.0.0:9092`.
+    pub kafka_listen: SocketAddr,
     /// Where the fleet gRPC service, `GET /metrics` and `GET /healthz` are
     /// served. Default `0.0.0.0:9190`.
     pub grpc_listen: SocketAddr,
     /// Host name put in front of the bound ports when the broker reports its
     /// client endpoints (`{advertised_host}:{port}`). Default `"localhost"`.
     pub advertised_host: String,
+    /// Largest Kafka request accepted, in bytes; a larger one closes the
+    /// connection. Default 100 MiB (104857600), Kafka's `socket.request.max.bytes`.
+    pub max_request_size: u32,
     /// Largest MQTT packet accepted, fixed header included, in bytes; a larger
     /// one closes the connection. Default 1 MiB (1048576).
     pub max_packet_size: u32,
@@ -37,7 +43,9 @@ impl Default for BrokerConfig {
             broker_id: "broker-0".to_owned(),
             data_dir: PathBuf::from("./omnibus-data/broker"),
             mqtt_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1883)),
+            kafka_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 9092)),
             grpc_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 9190)),
+            max_request_size: 100 * 1024 * 1024,
             advertised_host: "localhost".to_owned(),
             max_packet_size: 1024 * 1024,
         }

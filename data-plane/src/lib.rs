@@ -5,6 +5,9 @@
 //! - [`config`]: the broker's settings;
 //! - [`tenancy`]: namespaces, credentials, authentication, ACLs, live sessions;
 //! - [`mqtt`]: the MQTT 3.1 / 3.1.1 front end;
+//! - `kafka`: the Kafka wire-protocol front end;
+//! - `catalog`: each namespace's topics and their partition logs
+//!   (`omnibus-commit-log`);
 //! - `admin`: the fleet gRPC service, `/metrics` and `/healthz`.
 //!
 //! Invariants: every name a client uses lives inside the namespace of its
@@ -14,7 +17,10 @@
 //! through the fleet service.
 
 mod admin;
+mod catalog;
 pub mod config;
+mod durable_file;
+mod kafka;
 pub mod mqtt;
 pub mod tenancy;
 
@@ -30,6 +36,8 @@ use tracing::info;
 pub use config::BrokerConfig;
 
 use admin::{AdminListener, Identity};
+use catalog::Catalog;
+use kafka::KafkaListener;
 use mqtt::MqttListener;
 use tenancy::{StoreError, Tenancy};
 
@@ -37,6 +45,7 @@ use tenancy::{StoreError, Tenancy};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BrokerAddrs {
     pub mqtt: SocketAddr,
+    pub kafka: SocketAddr,
     pub grpc: SocketAddr,
 }
 
@@ -47,6 +56,8 @@ pub enum BrokerError {
     Bind { listener: &'static str, addr: SocketAddr, source: io::Error },
     #[error("cannot load broker metadata: {0}")]
     Metadata(#[from] StoreError),
+    #[error("cannot open the topic catalog: {0}")]
+    Catalog(#[from] catalog::CatalogError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -55,15 +66,35 @@ pub enum BrokerError {
 pub struct Broker {
     addrs: BrokerAddrs,
     mqtt: MqttListener,
+    kafka: KafkaListener,
     admin: AdminListener,
+    catalog: Arc<Catalog>,
 }
+
+/// How often retention runs over every partition log.
+const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Broker {
     /// Loads persisted metadata from `config.data_dir` and binds all
     /// listeners, so the ports are taken when this returns.
     pub async fn bind(config: BrokerConfig, metrics: PrometheusHandle) -> Result<Broker, BrokerError> {
-        let BrokerConfig { broker_id, data_dir, mqtt_listen, grpc_listen, advertised_host, max_packet_size } = config;
+        let BrokerConfig {
+            broker_id,
+            data_dir,
+            mqtt_listen,
+            kafka_listen,
+            grpc_listen,
+            advertised_host,
+            max_request_size,
+            max_packet_size,
+        } = config;
         let tenancy = Arc::new(Tenancy::open(&data_dir).await?);
+        let catalog_dir = data_dir.clone();
+        let catalog = Arc::new(
+            tokio::task::spawn_blocking(move || Catalog::open(&catalog_dir))
+                .await
+                .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
+        );
         info!(
             data_dir = %data_dir.display(),
             namespaces = tenancy.namespace_count(),
@@ -76,16 +107,29 @@ impl Broker {
             .await
             .map_err(bind_error("mqtt", mqtt_listen))?;
         let mqtt_addr = mqtt.local_addr()?;
+        let kafka_shared = |bound: SocketAddr| kafka::Shared {
+            tenancy: tenancy.clone(),
+            catalog: catalog.clone(),
+            advertised: kafka::Advertised {
+                node_id: node_id(&broker_id),
+                host: advertised_host.clone(),
+                port: bound.port(),
+            },
+            max_request_size,
+        };
+        let kafka = KafkaListener::bind(kafka_listen, kafka_shared).await.map_err(bind_error("kafka", kafka_listen))?;
+        let kafka_addr = kafka.local_addr()?;
         let identity = Identity {
             broker_id,
             incarnation: uuid::Uuid::now_v7().to_string(),
             mqtt_endpoint: format!("{advertised_host}:{}", mqtt_addr.port()),
+            kafka_endpoint: format!("{advertised_host}:{}", kafka_addr.port()),
         };
-        let admin = AdminListener::bind(grpc_listen, tenancy, identity, metrics)
+        let admin = AdminListener::bind(grpc_listen, tenancy, catalog.clone(), identity, metrics)
             .await
             .map_err(bind_error("grpc", grpc_listen))?;
-        let addrs = BrokerAddrs { mqtt: mqtt_addr, grpc: admin.local_addr()? };
-        Ok(Broker { addrs, mqtt, admin })
+        let addrs = BrokerAddrs { mqtt: mqtt_addr, kafka: kafka_addr, grpc: admin.local_addr()? };
+        Ok(Broker { addrs, mqtt, kafka, admin, catalog })
     }
 
     pub fn local_addrs(&self) -> BrokerAddrs {
@@ -105,16 +149,48 @@ impl Broker {
             self.mqtt.serve(stop.clone()).await;
             stop.cancel();
         };
+        let kafka = async {
+            self.kafka.serve(stop.clone()).await;
+            stop.cancel();
+        };
+        let retention = retain(self.catalog.clone(), stop.clone());
         let admin = async {
             let result = self.admin.serve(stop.clone()).await;
             stop.cancel();
             result
         };
-        let ((), admin_result) = tokio::join!(mqtt, admin);
+        let ((), (), (), admin_result) = tokio::join!(mqtt, kafka, retention, admin);
         signal.abort();
         info!("broker stopped");
         Ok(admin_result?)
     }
+}
+
+/// Applies retention to every log now and then, until `stop`.
+async fn retain(catalog: Arc<Catalog>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(RETENTION_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let catalog = catalog.clone();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        match tokio::task::spawn_blocking(move || catalog.apply_retention(now)).await {
+            Ok(0) => {}
+            Ok(freed) => info!(freed, "retention removed old segments"),
+            Err(error) => tracing::warn!(%error, "retention task failed"),
+        }
+    }
+}
+
+/// The Kafka node id of a broker: the number its id ends with (`broker-3` → 3), else 0.
+fn node_id(broker_id: &str) -> i32 {
+    let digits: String = broker_id.chars().rev().take_while(char::is_ascii_digit).collect();
+    digits.chars().rev().collect::<String>().parse().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -128,6 +204,7 @@ mod tests {
         BrokerConfig {
             data_dir: std::env::temp_dir().join(format!("omnibus-dp-broker-{}", uuid::Uuid::new_v4())),
             mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+            kafka_listen: "127.0.0.1:0".parse().unwrap(),
             grpc_listen: "127.0.0.1:0".parse().unwrap(),
             advertised_host: "broker.test".into(),
             ..BrokerConfig::default()

@@ -119,6 +119,20 @@ impl Tenancy {
         }
     }
 
+    /// The credential behind `username` and its salted secret, for a SCRAM
+    /// exchange (which checks the client's proof itself).
+    pub fn scram_credential(&self, username: &str) -> Option<(Principal, omnibus_api::fleet::ScramSecret)> {
+        let credential = self.snapshot().credential_by_username(username).cloned()?;
+        let secret = credential.scram_sha256.to_api();
+        Some((Principal { credential }, secret))
+    }
+
+    /// A secret to run a SCRAM exchange on for an unknown user, so the
+    /// answer does not reveal that the user is unknown.
+    pub fn decoy_scram(&self) -> &'static omnibus_api::fleet::ScramSecret {
+        decoy_secret()
+    }
+
     /// Whether `principal`'s credential is still applied unchanged. Front ends
     /// check this after registering a session: a change that raced with the
     /// login has either already been seen here or will kick the session.

@@ -49,6 +49,9 @@ pub struct DevArgs {
     /// MQTT address [default: 127.0.0.1:1883].
     #[arg(long, env = "OMNIBUS_MQTT_LISTEN")]
     pub mqtt_listen: Option<SocketAddr>,
+    /// Kafka address [default: 127.0.0.1:9092].
+    #[arg(long, env = "OMNIBUS_KAFKA_LISTEN")]
+    pub kafka_listen: Option<SocketAddr>,
     /// Fleet gRPC and broker metrics address [default: 127.0.0.1:9190].
     #[arg(long, env = "OMNIBUS_GRPC_LISTEN")]
     pub grpc_listen: Option<SocketAddr>,
@@ -93,6 +96,9 @@ pub struct BrokerArgs {
     /// MQTT address [default: 0.0.0.0:1883].
     #[arg(long, env = "OMNIBUS_MQTT_LISTEN")]
     pub mqtt_listen: Option<SocketAddr>,
+    /// Kafka address [default: 0.0.0.0:9092].
+    #[arg(long, env = "OMNIBUS_KAFKA_LISTEN")]
+    pub kafka_listen: Option<SocketAddr>,
     /// Fleet gRPC and metrics address [default: 0.0.0.0:9190].
     #[arg(long, env = "OMNIBUS_GRPC_LISTEN")]
     pub grpc_listen: Option<SocketAddr>,

@@ -42,6 +42,7 @@ impl Default for DevConfig {
             control_plane: ControlPlaneConfig { listen: loopback(8080), ..ControlPlaneConfig::default() },
             broker: BrokerConfig {
                 mqtt_listen: loopback(1883),
+                kafka_listen: loopback(9092),
                 grpc_listen: loopback(9190),
                 ..BrokerConfig::default()
             },
@@ -51,10 +52,20 @@ impl Default for DevConfig {
 
 pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
     let mut config: DevConfig = layered(DevConfig::default(), args.config.as_deref())?;
-    let DevArgs { config: _, data_dir, http_listen, mqtt_listen, grpc_listen, database_url, advertised_host } = args;
+    let DevArgs {
+        config: _,
+        data_dir,
+        http_listen,
+        mqtt_listen,
+        kafka_listen,
+        grpc_listen,
+        database_url,
+        advertised_host,
+    } = args;
     set(&mut config.data_dir, data_dir);
     set(&mut config.control_plane.listen, http_listen);
     set(&mut config.broker.mqtt_listen, mqtt_listen);
+    set(&mut config.broker.kafka_listen, kafka_listen);
     set(&mut config.broker.grpc_listen, grpc_listen);
     set(&mut config.broker.advertised_host, advertised_host);
     if database_url.is_some() {
@@ -92,10 +103,11 @@ pub fn control_plane(args: &ControlPlaneArgs) -> anyhow::Result<ControlPlaneConf
 
 pub fn broker(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     let mut config: BrokerConfig = layered(BrokerConfig::default(), args.config.as_deref())?;
-    let BrokerArgs { config: _, data_dir, broker_id, mqtt_listen, grpc_listen, advertised_host } = args;
+    let BrokerArgs { config: _, data_dir, broker_id, mqtt_listen, kafka_listen, grpc_listen, advertised_host } = args;
     set(&mut config.data_dir, data_dir);
     set(&mut config.broker_id, broker_id);
     set(&mut config.mqtt_listen, mqtt_listen);
+    set(&mut config.kafka_listen, kafka_listen);
     set(&mut config.grpc_listen, grpc_listen);
     set(&mut config.advertised_host, advertised_host);
     Ok(config)

@@ -34,7 +34,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ControlPlane::bind(config.control_plane, metrics).await.context("start the control plane")?;
             let addrs = broker.local_addrs();
             tracing::info!(
-                http = %control_plane.local_addr(), mqtt = %addrs.mqtt, grpc = %addrs.grpc,
+                http = %control_plane.local_addr(), mqtt = %addrs.mqtt,
+                kafka = %addrs.kafka, grpc = %addrs.grpc,
                 "omnibus is ready"
             );
             let stop = shutdown_signal();

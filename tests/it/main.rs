@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `omnibus dev` binary on free ports, driven over
-//! HTTP and by real MQTT clients (mosquitto_pub/sub, paho-mqtt).
+//! HTTP, by real MQTT clients (mosquitto_pub/sub, paho-mqtt) and by real Kafka
+//! clients (kcat, confluent-kafka).
 
+mod kafka;
 mod lifecycle;
 mod tour;
 mod tracing;

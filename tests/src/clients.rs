@@ -139,3 +139,92 @@ pub async fn paho_roundtrip(login: &Login, topic: &str) -> Result<(), String> {
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     if output.status.success() && text.contains("roundtrip ok") { Ok(()) } else { Err(text) }
 }
+
+/// SASL login for Kafka clients.
+#[derive(Clone)]
+pub struct KafkaLogin {
+    pub bootstrap: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl KafkaLogin {
+    /// From a credential answer; connects to `addr`.
+    pub fn from_credential(addr: SocketAddr, credential: &serde_json::Value) -> KafkaLogin {
+        KafkaLogin {
+            bootstrap: addr.to_string(),
+            username: credential["username"].as_str().expect("username").into(),
+            password: credential["password"].as_str().expect("password").into(),
+        }
+    }
+
+    fn kcat_args(&self, mechanism: &str) -> Vec<String> {
+        [
+            "-b",
+            &self.bootstrap,
+            "-X",
+            "security.protocol=SASL_PLAINTEXT",
+            "-X",
+            &format!("sasl.mechanisms={mechanism}"),
+            "-X",
+            &format!("sasl.username={}", self.username),
+            "-X",
+            &format!("sasl.password={}", self.password),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+}
+
+/// The outcome of one kcat run.
+pub struct KcatRun {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `kcat` (Debian's, linking librdkafka 2.0) with the login and `args`,
+/// feeding `input` to its standard input.
+pub async fn kcat(login: &KafkaLogin, mechanism: &str, args: &[&str], input: &str) -> KcatRun {
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = Command::new("kcat")
+        .args(login.kcat_args(mechanism))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("kcat is installed (scripts/test installs it)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).await.expect("write to kcat");
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("kcat finished within 30 s")
+        .expect("kcat ran");
+    KcatRun {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `clients/kafka_roundtrip.py` (confluent-kafka): creates `topic`,
+/// produces with every codec, reads everything back.
+pub async fn kafka_roundtrip(login: &KafkaLogin, mechanism: &str, topic: &str) -> Result<(), String> {
+    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/kafka_roundtrip.py");
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        Command::new(python)
+            .arg(script)
+            .args([&login.bootstrap, &login.username, &login.password, mechanism, topic])
+            .output(),
+    )
+    .await
+    .map_err(|_| "kafka_roundtrip.py timed out".to_string())?
+    .map_err(|e| format!("cannot run python: {e}"))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    if output.status.success() && text.contains("kafka roundtrip ok") { Ok(()) } else { Err(text) }
+}

@@ -23,6 +23,7 @@ pub struct Omnibus {
     child: Option<Child>,
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
+    pub kafka: SocketAddr,
     pub grpc: SocketAddr,
     pub data_dir: PathBuf,
     pub log: PathBuf,
@@ -38,6 +39,7 @@ impl Omnibus {
             child: None,
             http: port(0),
             mqtt: port(1),
+            kafka: port(3),
             grpc: port(2),
             data_dir: data_dir.to_path_buf(),
             log: data_dir.join(format!("omnibus-{}.log", free_port())),
@@ -58,6 +60,8 @@ impl Omnibus {
             .arg(self.http.to_string())
             .arg("--mqtt-listen")
             .arg(self.mqtt.to_string())
+            .arg("--kafka-listen")
+            .arg(self.kafka.to_string())
             .arg("--grpc-listen")
             .arg(self.grpc.to_string())
             .env("RUST_LOG", "info")
@@ -79,7 +83,7 @@ impl Omnibus {
                 panic!("omnibus exited with {status} while starting:\n{}", self.log_text());
             }
             let up = |addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
-            if up(self.http) && up(self.mqtt) && up(self.grpc) {
+            if up(self.http) && up(self.mqtt) && up(self.kafka) && up(self.grpc) {
                 return;
             }
             assert!(Instant::now() < deadline, "omnibus did not start in 30 s:\n{}", self.log_text());

@@ -17,6 +17,7 @@ use tonic::{Request, Response, Status};
 use tracing::{error, info};
 
 use super::convert;
+use crate::catalog::Catalog;
 use crate::tenancy::{StateError, Tenancy, TenancyError};
 
 /// Who this broker is, as Health reports it.
@@ -27,16 +28,19 @@ pub struct Identity {
     pub incarnation: String,
     /// `host:port` of the MQTT listener.
     pub mqtt_endpoint: String,
+    /// `host:port` of the Kafka listener.
+    pub kafka_endpoint: String,
 }
 
 pub struct FleetService {
     tenancy: Arc<Tenancy>,
+    catalog: Arc<Catalog>,
     identity: Identity,
 }
 
 impl FleetService {
-    pub fn new(tenancy: Arc<Tenancy>, identity: Identity) -> FleetService {
-        FleetService { tenancy, identity }
+    pub fn new(tenancy: Arc<Tenancy>, catalog: Arc<Catalog>, identity: Identity) -> FleetService {
+        FleetService { tenancy, catalog, identity }
     }
 }
 
@@ -76,7 +80,16 @@ impl Fleet for FleetService {
         let namespace_id = convert::name("namespace_id", request.into_inner().namespace_id)?;
         info!(namespace = %namespace_id, "deleting namespace");
         self.tenancy.delete_namespace(&namespace_id).await.map_err(status)?;
-        Ok(Response::new(DeleteNamespaceResponse {}))
+        let catalog = self.catalog.clone();
+        let deleted = tokio::task::spawn_blocking(move || catalog.delete_namespace(&namespace_id)).await;
+        match deleted {
+            Ok(Ok(())) => Ok(Response::new(DeleteNamespaceResponse {})),
+            Ok(Err(error)) => {
+                error!(%error, "cannot delete the namespace's topics");
+                Err(Status::internal("the namespace's topics could not be deleted; retry"))
+            }
+            Err(error) => Err(Status::internal(format!("topic deletion did not finish: {error}"))),
+        }
     }
 
     async fn apply_credential(
@@ -112,7 +125,7 @@ impl Fleet for FleetService {
             incarnation: self.identity.incarnation.clone(),
             endpoints: Some(Endpoints {
                 mqtt: self.identity.mqtt_endpoint.clone(),
-                kafka: String::new(),
+                kafka: self.identity.kafka_endpoint.clone(),
                 mqtt_ws: String::new(),
             }),
             namespaces: self.tenancy.namespace_count() as u64,
@@ -134,8 +147,10 @@ mod tests {
             broker_id: "broker-7".into(),
             incarnation: "inc".into(),
             mqtt_endpoint: "localhost:1883".into(),
+            kafka_endpoint: "localhost:9092".into(),
         };
-        (FleetService::new(tenancy, identity), dir)
+        let catalog = Arc::new(Catalog::open(&dir).unwrap());
+        (FleetService::new(tenancy, catalog, identity), dir)
     }
 
     fn credential(namespace_id: &str, id: &str, username: &str) -> ApplyCredentialRequest {
@@ -166,7 +181,7 @@ mod tests {
         assert_eq!(health.namespaces, 1);
         let endpoints = health.endpoints.unwrap();
         assert_eq!(endpoints.mqtt, "localhost:1883");
-        assert_eq!(endpoints.kafka, "");
+        assert_eq!(endpoints.kafka, "localhost:9092");
         for _ in 0..2 {
             let request = RevokeCredentialRequest { namespace_id: "ns-1".into(), credential_id: "c1".into() };
             fleet.revoke_credential(Request::new(request)).await.unwrap();

@@ -36,13 +36,18 @@ pub struct Acl {
 impl Acl {
     /// Whether the client may publish to the topic name `topic`.
     pub fn may_publish(&self, topic: &str) -> bool {
-        self.rules_for(Action::Publish).any(|rule| topic::matches(&rule.topic_filter, topic))
+        self.allows(Action::Publish, topic)
     }
 
     /// Whether the client may subscribe to `filter`: some subscribe rule must
     /// cover every topic the filter can match.
     pub fn may_subscribe(&self, filter: &str) -> bool {
         self.rules_for(Action::Subscribe).any(|rule| topic::covers(&rule.topic_filter, filter))
+    }
+
+    /// Whether some rule allows `action` on the topic name `topic`.
+    pub fn allows(&self, action: Action, topic: &str) -> bool {
+        self.rules_for(action).any(|rule| topic::matches(&rule.topic_filter, topic))
     }
 
     fn rules_for(&self, action: Action) -> impl Iterator<Item = &AclRule> {

@@ -1,12 +1,11 @@
 //! `{data_dir}/metadata.json`: the applied tenancy state on disk, so a
 //! restarted broker serves its tenants before the control plane reconnects.
 //!
-//! Owns the file format and the atomic replace (temp file, fsync, rename,
-//! fsync of the directory). Blocking std I/O: callers run it off the async
+//! Owns the file format; `durable_file` does the atomic replace. Blocking std I/O: callers run it off the async
 //! workers. Knows nothing of what the state means.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::state::State;
 
 const FILE_NAME: &str = "metadata.json";
-const TEMP_FILE_NAME: &str = "metadata.json.tmp";
 /// Bumped when the document changes incompatibly.
 const FORMAT_VERSION: u32 = 1;
 
@@ -83,16 +81,10 @@ impl MetadataStore {
     /// leaves either the old or the new document, never a torn one.
     pub fn save(&self, state: &State) -> Result<(), StoreError> {
         let path = self.path();
-        let temp = self.dir.join(TEMP_FILE_NAME);
         let write_error = |source| StoreError::Write { path: path.clone(), source };
         let document = DocumentRef { version: FORMAT_VERSION, state };
         let bytes = serde_json::to_vec_pretty(&document).map_err(|e| write_error(io::Error::other(e)))?;
-        let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&temp).map_err(write_error)?;
-        file.write_all(&bytes).map_err(write_error)?;
-        file.sync_all().map_err(write_error)?;
-        drop(file);
-        fs::rename(&temp, &path).map_err(write_error)?;
-        File::open(&self.dir).and_then(|dir| dir.sync_all()).map_err(write_error)
+        crate::durable_file::replace(&self.dir, FILE_NAME, &bytes).map_err(write_error)
     }
 
     fn path(&self) -> PathBuf {
@@ -153,7 +145,7 @@ mod tests {
         let (_, loaded) = MetadataStore::open(&dir).unwrap();
         assert_eq!(loaded, state);
         assert_eq!(loaded.credential_by_username("alice").unwrap().id, "cred-1");
-        assert!(!dir.join(TEMP_FILE_NAME).exists());
+        assert!(!dir.join(format!("{FILE_NAME}.tmp")).exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,0 +1,290 @@
+//! The topic catalog: which topics each namespace has, their partitions and
+//! settings, and the open log of every partition.
+//!
+//! Persisted in `{data_dir}/catalog.json` (replaced atomically on every
+//! change); each partition's log lives in
+//! `{data_dir}/logs/{namespace}/{topic id}-{partition}`, so deleting a topic
+//! and creating it again never mixes their data. Owns topic naming rules and
+//! the mapping from topic settings to log settings; knows no wire protocol.
+//! Blocking I/O: async callers use `spawn_blocking` for changes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use omnibus_commit_log::{Durability, LogConfig, LogError, PartitionLog};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+const FILE_NAME: &str = "catalog.json";
+/// Most partitions one topic may have.
+pub const MAX_PARTITIONS: i32 = 1000;
+
+/// Topic-level settings, by their Kafka names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    /// `retention.ms`; -1 keeps data forever. Default 7 days.
+    pub retention_ms: i64,
+    /// `retention.bytes` per partition; -1 means no limit (default).
+    pub retention_bytes: i64,
+    /// `segment.bytes`. Default 1 GiB.
+    pub segment_bytes: i64,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig { retention_ms: 7 * 24 * 3600 * 1000, retention_bytes: -1, segment_bytes: 1 << 30 }
+    }
+}
+
+impl TopicConfig {
+    /// The settings clients may read and change, as (name, value).
+    pub fn entries(&self) -> [(&'static str, String); 3] {
+        [
+            ("retention.ms", self.retention_ms.to_string()),
+            ("retention.bytes", self.retention_bytes.to_string()),
+            ("segment.bytes", self.segment_bytes.to_string()),
+        ]
+    }
+
+    /// Applies one `name=value` setting; an unknown name or bad value is refused.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), CatalogError> {
+        let invalid = || CatalogError::InvalidConfig(format!("{name}={value}"));
+        let number: i64 = value.parse().map_err(|_| invalid())?;
+        match name {
+            "retention.ms" if number >= -1 => self.retention_ms = number,
+            "retention.bytes" if number >= -1 => self.retention_bytes = number,
+            "segment.bytes" if number >= 14 => self.segment_bytes = number,
+            "retention.ms" | "retention.bytes" | "segment.bytes" => return Err(invalid()),
+            _ => return Err(CatalogError::UnknownConfig(name.to_string())),
+        }
+        Ok(())
+    }
+
+    fn log_config(&self) -> LogConfig {
+        LogConfig {
+            segment_bytes: u64::try_from(self.segment_bytes).unwrap_or(1 << 30),
+            retention_ms: (self.retention_ms >= 0).then_some(self.retention_ms),
+            retention_bytes: u64::try_from(self.retention_bytes).ok(),
+            durability: Durability::Fsync,
+            ..LogConfig::default()
+        }
+    }
+}
+
+/// A topic and its open partition logs.
+pub struct Topic {
+    pub name: String,
+    pub id: uuid::Uuid,
+    pub partitions: Vec<Arc<PartitionLog>>,
+}
+
+impl Topic {
+    pub fn partition(&self, index: i32) -> Option<&Arc<PartitionLog>> {
+        usize::try_from(index).ok().and_then(|i| self.partitions.get(i))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("topic already exists")]
+    AlreadyExists,
+    #[error("no such topic")]
+    NotFound,
+    #[error("invalid topic name: {0}")]
+    InvalidName(&'static str),
+    #[error("partitions must be between 1 and {MAX_PARTITIONS}")]
+    InvalidPartitions,
+    #[error("unknown topic config {0}")]
+    UnknownConfig(String),
+    #[error("invalid topic config {0}")]
+    InvalidConfig(String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path} is not a valid catalog: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("partition log {path}: {source}")]
+    Log { path: PathBuf, source: LogError },
+}
+
+/// What `catalog.json` holds per topic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TopicRecord {
+    id: uuid::Uuid,
+    partitions: i32,
+    config: TopicConfig,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Document {
+    /// namespace → topic name → topic.
+    namespaces: BTreeMap<String, BTreeMap<String, TopicRecord>>,
+}
+
+pub struct Catalog {
+    dir: PathBuf,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    document: Document,
+    topics: HashMap<String, BTreeMap<String, Arc<Topic>>>,
+}
+
+impl Catalog {
+    /// Loads the catalog and opens (recovering) every partition log.
+    pub fn open(data_dir: &Path) -> Result<Catalog, CatalogError> {
+        let io_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CatalogError::Io { path, source }
+        };
+        fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+        let path = data_dir.join(FILE_NAME);
+        let document: Document = match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| CatalogError::Parse { path, source })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Document::default(),
+            Err(source) => return Err(CatalogError::Io { path, source }),
+        };
+        let mut topics: HashMap<String, BTreeMap<String, Arc<Topic>>> = HashMap::new();
+        for (namespace, records) in &document.namespaces {
+            for (name, record) in records {
+                let topic = open_topic(data_dir, namespace, name, record)?;
+                topics.entry(namespace.clone()).or_default().insert(name.clone(), Arc::new(topic));
+            }
+        }
+        Ok(Catalog { dir: data_dir.to_path_buf(), state: Mutex::new(State { document, topics }) })
+    }
+
+    /// The namespace's topics, by name.
+    pub fn topics(&self, namespace: &str) -> Vec<Arc<Topic>> {
+        self.lock().topics.get(namespace).map(|t| t.values().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn topic(&self, namespace: &str, name: &str) -> Option<Arc<Topic>> {
+        self.lock().topics.get(namespace).and_then(|t| t.get(name)).cloned()
+    }
+
+    /// Creates a topic with `partitions` empty logs.
+    pub fn create_topic(
+        &self,
+        namespace: &str,
+        name: &str,
+        partitions: i32,
+        config: TopicConfig,
+    ) -> Result<Arc<Topic>, CatalogError> {
+        validate_name(name)?;
+        if !(1..=MAX_PARTITIONS).contains(&partitions) {
+            return Err(CatalogError::InvalidPartitions);
+        }
+        let mut state = self.lock();
+        if state.topics.get(namespace).is_some_and(|t| t.contains_key(name)) {
+            return Err(CatalogError::AlreadyExists);
+        }
+        let record = TopicRecord { id: uuid::Uuid::new_v4(), partitions, config };
+        let topic = Arc::new(open_topic(&self.dir, namespace, name, &record)?);
+        state.document.namespaces.entry(namespace.to_string()).or_default().insert(name.to_string(), record);
+        if let Err(e) = self.save(&state.document) {
+            state.document.namespaces.get_mut(namespace).map(|t| t.remove(name));
+            return Err(e);
+        }
+        state.topics.entry(namespace.to_string()).or_default().insert(name.to_string(), topic.clone());
+        info!(namespace, topic = name, partitions, "topic created");
+        Ok(topic)
+    }
+
+    /// Deletes a topic and all its data.
+    pub fn delete_topic(&self, namespace: &str, name: &str) -> Result<(), CatalogError> {
+        let mut state = self.lock();
+        let Some(topic) = state.topics.get_mut(namespace).and_then(|t| t.remove(name)) else {
+            return Err(CatalogError::NotFound);
+        };
+        state.document.namespaces.get_mut(namespace).map(|t| t.remove(name));
+        state.document.namespaces.retain(|_, topics| !topics.is_empty());
+        self.save(&state.document)?;
+        drop(state);
+        remove_logs(&topic);
+        info!(namespace, topic = name, "topic deleted");
+        Ok(())
+    }
+
+    /// Deletes every topic of a namespace and its data.
+    pub fn delete_namespace(&self, namespace: &str) -> Result<(), CatalogError> {
+        let mut state = self.lock();
+        let topics = state.topics.remove(namespace).unwrap_or_default();
+        if state.document.namespaces.remove(namespace).is_some() {
+            self.save(&state.document)?;
+        }
+        drop(state);
+        for topic in topics.values() {
+            remove_logs(topic);
+        }
+        let dir = self.dir.join("logs").join(namespace);
+        if let Err(e) =
+            fs::remove_dir_all(&dir).or_else(|e| if e.kind() == io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+        {
+            warn!(path = %dir.display(), error = %e, "cannot remove a deleted namespace's log directory");
+        }
+        Ok(())
+    }
+
+    /// Applies retention to every log; returns the bytes freed.
+    pub fn apply_retention(&self, now_ms: i64) -> u64 {
+        let topics: Vec<Arc<Topic>> = self.lock().topics.values().flat_map(|t| t.values().cloned()).collect();
+        let mut freed = 0;
+        for topic in topics {
+            for log in &topic.partitions {
+                match log.apply_retention(now_ms) {
+                    Ok(bytes) => freed += bytes,
+                    Err(e) => warn!(topic = %topic.name, error = %e, "retention failed"),
+                }
+            }
+        }
+        freed
+    }
+
+    fn save(&self, document: &Document) -> Result<(), CatalogError> {
+        let path = self.dir.join(FILE_NAME);
+        let bytes = serde_json::to_vec_pretty(document)
+            .map_err(|e| CatalogError::Io { path: path.clone(), source: io::Error::other(e) })?;
+        crate::durable_file::replace(&self.dir, FILE_NAME, &bytes).map_err(|source| CatalogError::Io { path, source })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn open_topic(data_dir: &Path, namespace: &str, name: &str, record: &TopicRecord) -> Result<Topic, CatalogError> {
+    let partitions = (0..record.partitions)
+        .map(|index| {
+            let path = data_dir.join("logs").join(namespace).join(format!("{}-{index}", record.id));
+            PartitionLog::open(&path, record.config.log_config()).map_err(|source| CatalogError::Log { path, source })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Topic { name: name.to_string(), id: record.id, partitions })
+}
+
+fn remove_logs(topic: &Topic) {
+    for log in &topic.partitions {
+        if let Err(e) = log.clone().delete() {
+            warn!(topic = %topic.name, error = %e, "cannot remove a deleted topic's log");
+        }
+    }
+}
+
+/// Kafka's rules: 1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn validate_name(name: &str) -> Result<(), CatalogError> {
+    if name.is_empty() || name.len() > 249 {
+        return Err(CatalogError::InvalidName("must be 1-249 characters"));
+    }
+    if name == "." || name == ".." {
+        return Err(CatalogError::InvalidName("'.' and '..' are not allowed"));
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+        return Err(CatalogError::InvalidName("only ASCII letters, digits, '.', '_' and '-' are allowed"));
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The Kafka wire-protocol front end.
+//!
+//! - `connection`: framing, version negotiation, the SASL gate, dispatch;
+//! - `sasl`: PLAIN and SCRAM-SHA-256 over SaslHandshake/SaslAuthenticate;
+//! - `versions`: which API versions we serve (and ApiVersions);
+//! - one module per request kind: `metadata`, `produce`, `fetch`,
+//!   `list_offsets`, `topics` (CreateTopics / DeleteTopics).
+//!
+//! Messages are encoded and decoded by the `kafka-protocol` crate. Every name
+//! a client uses is looked up in its credential's namespace in the
+//! [`Catalog`]; record batches go to and come from the partition logs as the
+//! client's own bytes. Knows nothing of MQTT.
+
+mod connection;
+mod fetch;
+mod list_offsets;
+mod metadata;
+mod produce;
+mod sasl;
+mod topics;
+mod versions;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::catalog::Catalog;
+use crate::tenancy::Tenancy;
+
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How this broker appears in Metadata answers.
+#[derive(Debug, Clone)]
+pub struct Advertised {
+    pub node_id: i32,
+    pub host: String,
+    pub port: u16,
+}
+
+/// What every Kafka connection shares.
+pub struct Shared {
+    pub tenancy: Arc<Tenancy>,
+    pub catalog: Arc<Catalog>,
+    pub advertised: Advertised,
+    pub max_request_size: u32,
+}
+
+pub struct KafkaListener {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl KafkaListener {
+    /// Binds `addr`; `shared` builds the connections' shared state from the
+    /// bound address (whose port Metadata advertises).
+    pub async fn bind(addr: SocketAddr, shared: impl FnOnce(SocketAddr) -> Shared) -> io::Result<KafkaListener> {
+        let listener = TcpListener::bind(addr).await?;
+        let shared = Arc::new(shared(listener.local_addr()?));
+        Ok(KafkaListener { listener, shared })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts clients until `shutdown` fires, then closes every connection.
+    pub async fn serve(self, shutdown: CancellationToken) {
+        let connections = TaskTracker::new();
+        info!(addr = ?self.listener.local_addr().ok(), "kafka listener accepting");
+        loop {
+            let accepted = tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = self.listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(connection::run(stream, peer, self.shared.clone(), shutdown.clone()));
+                }
+                Err(error) => {
+                    warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            }
+        }
+        drop(self.listener);
+        connections.close();
+        connections.wait().await;
+    }
+}

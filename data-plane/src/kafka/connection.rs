@@ -1,0 +1,206 @@
+//! One Kafka client connection: reads size-prefixed request frames, checks the
+//! API version, holds back everything but ApiVersions and SASL until the
+//! client has authenticated, dispatches, and writes responses in order (Kafka
+//! answers one request of a connection at a time, as we do).
+//!
+//! A frame that cannot be decoded, an unknown API, or a version we do not serve
+//! (other than ApiVersions) closes this connection only.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{BufMut as _, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::{Decodable as _, Encodable as _};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, debug, field};
+
+use super::sasl::{Outcome, Sasl};
+use super::{Shared, fetch, list_offsets, metadata, produce, topics, versions};
+use crate::tenancy::Principal;
+
+/// Why a connection was closed by us.
+#[derive(Debug, thiserror::Error)]
+enum Closed {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("request of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("unknown api key {0}")]
+    UnknownApi(i16),
+    #[error("{0:?} version {1} is not served")]
+    UnsupportedVersion(ApiKey, i16),
+    #[error("{0:?} before SASL authentication")]
+    Unauthenticated(ApiKey),
+    #[error("authentication failed")]
+    AuthenticationFailed,
+    #[error("the credential was revoked")]
+    Revoked,
+    #[error("response could not be encoded: {0}")]
+    Encode(String),
+}
+
+/// Everything a request handler may use.
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub principal: &'a Principal,
+    pub shutdown: &'a CancellationToken,
+}
+
+pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let span = tracing::info_span!("kafka", %peer, namespace = field::Empty, user = field::Empty);
+    async move {
+        metrics::gauge!("omnibus_kafka_connections").increment(1);
+        match serve(stream, &shared, &shutdown).await {
+            Ok(()) => debug!("connection closed"),
+            Err(reason) => debug!(%reason, "connection closed"),
+        }
+        metrics::gauge!("omnibus_kafka_connections").decrement(1);
+    }
+    .instrument(span)
+    .await
+}
+
+async fn serve(stream: TcpStream, shared: &Shared, shutdown: &CancellationToken) -> Result<(), Closed> {
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let mut reader = BufReader::new(reader);
+    let mut writer = BufWriter::new(writer);
+    let mut sasl = Sasl::default();
+    loop {
+        let frame = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            frame = read_frame(&mut reader, shared.max_request_size) => frame?,
+        };
+        let Some(mut frame) = frame else { return Ok(()) };
+        if sasl.expects_raw_token() {
+            let outcome = sasl.step(&shared.tenancy, &frame).await;
+            match outcome {
+                Outcome::Continue(token) => write_raw(&mut writer, &token).await?,
+                Outcome::Authenticated(principal, token) => {
+                    authenticated(&principal);
+                    write_raw(&mut writer, &token).await?;
+                }
+                Outcome::Failed(..) => return Err(Closed::AuthenticationFailed),
+            }
+            continue;
+        }
+        if frame.len() < 4 {
+            return Err(Closed::Malformed("frame shorter than a request header".into()));
+        }
+        let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+        let version = i16::from_be_bytes([frame[2], frame[3]]);
+        let api_key = ApiKey::try_from(raw_key).map_err(|_| Closed::UnknownApi(raw_key))?;
+        let header = RequestHeader::decode(&mut frame, api_key.request_header_version(version))
+            .map_err(|e| Closed::Malformed(e.to_string()))?;
+        if !versions::is_served(api_key, version) {
+            if api_key == ApiKey::ApiVersions {
+                // Answer in v0, which every client can read, listing what we serve.
+                let body = ResponseKind::ApiVersions(versions::api_versions(false));
+                write_response(&mut writer, header.correlation_id, ApiKey::ApiVersions, 0, &body).await?;
+                continue;
+            }
+            return Err(Closed::UnsupportedVersion(api_key, version));
+        }
+        let request =
+            RequestKind::decode(api_key, &mut frame, version).map_err(|e| Closed::Malformed(e.to_string()))?;
+        metrics::counter!("omnibus_kafka_requests_total", "api" => format!("{api_key:?}")).increment(1);
+
+        let response = match request {
+            RequestKind::ApiVersions(_) => Some(ResponseKind::ApiVersions(versions::api_versions(true))),
+            RequestKind::SaslHandshake(request) => Some(ResponseKind::SaslHandshake(sasl.handshake(&request, version))),
+            RequestKind::SaslAuthenticate(request) => {
+                let (response, outcome) = sasl.authenticate(&shared.tenancy, request).await;
+                let body = ResponseKind::SaslAuthenticate(response);
+                write_response(&mut writer, header.correlation_id, api_key, version, &body).await?;
+                match outcome {
+                    Outcome::Continue(_) => {}
+                    Outcome::Authenticated(principal, _) => authenticated(&principal),
+                    Outcome::Failed(..) => return Err(Closed::AuthenticationFailed),
+                }
+                continue;
+            }
+            other => {
+                let principal = sasl.principal().ok_or(Closed::Unauthenticated(api_key))?;
+                if !shared.tenancy.is_current(principal) {
+                    return Err(Closed::Revoked);
+                }
+                let ctx = Ctx { shared, principal, shutdown };
+                dispatch(&ctx, other, version).await
+            }
+        };
+        if let Some(body) = response {
+            write_response(&mut writer, header.correlation_id, api_key, version, &body).await?;
+        }
+    }
+}
+
+fn authenticated(principal: &Principal) {
+    let span = tracing::Span::current();
+    span.record("namespace", principal.namespace_id());
+    span.record("user", principal.credential_id());
+    debug!("authenticated");
+}
+
+/// A raw SASL token (handshake v0): size-prefixed, no Kafka header.
+async fn write_raw<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W, token: &[u8]) -> Result<(), Closed> {
+    let size = i32::try_from(token.len()).map_err(|_| Closed::Encode("token too large".into()))?;
+    writer.write_all(&size.to_be_bytes()).await?;
+    writer.write_all(token).await?;
+    writer.flush().await?;
+    Ok(())
+}
+
+async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<ResponseKind> {
+    match request {
+        RequestKind::Metadata(r) => Some(ResponseKind::Metadata(metadata::handle(ctx, r, version))),
+        RequestKind::Produce(r) => produce::handle(ctx, r).await.map(ResponseKind::Produce),
+        RequestKind::Fetch(r) => Some(ResponseKind::Fetch(fetch::handle(ctx, r).await)),
+        RequestKind::ListOffsets(r) => Some(ResponseKind::ListOffsets(list_offsets::handle(ctx, r))),
+        RequestKind::CreateTopics(r) => Some(ResponseKind::CreateTopics(topics::create(ctx, r).await)),
+        RequestKind::DeleteTopics(r) => Some(ResponseKind::DeleteTopics(topics::delete(ctx, r, version).await)),
+        // Only served kinds get here (see `versions`); the rest were refused.
+        _ => None,
+    }
+}
+
+/// The next frame, or None at a clean end of stream.
+async fn read_frame<R: tokio::io::AsyncRead + Unpin>(reader: &mut R, max: u32) -> Result<Option<Bytes>, Closed> {
+    let size = match reader.read_i32().await {
+        Ok(size) => size,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let size = usize::try_from(size).map_err(|_| Closed::Malformed(format!("negative frame size {size}")))?;
+    if size > max as usize {
+        return Err(Closed::TooLarge(size));
+    }
+    let mut frame = BytesMut::zeroed(size);
+    reader.read_exact(&mut frame).await?;
+    Ok(Some(frame.freeze()))
+}
+
+async fn write_response<W: tokio::io::AsyncWrite + Unpin>(
+    writer: &mut W,
+    correlation_id: i32,
+    api_key: ApiKey,
+    version: i16,
+    body: &ResponseKind,
+) -> Result<(), Closed> {
+    let mut buf = BytesMut::with_capacity(256);
+    buf.put_i32(0);
+    ResponseHeader::default()
+        .with_correlation_id(correlation_id)
+        .encode(&mut buf, api_key.response_header_version(version))
+        .map_err(|e| Closed::Encode(e.to_string()))?;
+    body.encode(&mut buf, version).map_err(|e| Closed::Encode(e.to_string()))?;
+    let size = i32::try_from(buf.len() - 4).map_err(|_| Closed::Encode("response too large".into()))?;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    writer.write_all(&buf).await?;
+    writer.flush().await?;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! CreateTopics and DeleteTopics in the credential's namespace. Managing a
+//! topic needs the credential's `produce` permission on its name. One broker,
+//! so the replication factor is 1 (or -1, the default).
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::TopicName;
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult, CreateTopicsResponse,
+};
+use kafka_protocol::messages::delete_topics_request::DeleteTopicsRequest;
+use kafka_protocol::messages::delete_topics_response::{DeletableTopicResult, DeleteTopicsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::connection::Ctx;
+use crate::catalog::{CatalogError, TopicConfig};
+use crate::tenancy::Action;
+
+pub async fn create(ctx: &Ctx<'_>, request: CreateTopicsRequest) -> CreateTopicsResponse {
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        results.push(create_one(ctx, topic, request.validate_only).await);
+    }
+    CreateTopicsResponse::default().with_topics(results)
+}
+
+async fn create_one(ctx: &Ctx<'_>, topic: CreatableTopic, validate_only: bool) -> CreatableTopicResult {
+    let name = topic.name.0.as_str().to_string();
+    let result = CreatableTopicResult::default().with_name(topic.name.clone());
+    let fail = |error: ResponseError, message: String| {
+        CreatableTopicResult::default()
+            .with_name(topic.name.clone())
+            .with_error_code(error.code())
+            .with_error_message(Some(StrBytes::from_string(message)))
+    };
+    if !ctx.principal.acl().allows(Action::Produce, &name) {
+        return fail(ResponseError::TopicAuthorizationFailed, format!("not authorized to create {name}"));
+    }
+    if !matches!(topic.replication_factor, -1 | 1) {
+        return fail(ResponseError::InvalidReplicationFactor, "the replication factor must be 1".into());
+    }
+    if !topic.assignments.is_empty() {
+        return fail(ResponseError::InvalidRequest, "manual replica assignment is not supported".into());
+    }
+    let partitions = if topic.num_partitions == -1 { 1 } else { topic.num_partitions };
+    let mut config = TopicConfig::default();
+    for entry in &topic.configs {
+        let Some(value) = &entry.value else { continue };
+        if let Err(e) = config.set(entry.name.as_str(), value.as_str()) {
+            return fail(ResponseError::InvalidConfig, e.to_string());
+        }
+    }
+    if let Err(e) = crate::catalog::validate_name(&name) {
+        return fail(ResponseError::InvalidTopicException, e.to_string());
+    }
+    let entries = config.entries();
+    if validate_only {
+        if ctx.shared.catalog.topic(ctx.principal.namespace_id(), &name).is_some() {
+            return fail(ResponseError::TopicAlreadyExists, format!("topic {name} already exists"));
+        }
+    } else {
+        let catalog = ctx.shared.catalog.clone();
+        let namespace = ctx.principal.namespace_id().to_string();
+        let created = tokio::task::spawn_blocking({
+            let name = name.clone();
+            move || catalog.create_topic(&namespace, &name, partitions, config)
+        })
+        .await;
+        match created {
+            Ok(Ok(created)) => return described(result.with_topic_id(created.id), partitions, &entries),
+            Ok(Err(CatalogError::AlreadyExists)) => {
+                return fail(ResponseError::TopicAlreadyExists, format!("topic {name} already exists"));
+            }
+            Ok(Err(CatalogError::InvalidPartitions)) => {
+                return fail(ResponseError::InvalidPartitions, CatalogError::InvalidPartitions.to_string());
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(topic = %name, error = %e, "topic creation failed");
+                return fail(ResponseError::KafkaStorageError, "the topic could not be created".into());
+            }
+            Err(e) => {
+                tracing::warn!(topic = %name, error = %e, "topic creation task failed");
+                return fail(ResponseError::KafkaStorageError, "the topic could not be created".into());
+            }
+        }
+    }
+    if !(1..=crate::catalog::MAX_PARTITIONS).contains(&partitions) {
+        return fail(ResponseError::InvalidPartitions, CatalogError::InvalidPartitions.to_string());
+    }
+    described(result, partitions, &entries)
+}
+
+fn described(
+    result: CreatableTopicResult,
+    partitions: i32,
+    entries: &[(&'static str, String)],
+) -> CreatableTopicResult {
+    let configs = entries
+        .iter()
+        .map(|(name, value)| {
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_value(Some(StrBytes::from_string(value.clone())))
+        })
+        .collect();
+    result.with_num_partitions(partitions).with_replication_factor(1).with_configs(Some(configs))
+}
+
+pub async fn delete(ctx: &Ctx<'_>, request: DeleteTopicsRequest, _version: i16) -> DeleteTopicsResponse {
+    let mut results = Vec::with_capacity(request.topic_names.len());
+    for name in request.topic_names {
+        results.push(delete_one(ctx, name).await);
+    }
+    DeleteTopicsResponse::default().with_responses(results)
+}
+
+async fn delete_one(ctx: &Ctx<'_>, name: TopicName) -> DeletableTopicResult {
+    let text = name.0.as_str().to_string();
+    let result = DeletableTopicResult::default().with_name(Some(name));
+    if !ctx.principal.acl().allows(Action::Produce, &text) {
+        return result.with_error_code(ResponseError::TopicAuthorizationFailed.code());
+    }
+    let catalog = ctx.shared.catalog.clone();
+    let namespace = ctx.principal.namespace_id().to_string();
+    match tokio::task::spawn_blocking(move || catalog.delete_topic(&namespace, &text)).await {
+        Ok(Ok(())) => result,
+        Ok(Err(CatalogError::NotFound)) => result.with_error_code(ResponseError::UnknownTopicOrPartition.code()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "topic deletion failed");
+            result.with_error_code(ResponseError::KafkaStorageError.code())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "topic deletion task failed");
+            result.with_error_code(ResponseError::KafkaStorageError.code())
+        }
+    }
+}
