@@ -51,13 +51,27 @@ impl TopicConfig {
 
     /// Applies one `name=value` setting; an unknown name or bad value is refused.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), CatalogError> {
+        if !matches!(name, "retention.ms" | "retention.bytes" | "segment.bytes") {
+            return Err(CatalogError::UnknownConfig(name.to_string()));
+        }
         let invalid = || CatalogError::InvalidConfig(format!("{name}={value}"));
         let number: i64 = value.parse().map_err(|_| invalid())?;
         match name {
             "retention.ms" if number >= -1 => self.retention_ms = number,
             "retention.bytes" if number >= -1 => self.retention_bytes = number,
             "segment.bytes" if number >= 14 => self.segment_bytes = number,
-            "retention.ms" | "retention.bytes" | "segment.bytes" => return Err(invalid()),
+            _ => return Err(invalid()),
+        }
+        Ok(())
+    }
+
+    /// Resets one setting to its default.
+    pub fn reset(&mut self, name: &str) -> Result<(), CatalogError> {
+        let default = TopicConfig::default();
+        match name {
+            "retention.ms" => self.retention_ms = default.retention_ms,
+            "retention.bytes" => self.retention_bytes = default.retention_bytes,
+            "segment.bytes" => self.segment_bytes = default.segment_bytes,
             _ => return Err(CatalogError::UnknownConfig(name.to_string())),
         }
         Ok(())
@@ -97,6 +111,8 @@ pub enum CatalogError {
     InvalidName(&'static str),
     #[error("partitions must be between 1 and {MAX_PARTITIONS}")]
     InvalidPartitions,
+    #[error("the topic has {current} partitions; the new count must be larger and at most {MAX_PARTITIONS}")]
+    PartitionCount { current: i32 },
     #[error("unknown topic config {0}")]
     UnknownConfig(String),
     #[error("invalid topic config {0}")]
@@ -195,6 +211,71 @@ impl Catalog {
         Ok(topic)
     }
 
+    /// The topic's settings.
+    pub fn topic_config(&self, namespace: &str, name: &str) -> Option<TopicConfig> {
+        self.lock().document.namespaces.get(namespace).and_then(|t| t.get(name)).map(|r| r.config.clone())
+    }
+
+    /// Grows a topic to `total` partitions (never shrinks, as in Kafka).
+    pub fn add_partitions(&self, namespace: &str, name: &str, total: i32) -> Result<(), CatalogError> {
+        let mut state = self.lock();
+        let Some(topic) = state.topics.get(namespace).and_then(|t| t.get(name)).cloned() else {
+            return Err(CatalogError::NotFound);
+        };
+        let current = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
+        if total <= current || total > MAX_PARTITIONS {
+            return Err(CatalogError::PartitionCount { current });
+        }
+        let Some(record) = state.document.namespaces.get(namespace).and_then(|t| t.get(name)).cloned() else {
+            return Err(CatalogError::NotFound);
+        };
+        let mut partitions = topic.partitions.clone();
+        for index in current..total {
+            partitions.push(open_partition(&self.dir, namespace, &record, index)?);
+        }
+        let grown = TopicRecord { partitions: total, ..record.clone() };
+        self.update_record(&mut state, namespace, name, grown, record)?;
+        let topic = Topic { name: name.to_string(), id: topic.id, partitions };
+        state.topics.entry(namespace.to_string()).or_default().insert(name.to_string(), Arc::new(topic));
+        info!(namespace, topic = name, partitions = total, "partitions added");
+        Ok(())
+    }
+
+    /// Replaces a topic's settings and applies them to its open logs.
+    pub fn set_topic_config(&self, namespace: &str, name: &str, config: TopicConfig) -> Result<(), CatalogError> {
+        let mut state = self.lock();
+        let Some(record) = state.document.namespaces.get(namespace).and_then(|t| t.get(name)).cloned() else {
+            return Err(CatalogError::NotFound);
+        };
+        let changed = TopicRecord { config: config.clone(), ..record.clone() };
+        self.update_record(&mut state, namespace, name, changed, record)?;
+        if let Some(topic) = state.topics.get(namespace).and_then(|t| t.get(name)) {
+            for log in &topic.partitions {
+                log.reconfigure(config.log_config());
+            }
+        }
+        info!(namespace, topic = name, ?config, "topic config changed");
+        Ok(())
+    }
+
+    /// Saves `record` for the topic, or puts `previous` back when saving fails.
+    fn update_record(
+        &self,
+        state: &mut State,
+        namespace: &str,
+        name: &str,
+        record: TopicRecord,
+        previous: TopicRecord,
+    ) -> Result<(), CatalogError> {
+        let topics = state.document.namespaces.entry(namespace.to_string()).or_default();
+        topics.insert(name.to_string(), record);
+        if let Err(e) = self.save(&state.document) {
+            state.document.namespaces.entry(namespace.to_string()).or_default().insert(name.to_string(), previous);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Deletes a topic and all its data.
     pub fn delete_topic(&self, namespace: &str, name: &str) -> Result<(), CatalogError> {
         let mut state = self.lock();
@@ -259,12 +340,19 @@ impl Catalog {
 
 fn open_topic(data_dir: &Path, namespace: &str, name: &str, record: &TopicRecord) -> Result<Topic, CatalogError> {
     let partitions = (0..record.partitions)
-        .map(|index| {
-            let path = data_dir.join("logs").join(namespace).join(format!("{}-{index}", record.id));
-            PartitionLog::open(&path, record.config.log_config()).map_err(|source| CatalogError::Log { path, source })
-        })
+        .map(|index| open_partition(data_dir, namespace, record, index))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Topic { name: name.to_string(), id: record.id, partitions })
+}
+
+fn open_partition(
+    data_dir: &Path,
+    namespace: &str,
+    record: &TopicRecord,
+    index: i32,
+) -> Result<Arc<PartitionLog>, CatalogError> {
+    let path = data_dir.join("logs").join(namespace).join(format!("{}-{index}", record.id));
+    PartitionLog::open(&path, record.config.log_config()).map_err(|source| CatalogError::Log { path, source })
 }
 
 fn remove_logs(topic: &Topic) {
@@ -287,4 +375,61 @@ pub fn validate_name(name: &str) -> Result<(), CatalogError> {
         return Err(CatalogError::InvalidName("only ASCII letters, digits, '.', '_' and '-' are allowed"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        std::env::temp_dir().join(format!("omnibus-dp-catalog-{}", uuid::Uuid::new_v4()))
+    }
+
+    #[test]
+    fn topics_partitions_and_configs_survive_a_reopen() {
+        let dir = dir();
+        let catalog = Catalog::open(&dir).unwrap();
+        catalog.create_topic("ns-a", "orders", 2, TopicConfig::default()).unwrap();
+        assert!(matches!(
+            catalog.create_topic("ns-a", "orders", 1, TopicConfig::default()),
+            Err(CatalogError::AlreadyExists)
+        ));
+        // The same name in another namespace is another topic.
+        catalog.create_topic("ns-b", "orders", 1, TopicConfig::default()).unwrap();
+        catalog.add_partitions("ns-a", "orders", 5).unwrap();
+        assert!(matches!(
+            catalog.add_partitions("ns-a", "orders", 3),
+            Err(CatalogError::PartitionCount { current: 5 })
+        ));
+        let mut config = catalog.topic_config("ns-a", "orders").unwrap();
+        config.set("retention.ms", "60000").unwrap();
+        catalog.set_topic_config("ns-a", "orders", config).unwrap();
+        drop(catalog);
+
+        let catalog = Catalog::open(&dir).unwrap();
+        assert_eq!(catalog.topic("ns-a", "orders").unwrap().partitions.len(), 5);
+        assert_eq!(catalog.topic("ns-b", "orders").unwrap().partitions.len(), 1);
+        assert_eq!(catalog.topic_config("ns-a", "orders").unwrap().retention_ms, 60_000);
+        assert_eq!(catalog.topic_config("ns-b", "orders").unwrap(), TopicConfig::default());
+        catalog.delete_namespace("ns-a").unwrap();
+        assert!(catalog.topics("ns-a").is_empty());
+        assert!(!dir.join("logs").join("ns-a").exists());
+        assert_eq!(catalog.topics("ns-b").len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn names_and_settings_are_checked() {
+        for bad in ["", ".", "..", "a b", "a/b", &"x".repeat(250)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_name("orders.v2_EU-1").is_ok());
+        let mut config = TopicConfig::default();
+        assert!(matches!(config.set("cleanup.policy", "compact"), Err(CatalogError::UnknownConfig(_))));
+        assert!(matches!(config.set("retention.ms", "-5"), Err(CatalogError::InvalidConfig(_))));
+        assert!(matches!(config.set("segment.bytes", "lots"), Err(CatalogError::InvalidConfig(_))));
+        config.set("retention.bytes", "1048576").unwrap();
+        config.reset("retention.bytes").unwrap();
+        assert_eq!(config, TopicConfig::default());
+    }
 }

@@ -4,14 +4,17 @@
 //! - `sasl`: PLAIN and SCRAM-SHA-256 over SaslHandshake/SaslAuthenticate;
 //! - `versions`: which API versions we serve (and ApiVersions);
 //! - one module per request kind: `metadata`, `produce`, `fetch`,
-//!   `list_offsets`, `topics` (CreateTopics / DeleteTopics).
+//!   `list_offsets`, `topics` (CreateTopics / DeleteTopics / CreatePartitions),
+//!   `configs` (DescribeConfigs / IncrementalAlterConfigs), `delete_records`.
 //!
 //! Messages are encoded and decoded by the `kafka-protocol` crate. Every name
 //! a client uses is looked up in its credential's namespace in the
 //! [`Catalog`]; record batches go to and come from the partition logs as the
 //! client's own bytes. Knows nothing of MQTT.
 
+mod configs;
 mod connection;
+mod delete_records;
 mod fetch;
 mod list_offsets;
 mod metadata;

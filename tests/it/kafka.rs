@@ -2,7 +2,7 @@
 //! (librdkafka 2.0, strict about ApiVersions) produce and consume over SASL
 //! PLAIN and SCRAM-SHA-256, and another instance sees none of it.
 
-use omnibus_tests::clients::{KafkaLogin, kafka_roundtrip, kcat};
+use omnibus_tests::clients::{KafkaLogin, kafka_admin, kafka_roundtrip, kcat};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
 use omnibus_tests::temp_dir;
@@ -24,6 +24,7 @@ async fn kafka_clients_produce_and_consume_within_their_instance() {
 
     kafka_roundtrip(&alice, "SCRAM-SHA-256", "orders").await.expect("confluent-kafka roundtrip over SCRAM-SHA-256");
     kafka_roundtrip(&alice, "PLAIN", "payments").await.expect("confluent-kafka roundtrip over PLAIN");
+    kafka_admin(&alice, "managed").await.expect("topic administration with confluent-kafka's AdminClient");
 
     // kcat appends to the topic and reads everything back, keys included.
     let produced = kcat(&alice, "PLAIN", &["-P", "-t", "orders", "-p", "1", "-K", ":"], "k1:first\nk2:second\n").await;

@@ -118,26 +118,8 @@ pub async fn mosquitto_pub(login: &Login, topic: &str, message: &str, qos: u8) -
 /// Runs `clients/paho_roundtrip.py`: subscribe and publish at QoS 1 with
 /// paho-mqtt 2 and check the message comes back. Returns its output on failure.
 pub async fn paho_roundtrip(login: &Login, topic: &str) -> Result<(), String> {
-    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/paho_roundtrip.py");
-    let output = tokio::time::timeout(
-        Duration::from_secs(30),
-        Command::new(python)
-            .arg(script)
-            .args([
-                &login.addr.ip().to_string(),
-                &login.addr.port().to_string(),
-                &login.username,
-                &login.password,
-                topic,
-            ])
-            .output(),
-    )
-    .await
-    .map_err(|_| "paho script timed out".to_string())?
-    .map_err(|e| format!("cannot run python: {e}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    if output.status.success() && text.contains("roundtrip ok") { Ok(()) } else { Err(text) }
+    let (host, port) = (login.addr.ip().to_string(), login.addr.port().to_string());
+    python_client("paho_roundtrip.py", &[&host, &port, &login.username, &login.password, topic], "roundtrip ok").await
 }
 
 /// SASL login for Kafka clients.
@@ -213,18 +195,30 @@ pub async fn kcat(login: &KafkaLogin, mechanism: &str, args: &[&str], input: &st
 /// Runs `clients/kafka_roundtrip.py` (confluent-kafka): creates `topic`,
 /// produces with every codec, reads everything back.
 pub async fn kafka_roundtrip(login: &KafkaLogin, mechanism: &str, topic: &str) -> Result<(), String> {
-    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/kafka_roundtrip.py");
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        Command::new(python)
-            .arg(script)
-            .args([&login.bootstrap, &login.username, &login.password, mechanism, topic])
-            .output(),
+    python_client(
+        "kafka_roundtrip.py",
+        &[&login.bootstrap, &login.username, &login.password, mechanism, topic],
+        "kafka roundtrip ok",
     )
     .await
-    .map_err(|_| "kafka_roundtrip.py timed out".to_string())?
-    .map_err(|e| format!("cannot run python: {e}"))?;
+}
+
+/// Runs `clients/kafka_admin.py` (confluent-kafka AdminClient): topic
+/// configs, partition growth, DeleteRecords and ListOffsets on `topic`.
+pub async fn kafka_admin(login: &KafkaLogin, topic: &str) -> Result<(), String> {
+    python_client("kafka_admin.py", &[&login.bootstrap, &login.username, &login.password, topic], "kafka admin ok")
+        .await
+}
+
+/// Runs a script of `clients/` with the test venv's python; Ok when it exits 0
+/// having printed `success`, else its output.
+async fn python_client(script: &str, args: &[&str], success: &str) -> Result<(), String> {
+    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let path = format!("{}/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::time::timeout(Duration::from_secs(120), Command::new(python).arg(&path).args(args).output())
+        .await
+        .map_err(|_| format!("{script} timed out"))?
+        .map_err(|e| format!("cannot run python: {e}"))?;
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    if output.status.success() && text.contains("kafka roundtrip ok") { Ok(()) } else { Err(text) }
+    if output.status.success() && text.contains(success) { Ok(()) } else { Err(text) }
 }

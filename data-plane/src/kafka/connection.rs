@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, field};
 
 use super::sasl::{Outcome, Sasl};
-use super::{Shared, fetch, list_offsets, metadata, produce, topics, versions};
+use super::{Shared, configs, delete_records, fetch, list_offsets, metadata, produce, topics, versions};
 use crate::tenancy::Principal;
 
 /// Why a connection was closed by us.
@@ -163,6 +163,14 @@ async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<R
         RequestKind::ListOffsets(r) => Some(ResponseKind::ListOffsets(list_offsets::handle(ctx, r))),
         RequestKind::CreateTopics(r) => Some(ResponseKind::CreateTopics(topics::create(ctx, r).await)),
         RequestKind::DeleteTopics(r) => Some(ResponseKind::DeleteTopics(topics::delete(ctx, r, version).await)),
+        RequestKind::CreatePartitions(r) => {
+            Some(ResponseKind::CreatePartitions(topics::create_partitions(ctx, r).await))
+        }
+        RequestKind::DeleteRecords(r) => Some(ResponseKind::DeleteRecords(delete_records::handle(ctx, r).await)),
+        RequestKind::DescribeConfigs(r) => Some(ResponseKind::DescribeConfigs(configs::describe(ctx, r))),
+        RequestKind::IncrementalAlterConfigs(r) => {
+            Some(ResponseKind::IncrementalAlterConfigs(configs::alter(ctx, r).await))
+        }
         // Only served kinds get here (see `versions`); the rest were refused.
         _ => None,
     }

@@ -1,9 +1,11 @@
-//! CreateTopics and DeleteTopics in the credential's namespace. Managing a
+//! CreateTopics, DeleteTopics and CreatePartitions in the credential's namespace. Managing a
 //! topic needs the credential's `produce` permission on its name. One broker,
 //! so the replication factor is 1 (or -1, the default).
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::TopicName;
+use kafka_protocol::messages::create_partitions_request::CreatePartitionsRequest;
+use kafka_protocol::messages::create_partitions_response::{CreatePartitionsResponse, CreatePartitionsTopicResult};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult, CreateTopicsResponse,
@@ -134,4 +136,55 @@ async fn delete_one(ctx: &Ctx<'_>, name: TopicName) -> DeletableTopicResult {
             result.with_error_code(ResponseError::KafkaStorageError.code())
         }
     }
+}
+
+/// CreatePartitions: grows topics; the count is the new total.
+pub async fn create_partitions(ctx: &Ctx<'_>, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        let name = topic.name.0.as_str().to_string();
+        let result = CreatePartitionsTopicResult::default().with_name(topic.name);
+        let fail = |error: ResponseError, message: String| {
+            result.clone().with_error_code(error.code()).with_error_message(Some(StrBytes::from_string(message)))
+        };
+        let outcome = if !ctx.principal.acl().allows(Action::Produce, &name) {
+            fail(ResponseError::TopicAuthorizationFailed, format!("not authorized to alter {name}"))
+        } else if topic.assignments.is_some() {
+            fail(ResponseError::InvalidRequest, "manual replica assignment is not supported".into())
+        } else {
+            let namespace = ctx.principal.namespace_id().to_string();
+            let catalog = ctx.shared.catalog.clone();
+            let (count, validate_only) = (topic.count, request.validate_only);
+            let grown = tokio::task::spawn_blocking(move || {
+                let current = catalog.topic(&namespace, &name).map(|t| t.partitions.len());
+                match current {
+                    None => Err(CatalogError::NotFound),
+                    Some(n) if validate_only => {
+                        let current = i32::try_from(n).unwrap_or(i32::MAX);
+                        if count > current && count <= crate::catalog::MAX_PARTITIONS {
+                            Ok(())
+                        } else {
+                            Err(CatalogError::PartitionCount { current })
+                        }
+                    }
+                    Some(_) => catalog.add_partitions(&namespace, &name, count),
+                }
+            })
+            .await;
+            match grown {
+                Ok(Ok(())) => result,
+                Ok(Err(CatalogError::NotFound)) => fail(ResponseError::UnknownTopicOrPartition, "no such topic".into()),
+                Ok(Err(e @ CatalogError::PartitionCount { .. })) => {
+                    fail(ResponseError::InvalidPartitions, e.to_string())
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "adding partitions failed");
+                    fail(ResponseError::KafkaStorageError, "the partitions could not be created".into())
+                }
+                Err(e) => fail(ResponseError::KafkaStorageError, format!("adding partitions did not finish: {e}")),
+            }
+        };
+        results.push(outcome);
+    }
+    CreatePartitionsResponse::default().with_results(results)
 }
