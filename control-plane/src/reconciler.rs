@@ -265,8 +265,9 @@ fn wire_credential(row: &CredentialRow) -> Result<fleet::Credential, PassError> 
         id: row.id.clone(),
         namespace_id: row.instance_id.clone(),
         username: row.username.clone(),
-        scram_sha256: Some(secrets::scram_of(row).map_err(PassError::Corrupt)?),
+        scram_sha256: Some(secrets::scram_sha256_of(row).map_err(PassError::Corrupt)?),
         acl,
+        scram_sha512: secrets::scram_sha512_of(row).map_err(PassError::Corrupt)?,
     })
 }
 

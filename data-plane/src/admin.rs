@@ -2,7 +2,8 @@
 //! on one listener (HTTP/1.1 and HTTP/2).
 //!
 //! Owns the listener, the HTTP routing and request tracing. It changes broker
-//! state only through [`Tenancy`]; it never talks to client connections.
+//! state only through [`Tenancy`], the topic catalog and the Kafka groups; it
+//! never talks to client connections.
 
 mod convert;
 mod fleet;
@@ -25,6 +26,7 @@ use tracing::info;
 pub use fleet::Identity;
 
 use crate::catalog::Catalog;
+use crate::kafka::Groups;
 use crate::tenancy::Tenancy;
 
 /// Content type of the Prometheus text exposition format.
@@ -41,11 +43,12 @@ impl AdminListener {
         addr: SocketAddr,
         tenancy: Arc<Tenancy>,
         catalog: Arc<Catalog>,
+        groups: Arc<Groups>,
         identity: Identity,
         metrics: PrometheusHandle,
     ) -> io::Result<AdminListener> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(AdminListener { listener, router: router(tenancy, catalog, identity, metrics) })
+        Ok(AdminListener { listener, router: router(tenancy, catalog, groups, identity, metrics) })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -59,8 +62,14 @@ impl AdminListener {
     }
 }
 
-fn router(tenancy: Arc<Tenancy>, catalog: Arc<Catalog>, identity: Identity, metrics: PrometheusHandle) -> Router {
-    let fleet = FleetServer::new(fleet::FleetService::new(tenancy, catalog, identity));
+fn router(
+    tenancy: Arc<Tenancy>,
+    catalog: Arc<Catalog>,
+    groups: Arc<Groups>,
+    identity: Identity,
+    metrics: PrometheusHandle,
+) -> Router {
+    let fleet = FleetServer::new(fleet::FleetService::new(tenancy, catalog, groups, identity));
     tonic::service::Routes::new(fleet)
         .prepare()
         .into_axum_router()

@@ -1,11 +1,13 @@
 //! The Kafka wire-protocol front end.
 //!
 //! - `connection`: framing, version negotiation, the SASL gate, dispatch;
-//! - `sasl`: PLAIN and SCRAM-SHA-256 over SaslHandshake/SaslAuthenticate;
+//! - `sasl`: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 over SaslHandshake/SaslAuthenticate;
 //! - `versions`: which API versions we serve (and ApiVersions);
 //! - one module per request kind: `metadata`, `produce`, `fetch`,
 //!   `list_offsets`, `topics` (CreateTopics / DeleteTopics / CreatePartitions),
-//!   `configs` (DescribeConfigs / IncrementalAlterConfigs), `delete_records`.
+//!   `configs` (DescribeConfigs / IncrementalAlterConfigs), `delete_records`;
+//! - `groups`: consumer groups (FindCoordinator, Join/Sync/Heartbeat/LeaveGroup,
+//!   OffsetCommit/OffsetFetch, List/Describe/DeleteGroups) and committed offsets.
 //!
 //! Messages are encoded and decoded by the `kafka-protocol` crate. Every name
 //! a client uses is looked up in its credential's namespace in the
@@ -16,6 +18,7 @@ mod configs;
 mod connection;
 mod delete_records;
 mod fetch;
+mod groups;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -36,6 +39,8 @@ use tracing::{info, warn};
 use crate::catalog::Catalog;
 use crate::tenancy::Tenancy;
 
+pub use groups::{Groups, GroupsError};
+
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How this broker appears in Metadata answers.
@@ -50,6 +55,7 @@ pub struct Advertised {
 pub struct Shared {
     pub tenancy: Arc<Tenancy>,
     pub catalog: Arc<Catalog>,
+    pub groups: Arc<Groups>,
     pub advertised: Advertised,
     pub max_request_size: u32,
 }

@@ -58,6 +58,8 @@ pub enum BrokerError {
     Metadata(#[from] StoreError),
     #[error("cannot open the topic catalog: {0}")]
     Catalog(#[from] catalog::CatalogError),
+    #[error("cannot load the committed offsets of Kafka groups: {0}")]
+    Groups(#[from] kafka::GroupsError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -95,6 +97,13 @@ impl Broker {
                 .await
                 .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
+        let groups_dir = data_dir.clone();
+        let groups = Arc::new(
+            tokio::task::spawn_blocking(move || kafka::Groups::open(&groups_dir))
+                .await
+                .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
+        );
+        kafka::Groups::spawn_timers(&groups);
         info!(
             data_dir = %data_dir.display(),
             namespaces = tenancy.namespace_count(),
@@ -110,6 +119,7 @@ impl Broker {
         let kafka_shared = |bound: SocketAddr| kafka::Shared {
             tenancy: tenancy.clone(),
             catalog: catalog.clone(),
+            groups: groups.clone(),
             advertised: kafka::Advertised {
                 node_id: node_id(&broker_id),
                 host: advertised_host.clone(),
@@ -125,7 +135,7 @@ impl Broker {
             mqtt_endpoint: format!("{advertised_host}:{}", mqtt_addr.port()),
             kafka_endpoint: format!("{advertised_host}:{}", kafka_addr.port()),
         };
-        let admin = AdminListener::bind(grpc_listen, tenancy, catalog.clone(), identity, metrics)
+        let admin = AdminListener::bind(grpc_listen, tenancy, catalog.clone(), groups, identity, metrics)
             .await
             .map_err(bind_error("grpc", grpc_listen))?;
         let addrs = BrokerAddrs { mqtt: mqtt_addr, kafka: kafka_addr, grpc: admin.local_addr()? };

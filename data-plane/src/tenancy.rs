@@ -1,7 +1,7 @@
 //! Tenancy: the namespaces and credentials the fleet service applied, who a
 //! connecting client is, and which live sessions a change must close.
 //!
-//! Owns authentication (SCRAM-SHA-256 secrets checked off the async workers),
+//! Owns authentication (SCRAM secrets checked off the async workers),
 //! the ACL, the persisted copy in `{data_dir}/metadata.json` and the live
 //! session registry. It must not know any wire protocol: front ends ask it
 //! for a [`Principal`] and consult the principal's [`Acl`].
@@ -15,6 +15,7 @@ mod store;
 use std::path::Path;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
+use omnibus_api::scram::ScramHash;
 use tracing::info;
 
 pub use acl::{Acl, AclRule, Action};
@@ -105,9 +106,9 @@ impl Tenancy {
         let secret = credential.as_ref().map(|c| c.scram_sha256.to_api());
         let password = password.to_owned();
         let verified = tokio::task::spawn_blocking(move || match secret {
-            Some(secret) => omnibus_api::scram::verify_sha256(&secret, &password),
+            Some(secret) => omnibus_api::scram::verify(ScramHash::Sha256, &secret, &password),
             None => {
-                omnibus_api::scram::verify_sha256(decoy_secret(), &password);
+                omnibus_api::scram::verify(ScramHash::Sha256, decoy_secret(ScramHash::Sha256), &password);
                 false
             }
         })
@@ -119,18 +120,27 @@ impl Tenancy {
         }
     }
 
-    /// The credential behind `username` and its salted secret, for a SCRAM
-    /// exchange (which checks the client's proof itself).
-    pub fn scram_credential(&self, username: &str) -> Option<(Principal, omnibus_api::fleet::ScramSecret)> {
+    /// The credential behind `username` and its salted secret for `hash`, for
+    /// a SCRAM exchange (which checks the client's proof itself). None for an
+    /// unknown user, and for a credential that has no form for `hash` (created
+    /// before the control plane derived SHA-512 forms).
+    pub fn scram_credential(
+        &self,
+        username: &str,
+        hash: ScramHash,
+    ) -> Option<(Principal, omnibus_api::fleet::ScramSecret)> {
         let credential = self.snapshot().credential_by_username(username).cloned()?;
-        let secret = credential.scram_sha256.to_api();
+        let Some(secret) = credential.scram(hash).map(ScramSecret::to_api) else {
+            info!(credential_id = %credential.id, ?hash, "credential has no SCRAM form for this hash; refused");
+            return None;
+        };
         Some((Principal { credential }, secret))
     }
 
-    /// A secret to run a SCRAM exchange on for an unknown user, so the
+    /// A `hash` secret to run a SCRAM exchange on for an unknown user, so the
     /// answer does not reveal that the user is unknown.
-    pub fn decoy_scram(&self) -> &'static omnibus_api::fleet::ScramSecret {
-        decoy_secret()
+    pub fn decoy_scram(&self, hash: ScramHash) -> &'static omnibus_api::fleet::ScramSecret {
+        decoy_secret(hash)
     }
 
     /// Whether `principal`'s credential is still applied unchanged. Front ends
@@ -194,10 +204,15 @@ impl Tenancy {
     }
 }
 
-/// A secret no password matches in practice, checked for unknown users.
-fn decoy_secret() -> &'static omnibus_api::fleet::ScramSecret {
-    static DECOY: OnceLock<omnibus_api::fleet::ScramSecret> = OnceLock::new();
-    DECOY.get_or_init(|| omnibus_api::scram::derive_sha256(&uuid::Uuid::new_v4().to_string()))
+/// A `hash` secret no password matches in practice, checked for unknown users.
+fn decoy_secret(hash: ScramHash) -> &'static omnibus_api::fleet::ScramSecret {
+    static SHA256: OnceLock<omnibus_api::fleet::ScramSecret> = OnceLock::new();
+    static SHA512: OnceLock<omnibus_api::fleet::ScramSecret> = OnceLock::new();
+    let decoy = match hash {
+        ScramHash::Sha256 => &SHA256,
+        ScramHash::Sha512 => &SHA512,
+    };
+    decoy.get_or_init(|| omnibus_api::scram::derive(hash, &uuid::Uuid::new_v4().to_string()))
 }
 
 #[cfg(test)]
@@ -209,17 +224,12 @@ mod tests {
     }
 
     fn credential(namespace_id: &str, id: &str, username: &str, password: &str) -> Credential {
-        let secret = omnibus_api::scram::derive_sha256(password);
         Credential {
             id: id.into(),
             namespace_id: namespace_id.into(),
             username: username.into(),
-            scram_sha256: ScramSecret {
-                salt: secret.salt,
-                iterations: secret.iterations,
-                stored_key: secret.stored_key,
-                server_key: secret.server_key,
-            },
+            scram_sha256: omnibus_api::scram::derive(ScramHash::Sha256, password).into(),
+            scram_sha512: None,
             acl: Acl { rules: vec![AclRule { topic_filter: "#".into(), actions: vec![Action::Publish] }] },
         }
     }

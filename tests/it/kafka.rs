@@ -1,6 +1,6 @@
 //! Kafka clients on an instance: confluent-kafka (librdkafka 2.x) and kcat
 //! (librdkafka 2.0, strict about ApiVersions) produce and consume over SASL
-//! PLAIN and SCRAM-SHA-256, and another instance sees none of it.
+//! PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and another instance sees none of it.
 
 use omnibus_tests::clients::{KafkaLogin, kafka_admin, kafka_roundtrip, kcat};
 use omnibus_tests::process::Omnibus;
@@ -24,6 +24,7 @@ async fn kafka_clients_produce_and_consume_within_their_instance() {
 
     kafka_roundtrip(&alice, "SCRAM-SHA-256", "orders").await.expect("confluent-kafka roundtrip over SCRAM-SHA-256");
     kafka_roundtrip(&alice, "PLAIN", "payments").await.expect("confluent-kafka roundtrip over PLAIN");
+    kafka_roundtrip(&alice, "SCRAM-SHA-512", "audit").await.expect("confluent-kafka roundtrip over SCRAM-SHA-512");
     kafka_admin(&alice, "managed").await.expect("topic administration with confluent-kafka's AdminClient");
 
     // kcat appends to the topic and reads everything back, keys included.
@@ -31,6 +32,10 @@ async fn kafka_clients_produce_and_consume_within_their_instance() {
     assert!(produced.success, "{}", produced.stderr);
     let consumed =
         kcat(&alice, "SCRAM-SHA-256", &["-C", "-t", "orders", "-p", "1", "-o", "-2", "-e", "-f", "%k=%s\n"], "").await;
+    assert!(consumed.success, "{}", consumed.stderr);
+    assert!(consumed.stdout.ends_with("k1=first\nk2=second\n"), "{}", consumed.stdout);
+    let consumed =
+        kcat(&alice, "SCRAM-SHA-512", &["-C", "-t", "orders", "-p", "1", "-o", "-2", "-e", "-f", "%k=%s\n"], "").await;
     assert!(consumed.success, "{}", consumed.stderr);
     assert!(consumed.stdout.ends_with("k1=first\nk2=second\n"), "{}", consumed.stdout);
 
@@ -45,8 +50,8 @@ async fn kafka_clients_produce_and_consume_within_their_instance() {
     let stolen = kcat(&bob, "PLAIN", &["-C", "-t", "orders", "-p", "1", "-o", "-2", "-e"], "").await;
     assert!(!stolen.stdout.contains("first"), "{}", stolen.stdout);
 
-    // A wrong password gets nowhere, with either mechanism.
-    for mechanism in ["PLAIN", "SCRAM-SHA-256"] {
+    // A wrong password gets nowhere, with any mechanism.
+    for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
         let wrong = KafkaLogin { password: "wrong".into(), ..alice.clone() };
         let refused = kcat(&wrong, mechanism, &["-L", "-m", "5"], "").await;
         assert!(!refused.success, "{mechanism}: {}", refused.stdout);

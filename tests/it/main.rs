@@ -3,6 +3,7 @@
 //! clients (kcat, confluent-kafka).
 
 mod kafka;
+mod kafka_groups;
 mod lifecycle;
 mod tour;
 mod tracing;

@@ -57,9 +57,9 @@ pub async fn create(
     };
     let acl_json = serde_json::to_string(&acl).map_err(|e| InternalError::Corrupt(e.to_string()))?;
     let password = secrets::new_password();
-    let scram = tokio::task::spawn_blocking({
+    let scrams = tokio::task::spawn_blocking({
         let password = password.clone();
-        move || secrets::scram_for(&password)
+        move || secrets::scrams_for(&password)
     })
     .await
     .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
@@ -69,10 +69,14 @@ pub async fn create(
         instance_id: instance.id.clone(),
         name,
         username: String::new(),
-        scram_salt: scram.salt,
-        scram_iterations: scram.iterations,
-        scram_stored_key: scram.stored_key,
-        scram_server_key: scram.server_key,
+        scram_salt: scrams.sha256.salt,
+        scram_iterations: scrams.sha256.iterations,
+        scram_stored_key: scrams.sha256.stored_key,
+        scram_server_key: scrams.sha256.server_key,
+        scram_sha512_salt: Some(scrams.sha512.salt),
+        scram_sha512_iterations: Some(scrams.sha512.iterations),
+        scram_sha512_stored_key: Some(scrams.sha512.stored_key),
+        scram_sha512_server_key: Some(scrams.sha512.server_key),
         acl: acl_json,
         state: CredentialState::Active.as_str().into(),
         created_at: now_ms(),

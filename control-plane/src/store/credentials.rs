@@ -1,4 +1,5 @@
-//! Credentials of instances, kept only in salted SCRAM form.
+//! Credentials of instances, kept only in salted SCRAM forms (SHA-256, and
+//! SHA-512 for those created since it was added).
 
 use sqlx::FromRow;
 
@@ -10,11 +11,17 @@ pub struct CredentialRow {
     pub instance_id: String,
     pub name: String,
     pub username: String,
-    /// Base64 of the SCRAM salt, stored key and server key.
+    /// Base64 of the SCRAM-SHA-256 salt, stored key and server key.
     pub scram_salt: String,
     pub scram_iterations: i64,
     pub scram_stored_key: String,
     pub scram_server_key: String,
+    /// The same for SCRAM-SHA-512; all None for credentials created before
+    /// that form was derived.
+    pub scram_sha512_salt: Option<String>,
+    pub scram_sha512_iterations: Option<i64>,
+    pub scram_sha512_stored_key: Option<String>,
+    pub scram_sha512_server_key: Option<String>,
     /// JSON of `Vec<omnibus_api::rest::AclRule>`.
     pub acl: String,
     pub state: String,
@@ -41,7 +48,8 @@ impl CredentialState {
 macro_rules! credential_columns {
     () => {
         "id, instance_id, name, username, scram_salt, scram_iterations, scram_stored_key, \
-                       scram_server_key, acl, state, created_at"
+                       scram_server_key, scram_sha512_salt, scram_sha512_iterations, scram_sha512_stored_key, \
+                       scram_sha512_server_key, acl, state, created_at"
     };
 }
 
@@ -50,7 +58,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO credentials (",
             credential_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&row.id)
         .bind(&row.instance_id)
@@ -60,6 +68,10 @@ impl Store {
         .bind(row.scram_iterations)
         .bind(&row.scram_stored_key)
         .bind(&row.scram_server_key)
+        .bind(&row.scram_sha512_salt)
+        .bind(row.scram_sha512_iterations)
+        .bind(&row.scram_sha512_stored_key)
+        .bind(&row.scram_sha512_server_key)
         .bind(&row.acl)
         .bind(&row.state)
         .bind(row.created_at)

@@ -4,6 +4,7 @@
 //! [`Status`] whose message names the field. Nothing here touches state.
 
 use omnibus_api::fleet;
+use omnibus_api::scram::ScramHash;
 use tonic::Status;
 
 use crate::mqtt::topic;
@@ -11,8 +12,6 @@ use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, ScramSecret};
 
 /// Longest id or user name accepted, in bytes.
 const MAX_NAME_LEN: usize = 256;
-/// Length of SCRAM-SHA-256 keys.
-const KEY_LEN: usize = 32;
 
 /// Checks an id-like field: non-empty, bounded, no control characters.
 pub fn name(field: &str, value: String) -> Result<String, Status> {
@@ -41,32 +40,30 @@ pub fn credential(credential: Option<fleet::Credential>) -> Result<Credential, S
         id: name("credential.id", credential.id)?,
         namespace_id: name("credential.namespace_id", credential.namespace_id)?,
         username: name("credential.username", credential.username)?,
-        scram_sha256: scram_secret(secret)?,
+        scram_sha256: scram_secret("credential.scram_sha256", ScramHash::Sha256, secret)?,
+        scram_sha512: credential
+            .scram_sha512
+            .map(|secret| scram_secret("credential.scram_sha512", ScramHash::Sha512, secret))
+            .transpose()?,
         acl: acl(credential.acl)?,
     })
 }
 
-fn scram_secret(secret: fleet::ScramSecret) -> Result<ScramSecret, Status> {
+/// Checks a salted form whose keys are `hash`'s output length.
+fn scram_secret(field: &str, hash: ScramHash, secret: fleet::ScramSecret) -> Result<ScramSecret, Status> {
     if secret.iterations == 0 {
-        return Err(Status::invalid_argument("credential.scram_sha256.iterations must be positive"));
+        return Err(Status::invalid_argument(format!("{field}.iterations must be positive")));
     }
     if secret.salt.is_empty() {
-        return Err(Status::invalid_argument("credential.scram_sha256.salt must not be empty"));
+        return Err(Status::invalid_argument(format!("{field}.salt must not be empty")));
     }
-    for (field, key) in [("stored_key", &secret.stored_key), ("server_key", &secret.server_key)] {
-        if key.len() != KEY_LEN {
-            return Err(Status::invalid_argument(format!(
-                "credential.scram_sha256.{field} must be {KEY_LEN} bytes, got {}",
-                key.len()
-            )));
+    let key_len = hash.key_len();
+    for (name, key) in [("stored_key", &secret.stored_key), ("server_key", &secret.server_key)] {
+        if key.len() != key_len {
+            return Err(Status::invalid_argument(format!("{field}.{name} must be {key_len} bytes, got {}", key.len())));
         }
     }
-    Ok(ScramSecret {
-        salt: secret.salt,
-        iterations: secret.iterations,
-        stored_key: secret.stored_key,
-        server_key: secret.server_key,
-    })
+    Ok(secret.into())
 }
 
 fn acl(rules: Vec<fleet::AclRule>) -> Result<Acl, Status> {
@@ -125,6 +122,12 @@ mod tests {
                 stored_key: vec![2; 32],
                 server_key: vec![3; 32],
             }),
+            scram_sha512: Some(fleet::ScramSecret {
+                salt: vec![4; 16],
+                iterations: 4096,
+                stored_key: vec![5; 64],
+                server_key: vec![6; 64],
+            }),
             acl: vec![fleet::AclRule {
                 topic_filter: "a/#".into(),
                 actions: vec![fleet::Action::Publish as i32, fleet::Action::Subscribe as i32],
@@ -146,6 +149,14 @@ mod tests {
     fn accepts_a_valid_credential() {
         let credential = credential(Some(valid())).unwrap();
         assert_eq!(credential.acl.rules[0].actions, vec![Action::Publish, Action::Subscribe]);
+        assert_eq!(credential.scram_sha512.map(|s| s.stored_key.len()), Some(64));
+    }
+
+    #[test]
+    fn the_sha512_form_is_optional() {
+        let mut old = valid();
+        old.scram_sha512 = None;
+        assert_eq!(credential(Some(old)).unwrap().scram_sha512, None);
     }
 
     #[test]
@@ -164,6 +175,18 @@ mod tests {
                     c.scram_sha256.as_mut().unwrap().stored_key.pop();
                 }),
                 "credential.scram_sha256.stored_key must be 32 bytes, got 31",
+            ),
+            (
+                Box::new(|c| c.scram_sha512.as_mut().unwrap().iterations = 0),
+                "credential.scram_sha512.iterations must be positive",
+            ),
+            (
+                Box::new(|c| c.scram_sha512.as_mut().unwrap().salt.clear()),
+                "credential.scram_sha512.salt must not be empty",
+            ),
+            (
+                Box::new(|c| c.scram_sha512.as_mut().unwrap().server_key = vec![0; 32]),
+                "credential.scram_sha512.server_key must be 64 bytes, got 32",
             ),
             (Box::new(|c| c.acl[0].topic_filter = "a/#/b".into()), "credential.acl[0].topic_filter"),
             (Box::new(|c| c.acl[0].actions.clear()), "credential.acl[0].actions must not be empty"),

@@ -2,7 +2,8 @@
 //! this broker.
 //!
 //! Validates each request, applies it to [`Tenancy`] and maps failures to gRPC
-//! codes. Every call is idempotent, as the reconciler retries freely. Holds no
+//! codes. Deleting a namespace also deletes its topics and its Kafka groups.
+//! Every call is idempotent, as the reconciler retries freely. Holds no
 //! state of its own besides the broker's identity.
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use tracing::{error, info};
 
 use super::convert;
 use crate::catalog::Catalog;
+use crate::kafka::Groups;
 use crate::tenancy::{StateError, Tenancy, TenancyError};
 
 /// Who this broker is, as Health reports it.
@@ -35,12 +37,13 @@ pub struct Identity {
 pub struct FleetService {
     tenancy: Arc<Tenancy>,
     catalog: Arc<Catalog>,
+    groups: Arc<Groups>,
     identity: Identity,
 }
 
 impl FleetService {
-    pub fn new(tenancy: Arc<Tenancy>, catalog: Arc<Catalog>, identity: Identity) -> FleetService {
-        FleetService { tenancy, catalog, identity }
+    pub fn new(tenancy: Arc<Tenancy>, catalog: Arc<Catalog>, groups: Arc<Groups>, identity: Identity) -> FleetService {
+        FleetService { tenancy, catalog, groups, identity }
     }
 }
 
@@ -80,6 +83,10 @@ impl Fleet for FleetService {
         let namespace_id = convert::name("namespace_id", request.into_inner().namespace_id)?;
         info!(namespace = %namespace_id, "deleting namespace");
         self.tenancy.delete_namespace(&namespace_id).await.map_err(status)?;
+        if let Err(error) = self.groups.delete_namespace(&namespace_id).await {
+            error!(%error, "cannot delete the namespace's consumer groups");
+            return Err(Status::internal("the namespace's consumer groups could not be deleted; retry"));
+        }
         let catalog = self.catalog.clone();
         let deleted = tokio::task::spawn_blocking(move || catalog.delete_namespace(&namespace_id)).await;
         match deleted {
@@ -138,6 +145,7 @@ impl Fleet for FleetService {
 mod tests {
     use super::*;
     use omnibus_api::fleet::{AclRule, Action, Credential, Namespace};
+    use omnibus_api::scram::ScramHash;
     use tonic::Code;
 
     async fn service() -> (FleetService, std::path::PathBuf) {
@@ -150,7 +158,8 @@ mod tests {
             kafka_endpoint: "localhost:9092".into(),
         };
         let catalog = Arc::new(Catalog::open(&dir).unwrap());
-        (FleetService::new(tenancy, catalog, identity), dir)
+        let groups = Arc::new(Groups::open(&dir).unwrap());
+        (FleetService::new(tenancy, catalog, groups, identity), dir)
     }
 
     fn credential(namespace_id: &str, id: &str, username: &str) -> ApplyCredentialRequest {
@@ -159,7 +168,8 @@ mod tests {
                 id: id.into(),
                 namespace_id: namespace_id.into(),
                 username: username.into(),
-                scram_sha256: Some(omnibus_api::scram::derive_sha256_with("pw", vec![1; 16], 1)),
+                scram_sha256: Some(omnibus_api::scram::derive_with(ScramHash::Sha256, "pw", vec![1; 16], 1)),
+                scram_sha512: None,
                 acl: vec![AclRule { topic_filter: "#".into(), actions: vec![Action::Publish as i32] }],
             }),
         }

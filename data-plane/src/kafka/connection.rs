@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, field};
 
+use super::groups;
 use super::sasl::{Outcome, Sasl};
 use super::{Shared, configs, delete_records, fetch, list_offsets, metadata, produce, topics, versions};
 use crate::tenancy::Principal;
@@ -171,6 +172,18 @@ async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<R
         RequestKind::IncrementalAlterConfigs(r) => {
             Some(ResponseKind::IncrementalAlterConfigs(configs::alter(ctx, r).await))
         }
+        RequestKind::FindCoordinator(r) => {
+            Some(ResponseKind::FindCoordinator(groups::find_coordinator(ctx, r, version)))
+        }
+        RequestKind::JoinGroup(r) => Some(ResponseKind::JoinGroup(groups::join(ctx, r, version).await)),
+        RequestKind::SyncGroup(r) => Some(ResponseKind::SyncGroup(groups::sync(ctx, r, version).await)),
+        RequestKind::Heartbeat(r) => Some(ResponseKind::Heartbeat(groups::heartbeat(ctx, r))),
+        RequestKind::LeaveGroup(r) => Some(ResponseKind::LeaveGroup(groups::leave(ctx, r, version))),
+        RequestKind::OffsetCommit(r) => Some(ResponseKind::OffsetCommit(groups::commit(ctx, r).await)),
+        RequestKind::OffsetFetch(r) => Some(ResponseKind::OffsetFetch(groups::fetch(ctx, r, version).await)),
+        RequestKind::ListGroups(r) => Some(ResponseKind::ListGroups(groups::list(ctx, r).await)),
+        RequestKind::DescribeGroups(r) => Some(ResponseKind::DescribeGroups(groups::describe(ctx, r).await)),
+        RequestKind::DeleteGroups(r) => Some(ResponseKind::DeleteGroups(groups::delete(ctx, r).await)),
         // Only served kinds get here (see `versions`); the rest were refused.
         _ => None,
     }

@@ -2,8 +2,10 @@
 //! SaslAuthenticate carries its messages (handshake v1), or the messages
 //! follow as raw size-prefixed tokens (handshake v0, which older librdkafka
 //! still requires to be offered). PLAIN checks the password against
-//! the credential's salted form; SCRAM-SHA-256 (RFC 5802/7677) runs the full
-//! exchange with the stored key and server key, so no password is ever held.
+//! the credential's SCRAM-SHA-256 form; SCRAM-SHA-256 (RFC 5802/7677) and
+//! SCRAM-SHA-512 run the full exchange with the stored key and server key of
+//! the form for their hash, so no password is ever held. A credential without
+//! a SHA-512 form (created before it was derived) fails SCRAM-SHA-512.
 //!
 //! Owns the per-connection SASL state; knows nothing of other requests.
 
@@ -17,13 +19,23 @@ use kafka_protocol::messages::sasl_handshake_request::SaslHandshakeRequest;
 use kafka_protocol::messages::sasl_handshake_response::SaslHandshakeResponse;
 use kafka_protocol::protocol::StrBytes;
 use omnibus_api::fleet::ScramSecret;
+use omnibus_api::scram::ScramHash;
 use rand::RngCore as _;
 
 use crate::tenancy::{Principal, Tenancy};
 
-const PLAIN: &str = "PLAIN";
-const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
-const MECHANISMS: [&str; 2] = [PLAIN, SCRAM_SHA_256];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mechanism {
+    Plain,
+    Scram(ScramHash),
+}
+
+/// What the handshake offers, by name.
+const MECHANISMS: [(&str, Mechanism); 3] = [
+    ("PLAIN", Mechanism::Plain),
+    ("SCRAM-SHA-256", Mechanism::Scram(ScramHash::Sha256)),
+    ("SCRAM-SHA-512", Mechanism::Scram(ScramHash::Sha512)),
+];
 
 #[derive(Default)]
 pub struct Sasl {
@@ -36,7 +48,7 @@ pub struct Sasl {
 enum State {
     #[default]
     Start,
-    Chosen(&'static str),
+    Chosen(Mechanism),
     /// SCRAM server-first sent; waiting for client-final.
     ScramChallenged(Box<ScramPending>),
     Authenticated(Principal),
@@ -44,7 +56,9 @@ enum State {
 }
 
 struct ScramPending {
-    /// None for an unknown user: the exchange runs on, with a decoy salt, and fails.
+    hash: ScramHash,
+    /// None for an unknown user (or one without a form for `hash`): the
+    /// exchange runs on, with a decoy salt, and fails.
     credential: Option<(Principal, ScramSecret)>,
     client_first_bare: String,
     server_first: String,
@@ -76,13 +90,13 @@ impl Sasl {
     }
 
     pub fn handshake(&mut self, request: &SaslHandshakeRequest, version: i16) -> SaslHandshakeResponse {
-        let mechanisms = MECHANISMS.iter().map(|m| StrBytes::from_static_str(m)).collect();
+        let mechanisms = MECHANISMS.iter().map(|(name, _)| StrBytes::from_static_str(name)).collect();
         let response = SaslHandshakeResponse::default().with_mechanisms(mechanisms);
         if !matches!(self.state, State::Start) {
             return response.with_error_code(ResponseError::IllegalSaslState.code());
         }
-        match MECHANISMS.iter().find(|m| **m == request.mechanism.as_str()) {
-            Some(mechanism) => {
+        match MECHANISMS.iter().find(|(name, _)| *name == request.mechanism.as_str()) {
+            Some(&(_, mechanism)) => {
                 self.state = State::Chosen(mechanism);
                 self.raw_tokens = version == 0;
                 response
@@ -113,8 +127,8 @@ impl Sasl {
     pub async fn step(&mut self, tenancy: &Tenancy, message: &[u8]) -> Outcome {
         let state = std::mem::replace(&mut self.state, State::Failed);
         let result = match state {
-            State::Chosen(PLAIN) => plain(tenancy, message).await,
-            State::Chosen(_) => scram_first(tenancy, message),
+            State::Chosen(Mechanism::Plain) => plain(tenancy, message).await,
+            State::Chosen(Mechanism::Scram(hash)) => scram_first(tenancy, hash, message),
             State::ScramChallenged(pending) => scram_final(*pending, message),
             State::Start | State::Authenticated(_) | State::Failed => {
                 Err((ResponseError::IllegalSaslState, "SaslAuthenticate out of order".to_string()))
@@ -168,7 +182,7 @@ async fn plain(tenancy: &Tenancy, bytes: &[u8]) -> StepResult {
 }
 
 /// client-first `gs2-header client-first-bare` → server-first.
-fn scram_first(tenancy: &Tenancy, bytes: &[u8]) -> StepResult {
+fn scram_first(tenancy: &Tenancy, hash: ScramHash, bytes: &[u8]) -> StepResult {
     let text = std::str::from_utf8(bytes).map_err(|_| malformed("SCRAM client-first"))?;
     let bare = text.strip_prefix("n,,").ok_or_else(|| malformed("SCRAM client-first (channel binding or authzid)"))?;
     let mut username = None;
@@ -183,15 +197,16 @@ fn scram_first(tenancy: &Tenancy, bytes: &[u8]) -> StepResult {
     let (Some(username), Some(client_nonce)) = (username, client_nonce) else {
         return Err(malformed("SCRAM client-first"));
     };
-    let credential = tenancy.scram_credential(&username);
-    let secret = credential.as_ref().map_or_else(|| tenancy.decoy_scram().clone(), |(_, s)| s.clone());
+    let credential = tenancy.scram_credential(&username, hash);
+    let secret = credential.as_ref().map_or_else(|| tenancy.decoy_scram(hash).clone(), |(_, s)| s.clone());
     if client_nonce.is_empty() {
         return Err(malformed("SCRAM client nonce"));
     }
     let nonce = format!("{client_nonce}{}", server_nonce());
     let server_first = format!("r={nonce},s={},i={}", STANDARD.encode(&secret.salt), secret.iterations);
     let bytes = Bytes::from(server_first.clone().into_bytes());
-    let pending = ScramPending { credential, client_first_bare: bare.to_string(), server_first, client_nonce, nonce };
+    let pending =
+        ScramPending { hash, credential, client_first_bare: bare.to_string(), server_first, client_nonce, nonce };
     Ok(Step::Challenge(Box::new(pending), bytes))
 }
 
@@ -234,70 +249,83 @@ fn scram_final(pending: ScramPending, bytes: &[u8]) -> StepResult {
     let Some((principal, secret)) = pending.credential else {
         return Err(auth_failed());
     };
-    if !omnibus_api::scram::client_proof_valid(&secret, auth_message.as_bytes(), &proof) {
+    if !omnibus_api::scram::client_proof_valid(pending.hash, &secret, auth_message.as_bytes(), &proof) {
         tracing::debug!(auth_message, "scram proof refused");
         return Err(auth_failed());
     }
-    let signature = omnibus_api::scram::server_signature(&secret, auth_message.as_bytes());
+    let signature = omnibus_api::scram::server_signature(pending.hash, &secret, auth_message.as_bytes());
     Ok(Step::Done(principal, Bytes::from(format!("v={}", STANDARD.encode(signature)).into_bytes())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hmac::{Hmac, Mac as _};
-    use sha2::{Digest as _, Sha256};
+    use hmac::{Mac as _, SimpleHmac};
+    use sha2::digest::core_api::BlockSizeUser;
+    use sha2::{Digest, Sha256, Sha512};
 
-    fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    const SCRAMS: [&str; 2] = ["SCRAM-SHA-256", "SCRAM-SHA-512"];
+
+    fn hmac<D: Digest + BlockSizeUser>(key: &[u8], message: &[u8]) -> Vec<u8> {
+        let mut mac = <SimpleHmac<D> as hmac::digest::KeyInit>::new_from_slice(key).unwrap();
         mac.update(message);
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// An RFC 5802 client: the client-final message for `server_first`,
-    /// with `echo` as the nonce it sends back.
-    fn client_final(password: &str, client_first_bare: &str, server_first: &str, echo: &str) -> String {
+    /// An RFC 5802 client on the digest `D`: the client-final message for
+    /// `server_first`, with `echo` as the nonce it sends back.
+    fn client_final<D: Digest + BlockSizeUser + Clone + Sync>(
+        password: &str,
+        client_first_bare: &str,
+        server_first: &str,
+        echo: &str,
+    ) -> String {
         let field = |name: &str| server_first.split(',').find_map(|a| a.strip_prefix(name)).unwrap().to_string();
         let salt = STANDARD.decode(field("s=")).unwrap();
         let iterations: u32 = field("i=").parse().unwrap();
-        let mut salted = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut salted);
-        let client_key = hmac(&salted, b"Client Key");
-        let stored_key = Sha256::digest(&client_key);
+        let mut salted = vec![0u8; <D as Digest>::output_size()];
+        pbkdf2::pbkdf2::<SimpleHmac<D>>(password.as_bytes(), &salt, iterations, &mut salted).unwrap();
+        let client_key = hmac::<D>(&salted, b"Client Key");
+        let stored_key = D::digest(&client_key);
         let without_proof = format!("c=biws,r={echo}");
         let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
-        let signature = hmac(&stored_key, auth_message.as_bytes());
+        let signature = hmac::<D>(&stored_key, auth_message.as_bytes());
         let proof: Vec<u8> = client_key.iter().zip(signature).map(|(k, s)| k ^ s).collect();
         format!("{without_proof},p={}", STANDARD.encode(proof))
     }
 
+    /// Namespace `ns` with `user` (password "pencil", both SCRAM forms) and
+    /// `old` (the same password, created before SHA-512 forms: SHA-256 only).
     async fn tenancy() -> (Tenancy, std::path::PathBuf) {
-        use crate::tenancy::{Acl, Credential, Namespace, ScramSecret};
+        use crate::tenancy::{Acl, Credential, Namespace};
         let dir = std::env::temp_dir().join(format!("omnibus-dp-sasl-{}", uuid::Uuid::new_v4()));
         let tenancy = Tenancy::open(&dir).await.unwrap();
         tenancy.apply_namespace(Namespace { id: "ns".into(), plan: "developer".into() }).await.unwrap();
-        let secret = omnibus_api::scram::derive_sha256("pencil");
-        let credential = Credential {
-            id: "c1".into(),
-            namespace_id: "ns".into(),
-            username: "user".into(),
-            scram_sha256: ScramSecret {
-                salt: secret.salt,
-                iterations: secret.iterations,
-                stored_key: secret.stored_key,
-                server_key: secret.server_key,
-            },
-            acl: Acl::default(),
-        };
-        tenancy.apply_credential(credential).await.unwrap();
+        for (id, username, sha512) in [("c1", "user", true), ("c2", "old", false)] {
+            let credential = Credential {
+                id: id.into(),
+                namespace_id: "ns".into(),
+                username: username.into(),
+                scram_sha256: omnibus_api::scram::derive(ScramHash::Sha256, "pencil").into(),
+                scram_sha512: sha512.then(|| omnibus_api::scram::derive(ScramHash::Sha512, "pencil").into()),
+                acl: Acl::default(),
+            };
+            tenancy.apply_credential(credential).await.unwrap();
+        }
         (tenancy, dir)
     }
 
-    /// Runs a SCRAM-SHA-256 exchange; `echo` turns the server nonce into the
-    /// nonce the client sends back.
-    async fn scram(tenancy: &Tenancy, user: &str, password: &str, echo: impl Fn(&str, &str) -> String) -> Outcome {
+    /// Runs a SCRAM exchange of `mechanism`; `echo` turns the server nonce
+    /// into the nonce the client sends back.
+    async fn scram(
+        tenancy: &Tenancy,
+        mechanism: &'static str,
+        user: &str,
+        password: &str,
+        echo: impl Fn(&str, &str) -> String,
+    ) -> Outcome {
         let mut sasl = Sasl::default();
-        let handshake = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(SCRAM_SHA_256));
+        let handshake = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism));
         assert_eq!(sasl.handshake(&handshake, 1).error_code, 0);
         let bare = format!("n={user},r=clientnonce123");
         let Outcome::Continue(server_first) = sasl.step(tenancy, format!("n,,{bare}").as_bytes()).await else {
@@ -306,34 +334,79 @@ mod tests {
         let server_first = String::from_utf8(server_first.to_vec()).unwrap();
         let nonce = server_first.split(',').find_map(|a| a.strip_prefix("r=")).unwrap();
         assert!(nonce.starts_with("clientnonce123") && nonce.len() > "clientnonce123".len());
-        let last = client_final(password, &bare, &server_first, &echo("clientnonce123", nonce));
+        let echo = echo("clientnonce123", nonce);
+        let last = match mechanism {
+            "SCRAM-SHA-256" => client_final::<Sha256>(password, &bare, &server_first, &echo),
+            _ => client_final::<Sha512>(password, &bare, &server_first, &echo),
+        };
         sasl.step(tenancy, last.as_bytes()).await
     }
 
     #[tokio::test]
-    async fn scram_sha_256_accepts_the_password_and_proves_the_server() {
+    async fn scram_accepts_the_password_and_proves_the_server() {
         let (tenancy, dir) = tenancy().await;
-        match scram(&tenancy, "user", "pencil", |_, nonce| nonce.to_string()).await {
-            Outcome::Authenticated(principal, server_final) => {
-                assert_eq!(principal.namespace_id(), "ns");
-                assert!(server_final.starts_with(b"v="));
+        for mechanism in SCRAMS {
+            match scram(&tenancy, mechanism, "user", "pencil", |_, nonce| nonce.to_string()).await {
+                Outcome::Authenticated(principal, server_final) => {
+                    assert_eq!(principal.namespace_id(), "ns");
+                    assert!(server_final.starts_with(b"v="));
+                }
+                _ => panic!("{mechanism} refused the right password"),
             }
-            _ => panic!("refused the right password"),
+            // librdkafka < 2.6.1 repeats its own nonce in front: still accepted.
+            let buggy = |client: &str, nonce: &str| format!("{client}{nonce}");
+            assert!(matches!(scram(&tenancy, mechanism, "user", "pencil", buggy).await, Outcome::Authenticated(..)));
         }
-        // librdkafka < 2.6.1 repeats its own nonce in front: still accepted.
-        let buggy = |client: &str, nonce: &str| format!("{client}{nonce}");
-        assert!(matches!(scram(&tenancy, "user", "pencil", buggy).await, Outcome::Authenticated(..)));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
-    async fn scram_sha_256_refuses_wrong_passwords_users_and_nonces() {
+    async fn scram_refuses_wrong_passwords_users_and_nonces() {
         let (tenancy, dir) = tenancy().await;
         let same = |_: &str, nonce: &str| nonce.to_string();
-        assert!(matches!(scram(&tenancy, "user", "pencil!", same).await, Outcome::Failed(..)));
-        assert!(matches!(scram(&tenancy, "nobody", "pencil", same).await, Outcome::Failed(..)));
-        // A client nonce alone (the server's part dropped) is a replay: refused.
-        assert!(matches!(scram(&tenancy, "user", "pencil", |client, _| client.to_string()).await, Outcome::Failed(..)));
+        for mechanism in SCRAMS {
+            assert!(matches!(scram(&tenancy, mechanism, "user", "pencil!", same).await, Outcome::Failed(..)));
+            assert!(matches!(scram(&tenancy, mechanism, "nobody", "pencil", same).await, Outcome::Failed(..)));
+            // A client nonce alone (the server's part dropped) is a replay: refused.
+            let replay = |client: &str, _: &str| client.to_string();
+            assert!(matches!(scram(&tenancy, mechanism, "user", "pencil", replay).await, Outcome::Failed(..)));
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_credential_without_a_sha512_form_gets_every_mechanism_but_that_one() {
+        let (tenancy, dir) = tenancy().await;
+        let same = |_: &str, nonce: &str| nonce.to_string();
+        assert!(matches!(scram(&tenancy, "SCRAM-SHA-256", "old", "pencil", same).await, Outcome::Authenticated(..)));
+        assert!(matches!(
+            scram(&tenancy, "SCRAM-SHA-512", "old", "pencil", same).await,
+            Outcome::Failed(ResponseError::SaslAuthenticationFailed, _)
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_decoy_of_an_unknown_user_looks_like_a_real_credential() {
+        let (tenancy, dir) = tenancy().await;
+        let server_first = |user: &'static str, mechanism: &'static str| {
+            let tenancy = &tenancy;
+            async move {
+                let mut sasl = Sasl::default();
+                let handshake = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism));
+                sasl.handshake(&handshake, 1);
+                let Outcome::Continue(bytes) = sasl.step(tenancy, format!("n,,n={user},r=abc").as_bytes()).await else {
+                    panic!("no server-first");
+                };
+                let text = String::from_utf8(bytes.to_vec()).unwrap();
+                let salt = text.split(',').find_map(|a| a.strip_prefix("s=")).unwrap().to_string();
+                let iterations = text.split(',').find_map(|a| a.strip_prefix("i=")).unwrap().to_string();
+                (STANDARD.decode(salt).unwrap().len(), iterations)
+            }
+        };
+        for mechanism in SCRAMS {
+            assert_eq!(server_first("nobody", mechanism).await, server_first("user", mechanism).await);
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -346,8 +419,11 @@ mod tests {
             Outcome::Failed(ResponseError::IllegalSaslState, _)
         ));
         let mut sasl = Sasl::default();
-        let handshake = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(PLAIN));
-        assert_eq!(sasl.handshake(&handshake, 0).error_code, 0);
+        let handshake = SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN"));
+        let response = sasl.handshake(&handshake, 0);
+        assert_eq!(response.error_code, 0);
+        let offered: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
+        assert_eq!(offered, ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]);
         assert!(sasl.expects_raw_token());
         assert!(matches!(sasl.step(&tenancy, b"\0user\0pencil").await, Outcome::Authenticated(..)));
         assert!(!sasl.expects_raw_token());

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt as _, StreamExt as _};
+use omnibus_api::scram::ScramHash;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::MqttListener;
 use super::codec::*;
-use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, ScramSecret, Tenancy};
+use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, Tenancy};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -29,17 +30,13 @@ struct Fixture {
 
 fn credential(namespace_id: &str, id: &str, username: &str, filter: &str) -> Credential {
     // One PBKDF2 iteration keeps the tests fast; the count is the secret's own.
-    let secret = omnibus_api::scram::derive_sha256_with("pw", vec![7; 16], 1);
+    let secret = omnibus_api::scram::derive_with(ScramHash::Sha256, "pw", vec![7; 16], 1);
     Credential {
         id: id.into(),
         namespace_id: namespace_id.into(),
         username: username.into(),
-        scram_sha256: ScramSecret {
-            salt: secret.salt,
-            iterations: secret.iterations,
-            stored_key: secret.stored_key,
-            server_key: secret.server_key,
-        },
+        scram_sha256: secret.into(),
+        scram_sha512: None,
         acl: Acl {
             rules: vec![AclRule { topic_filter: filter.into(), actions: vec![Action::Publish, Action::Subscribe] }],
         },

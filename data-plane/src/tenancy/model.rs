@@ -4,6 +4,7 @@
 //! Plain serde data. Owns their on-disk spelling (binary fields as base64);
 //! knows nothing of gRPC, MQTT or files.
 
+use omnibus_api::scram::ScramHash;
 use serde::{Deserialize, Serialize};
 
 use super::acl::Acl;
@@ -15,7 +16,7 @@ pub struct Namespace {
     pub plan: String,
 }
 
-/// The RFC 5802 salted form of a credential's secret.
+/// The RFC 5802 salted form of a credential's secret, for one hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScramSecret {
     #[serde(with = "base64_bytes")]
@@ -25,6 +26,17 @@ pub struct ScramSecret {
     pub stored_key: Vec<u8>,
     #[serde(with = "base64_bytes")]
     pub server_key: Vec<u8>,
+}
+
+impl From<omnibus_api::fleet::ScramSecret> for ScramSecret {
+    fn from(secret: omnibus_api::fleet::ScramSecret) -> Self {
+        ScramSecret {
+            salt: secret.salt,
+            iterations: secret.iterations,
+            stored_key: secret.stored_key,
+            server_key: secret.server_key,
+        }
+    }
 }
 
 impl ScramSecret {
@@ -40,14 +52,28 @@ impl ScramSecret {
 }
 
 /// A credential of one namespace: a user name unique across the broker, its
-/// secret and its ACL.
+/// secret's salted forms and its ACL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     pub id: String,
     pub namespace_id: String,
     pub username: String,
     pub scram_sha256: ScramSecret,
+    /// Absent for credentials created before the control plane derived it
+    /// (and in files written before then): Kafka SCRAM-SHA-512 is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scram_sha512: Option<ScramSecret>,
     pub acl: Acl,
+}
+
+impl Credential {
+    /// The salted form for `hash`, if this credential has one.
+    pub fn scram(&self, hash: ScramHash) -> Option<&ScramSecret> {
+        match hash {
+            ScramHash::Sha256 => Some(&self.scram_sha256),
+            ScramHash::Sha512 => self.scram_sha512.as_ref(),
+        }
+    }
 }
 
 /// Binary fields as standard base64 strings.

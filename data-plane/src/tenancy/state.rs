@@ -178,6 +178,7 @@ mod tests {
                 stored_key: vec![0; 32],
                 server_key: vec![0; 32],
             },
+            scram_sha512: None,
             acl: Acl::default(),
         }
     }

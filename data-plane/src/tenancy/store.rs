@@ -118,6 +118,12 @@ mod tests {
                 stored_key: vec![7; 32],
                 server_key: vec![9; 32],
             },
+            scram_sha512: Some(ScramSecret {
+                salt: vec![4, 5, 6],
+                iterations: 4096,
+                stored_key: vec![7; 64],
+                server_key: vec![9; 64],
+            }),
             acl: Acl {
                 rules: vec![AclRule { topic_filter: "a/#".into(), actions: vec![Action::Publish, Action::Subscribe] }],
             },
@@ -146,6 +152,31 @@ mod tests {
         assert_eq!(loaded, state);
         assert_eq!(loaded.credential_by_username("alice").unwrap().id, "cred-1");
         assert!(!dir.join(format!("{FILE_NAME}.tmp")).exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_from_before_sha512_forms_still_loads() {
+        fn strip(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    map.remove("scram_sha512");
+                    map.values_mut().for_each(strip);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let dir = temp_dir("pre-sha512");
+        let (store, _) = MetadataStore::open(&dir).unwrap();
+        store.save(&sample_state()).unwrap();
+        let mut document: serde_json::Value = serde_json::from_slice(&fs::read(dir.join(FILE_NAME)).unwrap()).unwrap();
+        strip(&mut document);
+        fs::write(dir.join(FILE_NAME), serde_json::to_vec(&document).unwrap()).unwrap();
+        let (_, loaded) = MetadataStore::open(&dir).unwrap();
+        let alice = loaded.credential_by_username("alice").unwrap();
+        assert_eq!(alice.scram_sha512, None);
+        assert_eq!(alice.scram_sha256.stored_key, vec![7; 32]);
         fs::remove_dir_all(&dir).unwrap();
     }
 

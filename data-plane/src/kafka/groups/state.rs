@@ -1,0 +1,773 @@
+//! One consumer group under Kafka's classic rebalance protocol, as a state
+//! machine without I/O: members, generations, protocol selection, the leader's
+//! assignments, session and rebalance timeouts.
+//!
+//! Time comes in as an argument (`now`), and answers that a request cannot
+//! get at once (a JoinGroup waiting for the rest of the group, a SyncGroup
+//! waiting for the leader) come out as [`Completion`]s the caller delivers.
+//! Owns no offsets, no persistence, no wire types; must not touch any of them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+/// Kafka's `group.min.session.timeout.ms` and `group.max.session.timeout.ms`.
+pub const MIN_SESSION_TIMEOUT: Duration = Duration::from_secs(6);
+pub const MAX_SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Why a group request was refused; each is a Kafka error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GroupError {
+    #[error("unknown member id")]
+    UnknownMemberId,
+    #[error("illegal generation")]
+    IllegalGeneration,
+    #[error("rebalance in progress")]
+    RebalanceInProgress,
+    #[error("inconsistent group protocol")]
+    InconsistentGroupProtocol,
+    #[error("invalid session timeout")]
+    InvalidSessionTimeout,
+}
+
+/// Where the group is in its rebalance cycle (Kafka's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Empty,
+    PreparingRebalance,
+    CompletingRebalance,
+    Stable,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Empty => "Empty",
+            Phase::PreparingRebalance => "PreparingRebalance",
+            Phase::CompletingRebalance => "CompletingRebalance",
+            Phase::Stable => "Stable",
+        }
+    }
+}
+
+/// A JoinGroup as the state machine sees it.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    /// Empty for a member joining for the first time.
+    pub member_id: String,
+    /// The id to give a new member, chosen by the caller.
+    pub fresh_id: String,
+    /// JoinGroup v4+: a new member must come back with the id it is given.
+    pub require_known_id: bool,
+    pub session_timeout: Duration,
+    pub rebalance_timeout: Duration,
+    pub protocol_type: String,
+    /// (name, metadata) in the member's order of preference.
+    pub protocols: Vec<(String, Bytes)>,
+}
+
+/// What a completed join tells a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinResult {
+    pub generation: i32,
+    pub protocol_type: String,
+    pub protocol_name: String,
+    pub leader: String,
+    pub member_id: String,
+    /// Every member's metadata for the chosen protocol; the leader's only.
+    pub members: Vec<(String, Bytes)>,
+}
+
+/// The answer to a JoinGroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    /// A new v4+ member: rejoin with this id (MEMBER_ID_REQUIRED).
+    MemberIdRequired(String),
+    /// The answer comes as a [`Completion::Join`] for this member.
+    Pending(String),
+    /// Nothing changes; here is the current generation.
+    Now(JoinResult),
+}
+
+/// The answer to a SyncGroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Synced {
+    /// The assignment comes as a [`Completion::Sync`].
+    Pending,
+    Now(Bytes),
+}
+
+/// An answer for a request that was left waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    Join { member_id: String, result: Result<JoinResult, GroupError> },
+    Sync { member_id: String, result: Result<Bytes, GroupError> },
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    id: String,
+    session_timeout: Duration,
+    rebalance_timeout: Duration,
+    protocols: Vec<(String, Bytes)>,
+    assignment: Bytes,
+    /// Its JoinGroup waits for the rebalance to complete.
+    awaiting_join: bool,
+    /// Its SyncGroup waits for the leader's assignments.
+    awaiting_sync: bool,
+    /// When the member is gone unless it is heard from.
+    expires: Instant,
+}
+
+/// A member as DescribeGroups shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSummary {
+    pub member_id: String,
+    pub metadata: Bytes,
+    pub assignment: Bytes,
+}
+
+#[derive(Debug)]
+pub struct Group {
+    phase: Phase,
+    generation: i32,
+    protocol_type: Option<String>,
+    protocol: Option<String>,
+    leader: Option<String>,
+    /// In the order they joined.
+    members: Vec<Member>,
+    /// Ids handed out with MEMBER_ID_REQUIRED, until they come back or expire.
+    pending: BTreeMap<String, Instant>,
+    /// PreparingRebalance: when members that have not rejoined are dropped.
+    rebalance_deadline: Option<Instant>,
+    /// Members that have not sent SyncGroup for this generation yet, and
+    /// when they are dropped for it.
+    pending_sync: BTreeSet<String>,
+    sync_deadline: Option<Instant>,
+    outbox: Vec<Completion>,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Group::new()
+    }
+}
+
+impl Group {
+    pub fn new() -> Group {
+        Group {
+            phase: Phase::Empty,
+            generation: 0,
+            protocol_type: None,
+            protocol: None,
+            leader: None,
+            members: Vec::new(),
+            pending: BTreeMap::new(),
+            rebalance_deadline: None,
+            pending_sync: BTreeSet::new(),
+            sync_deadline: None,
+            outbox: Vec::new(),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn protocol_type(&self) -> Option<&str> {
+        self.protocol_type.as_deref()
+    }
+
+    /// The chosen protocol, once the group is Stable.
+    pub fn stable_protocol(&self) -> Option<&str> {
+        if self.phase == Phase::Stable { self.protocol.as_deref() } else { None }
+    }
+
+    /// No members, none about to join, nobody waiting: the group holds nothing.
+    pub fn is_idle(&self) -> bool {
+        self.members.is_empty() && self.pending.is_empty() && self.outbox.is_empty()
+    }
+
+    /// The members; metadata and assignment only while Stable, as Kafka does.
+    pub fn summaries(&self) -> Vec<MemberSummary> {
+        let stable = self.stable_protocol();
+        self.members
+            .iter()
+            .map(|m| MemberSummary {
+                member_id: m.id.clone(),
+                metadata: stable.and_then(|p| metadata_for(m, p)).unwrap_or_default(),
+                assignment: if stable.is_some() { m.assignment.clone() } else { Bytes::new() },
+            })
+            .collect()
+    }
+
+    /// Answers that are ready for requests left waiting.
+    pub fn take_completions(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    pub fn join(&mut self, now: Instant, request: JoinRequest) -> Result<Joined, GroupError> {
+        if !(MIN_SESSION_TIMEOUT..=MAX_SESSION_TIMEOUT).contains(&request.session_timeout) {
+            return Err(GroupError::InvalidSessionTimeout);
+        }
+        if request.protocol_type.is_empty()
+            || request.protocols.is_empty()
+            || !self.supports(&request.member_id, &request.protocol_type, &request.protocols)
+        {
+            return Err(GroupError::InconsistentGroupProtocol);
+        }
+        if request.member_id.is_empty() {
+            if request.require_known_id {
+                self.pending.insert(request.fresh_id.clone(), now + request.session_timeout);
+                return Ok(Joined::MemberIdRequired(request.fresh_id));
+            }
+            let id = request.fresh_id.clone();
+            self.add_member(now, id.clone(), request);
+            return Ok(Joined::Pending(id));
+        }
+        if self.pending.remove(&request.member_id).is_some() {
+            let id = request.member_id.clone();
+            self.add_member(now, id.clone(), request);
+            return Ok(Joined::Pending(id));
+        }
+        let id = request.member_id.clone();
+        let is_leader = self.leader.as_deref() == Some(id.as_str());
+        let Some(member) = self.member_mut(&id) else { return Err(GroupError::UnknownMemberId) };
+        let unchanged = member.protocols == request.protocols;
+        member.session_timeout = request.session_timeout;
+        member.rebalance_timeout = request.rebalance_timeout;
+        member.protocols = request.protocols;
+        member.expires = now + member.session_timeout;
+        match self.phase {
+            Phase::Empty => Err(GroupError::UnknownMemberId),
+            Phase::CompletingRebalance | Phase::Stable if unchanged && (self.phase != Phase::Stable || !is_leader) => {
+                Ok(Joined::Now(self.join_result(&id)))
+            }
+            Phase::CompletingRebalance | Phase::Stable => {
+                self.set_awaiting_join(&id);
+                self.prepare_rebalance(now);
+                Ok(Joined::Pending(id))
+            }
+            Phase::PreparingRebalance => {
+                self.set_awaiting_join(&id);
+                self.maybe_complete_join(now);
+                Ok(Joined::Pending(id))
+            }
+        }
+    }
+
+    pub fn sync(
+        &mut self,
+        now: Instant,
+        member_id: &str,
+        generation: i32,
+        protocol_type: Option<&str>,
+        protocol_name: Option<&str>,
+        assignments: Vec<(String, Bytes)>,
+    ) -> Result<Synced, GroupError> {
+        self.check_member(member_id, generation)?;
+        if protocol_type.is_some_and(|t| Some(t) != self.protocol_type.as_deref())
+            || protocol_name.is_some_and(|p| Some(p) != self.protocol.as_deref())
+        {
+            return Err(GroupError::InconsistentGroupProtocol);
+        }
+        self.touch(now, member_id);
+        match self.phase {
+            Phase::Empty => Err(GroupError::UnknownMemberId),
+            Phase::PreparingRebalance => Err(GroupError::RebalanceInProgress),
+            Phase::Stable => {
+                self.pending_sync.remove(member_id);
+                Ok(Synced::Now(self.member(member_id).map(|m| m.assignment.clone()).unwrap_or_default()))
+            }
+            Phase::CompletingRebalance => {
+                self.pending_sync.remove(member_id);
+                if let Some(member) = self.member_mut(member_id) {
+                    member.awaiting_sync = true;
+                }
+                if self.leader.as_deref() == Some(member_id) {
+                    let mut assignments: BTreeMap<String, Bytes> = assignments.into_iter().collect();
+                    for member in &mut self.members {
+                        member.assignment = assignments.remove(&member.id).unwrap_or_default();
+                        if member.awaiting_sync {
+                            member.awaiting_sync = false;
+                            self.outbox.push(Completion::Sync {
+                                member_id: member.id.clone(),
+                                result: Ok(member.assignment.clone()),
+                            });
+                        }
+                    }
+                    self.phase = Phase::Stable;
+                }
+                Ok(Synced::Pending)
+            }
+        }
+    }
+
+    pub fn heartbeat(&mut self, now: Instant, member_id: &str, generation: i32) -> Result<(), GroupError> {
+        self.check_member(member_id, generation)?;
+        self.touch(now, member_id);
+        match self.phase {
+            Phase::Empty => Err(GroupError::UnknownMemberId),
+            Phase::PreparingRebalance => Err(GroupError::RebalanceInProgress),
+            Phase::CompletingRebalance | Phase::Stable => Ok(()),
+        }
+    }
+
+    pub fn leave(&mut self, now: Instant, member_id: &str) -> Result<(), GroupError> {
+        if self.pending.remove(member_id).is_some() {
+            self.maybe_complete_join(now);
+            return Ok(());
+        }
+        if self.member(member_id).is_none() {
+            return Err(GroupError::UnknownMemberId);
+        }
+        self.remove_member(member_id);
+        self.after_removal(now);
+        Ok(())
+    }
+
+    /// Whether an OffsetCommit from `member_id` at `generation` is allowed
+    /// (Kafka's rules: a simple commit, generation < 0, only into a group
+    /// without members); counts as a heartbeat.
+    pub fn check_commit(&mut self, now: Instant, member_id: &str, generation: i32) -> Result<(), GroupError> {
+        if generation < 0 && self.phase == Phase::Empty {
+            return Ok(());
+        }
+        self.check_member(member_id, generation)?;
+        if self.phase == Phase::CompletingRebalance {
+            return Err(GroupError::RebalanceInProgress);
+        }
+        self.touch(now, member_id);
+        Ok(())
+    }
+
+    /// Applies every timeout that has passed by `now`.
+    pub fn tick(&mut self, now: Instant) {
+        let before = self.pending.len();
+        self.pending.retain(|_, expires| *expires > now);
+        if self.pending.len() != before {
+            self.maybe_complete_join(now);
+        }
+        if self.phase == Phase::PreparingRebalance && self.rebalance_deadline.is_some_and(|d| d <= now) {
+            self.complete_join(now);
+        }
+        let mut gone: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| !m.awaiting_join && !m.awaiting_sync && m.expires <= now)
+            .map(|m| m.id.clone())
+            .collect();
+        if self.sync_deadline.is_some_and(|d| d <= now) {
+            gone.extend(self.pending_sync.iter().cloned());
+            self.pending_sync.clear();
+            self.sync_deadline = None;
+        }
+        gone.sort();
+        gone.dedup();
+        for id in &gone {
+            self.remove_member(id);
+        }
+        if !gone.is_empty() {
+            self.after_removal(now);
+        }
+    }
+
+    fn check_member(&self, member_id: &str, generation: i32) -> Result<(), GroupError> {
+        if self.member(member_id).is_none() {
+            return Err(GroupError::UnknownMemberId);
+        }
+        if generation != self.generation {
+            return Err(GroupError::IllegalGeneration);
+        }
+        Ok(())
+    }
+
+    /// Whether a member with these protocols fits the others in the group.
+    fn supports(&self, member_id: &str, protocol_type: &str, protocols: &[(String, Bytes)]) -> bool {
+        let others: Vec<&Member> = self.members.iter().filter(|m| m.id != member_id).collect();
+        if others.is_empty() {
+            return true;
+        }
+        self.protocol_type.as_deref() == Some(protocol_type)
+            && protocols.iter().any(|(name, _)| others.iter().all(|m| metadata_for(m, name).is_some()))
+    }
+
+    fn add_member(&mut self, now: Instant, id: String, request: JoinRequest) {
+        if self.members.is_empty() {
+            self.protocol_type = Some(request.protocol_type);
+        }
+        if self.leader.is_none() {
+            self.leader = Some(id.clone());
+        }
+        self.members.push(Member {
+            id,
+            session_timeout: request.session_timeout,
+            rebalance_timeout: request.rebalance_timeout,
+            protocols: request.protocols,
+            assignment: Bytes::new(),
+            awaiting_join: true,
+            awaiting_sync: false,
+            expires: now + request.session_timeout,
+        });
+        match self.phase {
+            Phase::PreparingRebalance => self.maybe_complete_join(now),
+            Phase::Empty | Phase::CompletingRebalance | Phase::Stable => self.prepare_rebalance(now),
+        }
+    }
+
+    fn set_awaiting_join(&mut self, member_id: &str) {
+        if let Some(member) = self.member_mut(member_id) {
+            member.awaiting_join = true;
+        }
+    }
+
+    fn prepare_rebalance(&mut self, now: Instant) {
+        if self.phase == Phase::CompletingRebalance {
+            for member in &mut self.members {
+                member.assignment = Bytes::new();
+                if member.awaiting_sync {
+                    member.awaiting_sync = false;
+                    self.outbox.push(Completion::Sync {
+                        member_id: member.id.clone(),
+                        result: Err(GroupError::RebalanceInProgress),
+                    });
+                }
+            }
+        }
+        self.pending_sync.clear();
+        self.sync_deadline = None;
+        self.phase = Phase::PreparingRebalance;
+        let timeout = self.members.iter().map(|m| m.rebalance_timeout).max().unwrap_or_default();
+        self.rebalance_deadline = Some(now + timeout);
+        self.maybe_complete_join(now);
+    }
+
+    fn maybe_complete_join(&mut self, now: Instant) {
+        if self.phase == Phase::PreparingRebalance
+            && self.pending.is_empty()
+            && self.members.iter().all(|m| m.awaiting_join)
+        {
+            self.complete_join(now);
+        }
+    }
+
+    /// Ends the join phase: drops members that did not rejoin, starts the
+    /// next generation and answers every waiting JoinGroup.
+    fn complete_join(&mut self, now: Instant) {
+        self.members.retain(|m| m.awaiting_join);
+        self.pending.clear();
+        self.rebalance_deadline = None;
+        self.generation = self.generation.wrapping_add(1);
+        if self.leader.as_ref().is_none_or(|l| self.member(l).is_none()) {
+            self.leader = self.members.first().map(|m| m.id.clone());
+        }
+        let Some(leader) = self.leader.clone() else {
+            self.phase = Phase::Empty;
+            self.protocol_type = None;
+            self.protocol = None;
+            return;
+        };
+        self.protocol = self.select_protocol(&leader);
+        self.phase = Phase::CompletingRebalance;
+        self.pending_sync = self.members.iter().map(|m| m.id.clone()).collect();
+        let timeout = self.members.iter().map(|m| m.rebalance_timeout).max().unwrap_or_default();
+        self.sync_deadline = Some(now + timeout);
+        let ids: Vec<String> = self.members.iter().map(|m| m.id.clone()).collect();
+        for id in ids {
+            let result = self.join_result(&id);
+            if let Some(member) = self.member_mut(&id) {
+                member.awaiting_join = false;
+                member.expires = now + member.session_timeout;
+            }
+            self.outbox.push(Completion::Join { member_id: id, result: Ok(result) });
+        }
+    }
+
+    /// The first of the leader's protocols that every member supports.
+    fn select_protocol(&self, leader: &str) -> Option<String> {
+        let leader = self.member(leader)?;
+        leader
+            .protocols
+            .iter()
+            .map(|(name, _)| name)
+            .find(|name| self.members.iter().all(|m| metadata_for(m, name).is_some()))
+            .or_else(|| leader.protocols.first().map(|(name, _)| name))
+            .cloned()
+    }
+
+    fn join_result(&self, member_id: &str) -> JoinResult {
+        let leader = self.leader.clone().unwrap_or_default();
+        let protocol_name = self.protocol.clone().unwrap_or_default();
+        let members = if leader == member_id {
+            self.members.iter().map(|m| (m.id.clone(), metadata_for(m, &protocol_name).unwrap_or_default())).collect()
+        } else {
+            Vec::new()
+        };
+        JoinResult {
+            generation: self.generation,
+            protocol_type: self.protocol_type.clone().unwrap_or_default(),
+            protocol_name,
+            leader,
+            member_id: member_id.to_string(),
+            members,
+        }
+    }
+
+    /// Removes a member, failing any request of it left waiting.
+    fn remove_member(&mut self, member_id: &str) {
+        let Some(index) = self.members.iter().position(|m| m.id == member_id) else { return };
+        let member = self.members.remove(index);
+        if member.awaiting_join {
+            self.outbox
+                .push(Completion::Join { member_id: member.id.clone(), result: Err(GroupError::UnknownMemberId) });
+        }
+        if member.awaiting_sync {
+            self.outbox
+                .push(Completion::Sync { member_id: member.id.clone(), result: Err(GroupError::UnknownMemberId) });
+        }
+        self.pending_sync.remove(member_id);
+        if self.leader.as_deref() == Some(member_id) {
+            self.leader = self.members.first().map(|m| m.id.clone());
+        }
+    }
+
+    fn after_removal(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Stable | Phase::CompletingRebalance => self.prepare_rebalance(now),
+            Phase::PreparingRebalance => self.maybe_complete_join(now),
+            Phase::Empty => {}
+        }
+    }
+
+    fn touch(&mut self, now: Instant, member_id: &str) {
+        if let Some(member) = self.member_mut(member_id) {
+            member.expires = now + member.session_timeout;
+        }
+    }
+
+    fn member(&self, id: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    fn member_mut(&mut self, id: &str) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.id == id)
+    }
+}
+
+fn metadata_for(member: &Member, protocol: &str) -> Option<Bytes> {
+    member.protocols.iter().find(|(name, _)| name == protocol).map(|(_, metadata)| metadata.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION: Duration = Duration::from_secs(10);
+    const REBALANCE: Duration = Duration::from_secs(30);
+
+    fn request(member_id: &str, fresh_id: &str, protocols: &[&str]) -> JoinRequest {
+        JoinRequest {
+            member_id: member_id.into(),
+            fresh_id: fresh_id.into(),
+            require_known_id: true,
+            session_timeout: SESSION,
+            rebalance_timeout: REBALANCE,
+            protocol_type: "consumer".into(),
+            protocols: protocols.iter().map(|p| (p.to_string(), Bytes::from(format!("{p}-{fresh_id}")))).collect(),
+        }
+    }
+
+    /// Joins a new member the v4+ way (MEMBER_ID_REQUIRED, then rejoin).
+    fn join_new(group: &mut Group, now: Instant, id: &str, protocols: &[&str]) -> Joined {
+        let first = group.join(now, request("", id, protocols)).unwrap();
+        assert_eq!(first, Joined::MemberIdRequired(id.into()));
+        group.join(now, request(id, "unused", protocols)).unwrap()
+    }
+
+    fn joins(completions: &[Completion]) -> BTreeMap<String, JoinResult> {
+        completions
+            .iter()
+            .filter_map(|c| match c {
+                Completion::Join { member_id, result: Ok(r) } => Some((member_id.clone(), r.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn syncs(completions: &[Completion]) -> BTreeMap<String, Result<Bytes, GroupError>> {
+        completions
+            .iter()
+            .filter_map(|c| match c {
+                Completion::Sync { member_id, result } => Some((member_id.clone(), result.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Two members `a` (leader) and `b` in a Stable generation 2.
+    fn stable_pair(now: Instant) -> Group {
+        let mut group = Group::new();
+        assert_eq!(join_new(&mut group, now, "a", &["range"]), Joined::Pending("a".into()));
+        assert_eq!(joins(&group.take_completions())["a"].generation, 1);
+        join_new(&mut group, now, "b", &["range"]);
+        assert_eq!(group.phase(), Phase::PreparingRebalance);
+        assert_eq!(group.heartbeat(now, "a", 1), Err(GroupError::RebalanceInProgress));
+        assert_eq!(group.join(now, request("a", "unused", &["range"])).unwrap(), Joined::Pending("a".into()));
+        let joined = joins(&group.take_completions());
+        assert_eq!(joined.len(), 2);
+        assert_eq!(joined["a"].members.len(), 2, "the leader gets every member's metadata");
+        assert!(joined["b"].members.is_empty());
+        assert_eq!(joined["b"].leader, "a");
+        assert_eq!(group.sync(now, "b", 2, None, None, vec![]).unwrap(), Synced::Pending);
+        assert_eq!(group.heartbeat(now, "b", 2), Ok(()));
+        let assignments = vec![("a".into(), Bytes::from("pa")), ("b".into(), Bytes::from("pb"))];
+        assert_eq!(group.sync(now, "a", 2, Some("consumer"), Some("range"), assignments).unwrap(), Synced::Pending);
+        let synced = syncs(&group.take_completions());
+        assert_eq!(synced["a"], Ok(Bytes::from("pa")));
+        assert_eq!(synced["b"], Ok(Bytes::from("pb")));
+        assert_eq!(group.phase(), Phase::Stable);
+        group
+    }
+
+    #[test]
+    fn members_join_sync_and_get_the_leaders_assignments() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        assert_eq!(group.sync(now, "b", 2, None, None, vec![]), Ok(Synced::Now(Bytes::from("pb"))));
+        assert_eq!(group.summaries()[1].assignment, Bytes::from("pb"));
+        // A follower rejoining unchanged gets the current generation back.
+        match group.join(now, request("b", "unused", &["range"])).unwrap() {
+            Joined::Now(result) => assert_eq!((result.generation, result.leader.as_str()), (2, "a")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(group.phase(), Phase::Stable);
+    }
+
+    #[test]
+    fn old_versions_join_without_member_id_required() {
+        let now = Instant::now();
+        let mut group = Group::new();
+        let old = JoinRequest { require_known_id: false, ..request("", "x", &["range"]) };
+        assert_eq!(group.join(now, old).unwrap(), Joined::Pending("x".into()));
+        assert_eq!(joins(&group.take_completions())["x"].generation, 1);
+    }
+
+    #[test]
+    fn fencing_and_rebalance_errors() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        assert_eq!(group.heartbeat(now, "zzz", 2), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.heartbeat(now, "a", 1), Err(GroupError::IllegalGeneration));
+        assert_eq!(group.sync(now, "a", 3, None, None, vec![]), Err(GroupError::IllegalGeneration));
+        assert_eq!(group.join(now, request("zzz", "u", &["range"])), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.check_commit(now, "a", 1), Err(GroupError::IllegalGeneration));
+        assert_eq!(group.check_commit(now, "", -1), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.check_commit(now, "b", 2), Ok(()));
+        // A third member starts a rebalance; the others are told on heartbeat and sync.
+        join_new(&mut group, now, "c", &["range"]);
+        assert_eq!(group.heartbeat(now, "a", 2), Err(GroupError::RebalanceInProgress));
+        assert_eq!(group.sync(now, "b", 2, None, None, vec![]), Err(GroupError::RebalanceInProgress));
+        assert_eq!(group.check_commit(now, "b", 2), Ok(()), "commits are allowed while preparing");
+        let short = JoinRequest { session_timeout: Duration::from_secs(1), ..request("", "d", &["range"]) };
+        assert_eq!(group.join(now, short), Err(GroupError::InvalidSessionTimeout));
+        let other_type = JoinRequest { protocol_type: "connect".into(), ..request("", "d", &["range"]) };
+        assert_eq!(group.join(now, other_type), Err(GroupError::InconsistentGroupProtocol));
+        assert_eq!(group.join(now, request("", "d", &["sticky"])), Err(GroupError::InconsistentGroupProtocol));
+    }
+
+    #[test]
+    fn protocol_is_the_leaders_first_choice_all_support() {
+        let now = Instant::now();
+        let mut group = Group::new();
+        join_new(&mut group, now, "a", &["sticky", "roundrobin", "range"]);
+        group.take_completions();
+        join_new(&mut group, now, "b", &["range", "roundrobin"]);
+        group.join(now, request("a", "u", &["sticky", "roundrobin", "range"])).unwrap();
+        let joined = joins(&group.take_completions());
+        assert_eq!(joined["b"].protocol_name, "roundrobin");
+        assert_eq!(joined["a"].members[0].1, Bytes::from("roundrobin-u"), "metadata of the chosen protocol");
+    }
+
+    #[test]
+    fn leaving_rebalances_and_the_last_one_out_empties_the_group() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        group.leave(now, "a").unwrap();
+        assert_eq!(group.phase(), Phase::PreparingRebalance);
+        assert_eq!(group.leave(now, "a"), Err(GroupError::UnknownMemberId));
+        group.join(now, request("b", "u", &["range"])).unwrap();
+        let joined = joins(&group.take_completions());
+        assert_eq!((joined["b"].generation, joined["b"].leader.as_str()), (3, "b"), "b leads now");
+        group.leave(now, "b").unwrap();
+        assert_eq!(group.phase(), Phase::Empty);
+        assert!(group.is_idle());
+        assert_eq!(group.check_commit(now, "", -1), Ok(()), "a simple commit into an empty group");
+        join_new(&mut group, now, "c", &["range"]);
+        assert_eq!(joins(&group.take_completions())["c"].generation, 5, "generations go on after Empty");
+    }
+
+    #[test]
+    fn expired_sessions_are_removed_and_rebalance() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        let later = now + Duration::from_secs(8);
+        group.heartbeat(later, "a", 2).unwrap();
+        group.tick(later);
+        assert_eq!(group.phase(), Phase::Stable);
+        // b has not been heard from for a session timeout.
+        let expired = now + SESSION + Duration::from_millis(1);
+        group.tick(expired);
+        assert_eq!(group.phase(), Phase::PreparingRebalance);
+        group.join(expired, request("a", "u", &["range"])).unwrap();
+        let joined = joins(&group.take_completions());
+        assert_eq!(joined.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(joined["a"].members.len(), 1);
+    }
+
+    #[test]
+    fn members_that_do_not_rejoin_are_dropped_at_the_rebalance_timeout() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        join_new(&mut group, now, "c", &["range"]);
+        // a keeps heartbeating but never rejoins; b rejoins.
+        group.join(now, request("b", "u", &["range"])).unwrap();
+        assert!(group.take_completions().is_empty());
+        let mut t = now;
+        while t < now + REBALANCE {
+            t += Duration::from_secs(5);
+            let _ = group.heartbeat(t, "a", 2);
+            group.tick(t);
+        }
+        let joined = joins(&group.take_completions());
+        assert_eq!(joined.keys().collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(joined["b"].leader, "b");
+        assert_eq!(group.heartbeat(t, "a", 3), Err(GroupError::UnknownMemberId));
+    }
+
+    #[test]
+    fn a_leader_that_never_syncs_is_dropped_and_followers_are_told() {
+        let now = Instant::now();
+        let mut group = Group::new();
+        join_new(&mut group, now, "a", &["range"]);
+        group.take_completions();
+        join_new(&mut group, now, "b", &["range"]);
+        group.join(now, request("a", "u", &["range"])).unwrap();
+        group.take_completions();
+        assert_eq!(group.sync(now, "b", 2, None, None, vec![]), Ok(Synced::Pending));
+        group.tick(now + REBALANCE);
+        let synced = syncs(&group.take_completions());
+        assert_eq!(synced["b"], Err(GroupError::RebalanceInProgress));
+        assert_eq!(group.phase(), Phase::PreparingRebalance);
+        assert_eq!(group.heartbeat(now + REBALANCE, "a", 2), Err(GroupError::UnknownMemberId));
+    }
+
+    #[test]
+    fn unclaimed_member_ids_expire() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        assert_eq!(group.join(now, request("", "c", &["range"])), Ok(Joined::MemberIdRequired("c".into())));
+        group.tick(now + SESSION + Duration::from_millis(1));
+        assert_eq!(group.join(now, request("c", "u", &["range"])), Err(GroupError::UnknownMemberId));
+    }
+}
