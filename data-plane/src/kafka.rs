@@ -29,19 +29,14 @@ mod versions;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
 
 use crate::catalog::Catalog;
 use crate::tenancy::Tenancy;
 
 pub use groups::{Groups, GroupsError};
-
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How this broker appears in Metadata answers.
 #[derive(Debug, Clone)]
@@ -80,25 +75,10 @@ impl KafkaListener {
 
     /// Accepts clients until `shutdown` fires, then closes every connection.
     pub async fn serve(self, shutdown: CancellationToken) {
-        let connections = TaskTracker::new();
-        info!(addr = ?self.listener.local_addr().ok(), "kafka listener accepting");
-        loop {
-            let accepted = tokio::select! {
-                () = shutdown.cancelled() => break,
-                accepted = self.listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(connection::run(stream, peer, self.shared.clone(), shutdown.clone()));
-                }
-                Err(error) => {
-                    warn!(%error, "accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            }
-        }
-        drop(self.listener);
-        connections.close();
-        connections.wait().await;
+        let shared = self.shared;
+        crate::accept::serve(self.listener, "kafka", shutdown.clone(), move |stream, peer| {
+            connection::run(stream, peer, shared.clone(), shutdown.clone())
+        })
+        .await;
     }
 }

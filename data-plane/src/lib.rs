@@ -16,6 +16,7 @@
 //! plane never reads the control plane's database: it learns tenancy only
 //! through the fleet service.
 
+mod accept;
 mod admin;
 mod catalog;
 pub mod config;

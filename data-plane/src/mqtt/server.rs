@@ -1,27 +1,20 @@
 //! The MQTT listener: accepts TCP connections and runs one task per client.
 //!
-//! Owns the accept loop, the state every connection shares, and the graceful
-//! stop (stop accepting, signal every connection, wait for them). Knows
-//! nothing of packets.
+//! Owns the state every connection shares and hands each accepted client to
+//! `connection` (the loop itself is `crate::accept`). Knows nothing of packets.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
 
 use super::connection;
 use super::hub::Hub;
 use super::router::SessionId;
 use crate::tenancy::Tenancy;
-
-/// Pause after a failed accept (e.g. out of file descriptors) before retrying.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What every connection of the listener shares.
 pub struct Shared {
@@ -58,26 +51,10 @@ impl MqttListener {
     /// Accepts clients until `shutdown` fires, then closes every connection
     /// and returns once all of them have ended.
     pub async fn serve(self, shutdown: CancellationToken) {
-        let connections = TaskTracker::new();
-        info!(addr = ?self.listener.local_addr().ok(), "mqtt listener accepting");
-        loop {
-            let accepted = tokio::select! {
-                () = shutdown.cancelled() => break,
-                accepted = self.listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(connection::run(stream, peer, self.shared.clone(), shutdown.clone()));
-                }
-                Err(error) => {
-                    warn!(%error, "accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            }
-        }
-        drop(self.listener);
-        connections.close();
-        info!(open = connections.len(), "mqtt listener stopped; closing connections");
-        connections.wait().await;
+        let shared = self.shared;
+        crate::accept::serve(self.listener, "mqtt", shutdown.clone(), move |stream, peer| {
+            connection::run(stream, peer, shared.clone(), shutdown.clone())
+        })
+        .await;
     }
 }
