@@ -6,8 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::FutureExt as _;
 use kafka_protocol::ResponseError;
+use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::fetch_request::FetchRequest;
 use kafka_protocol::messages::fetch_response::{FetchResponse, FetchableTopicResponse, PartitionData};
 use omnibus_commit_log::{LogError, PartitionLog};
@@ -23,10 +25,30 @@ pub async fn handle(ctx: &Ctx<'_>, request: FetchRequest) -> FetchResponse {
     let wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
+    let plan: Arc<[TopicPlan]> = resolve(ctx, &request).into();
     loop {
         // Subscribe before reading, so a write between the two still wakes us.
-        let (response, bytes, mut watches) = read(ctx, &request);
-        if bytes >= min_bytes.max(1) || watches.is_empty() || tokio::time::Instant::now() >= deadline {
+        let mut watches: Vec<watch::Receiver<i64>> = plan
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .filter_map(|p| p.log.as_ref().ok())
+            .map(|l| l.subscribe())
+            .collect();
+        // Reading segment files is blocking I/O: keep it off the async workers.
+        let pass = {
+            let plan = plan.clone();
+            let max_bytes = request.max_bytes;
+            tokio::task::spawn_blocking(move || read(&plan, max_bytes)).await
+        };
+        let (response, bytes, errors) = match pass {
+            Ok(pass) => pass,
+            Err(e) => {
+                tracing::warn!(error = %e, "fetch read task failed");
+                return FetchResponse::default().with_error_code(ResponseError::UnknownServerError.code());
+            }
+        };
+        let done = bytes >= min_bytes.max(1) || errors || watches.is_empty();
+        if done || tokio::time::Instant::now() >= deadline {
             metrics::counter!("omnibus_kafka_bytes_out_total").increment(bytes as u64);
             return response;
         }
@@ -39,34 +61,79 @@ pub async fn handle(ctx: &Ctx<'_>, request: FetchRequest) -> FetchResponse {
     }
 }
 
-/// One pass over the requested partitions: the answer, the record bytes in
-/// it, and watches of the partitions that were read without error.
-fn read(ctx: &Ctx<'_>, request: &FetchRequest) -> (FetchResponse, usize, Vec<watch::Receiver<i64>>) {
+/// A requested topic: its name and, per requested partition, the log to read
+/// or why it cannot be read.
+struct TopicPlan {
+    name: TopicName,
+    partitions: Vec<PartitionPlan>,
+}
+
+struct PartitionPlan {
+    index: i32,
+    fetch_offset: i64,
+    max_bytes: i32,
+    log: Result<Arc<PartitionLog>, ResponseError>,
+}
+
+/// Looks every requested partition up in the namespace and checks the ACL.
+fn resolve(ctx: &Ctx<'_>, request: &FetchRequest) -> Vec<TopicPlan> {
     let namespace = ctx.principal.namespace_id();
-    let mut budget = usize::try_from(request.max_bytes).unwrap_or(usize::MAX).max(1);
+    request
+        .topics
+        .iter()
+        .map(|wanted| {
+            let name = wanted.topic.0.as_str();
+            let allowed = ctx.principal.acl().allows(Action::Consume, name);
+            let topic = ctx.shared.catalog.topic(namespace, name);
+            let partitions = wanted
+                .partitions
+                .iter()
+                .map(|p| {
+                    let log = match (allowed, topic.as_ref().and_then(|t| t.partition(p.partition))) {
+                        (false, _) => Err(ResponseError::TopicAuthorizationFailed),
+                        (true, None) => Err(ResponseError::UnknownTopicOrPartition),
+                        (true, Some(log)) => Ok(log.clone()),
+                    };
+                    PartitionPlan {
+                        index: p.partition,
+                        fetch_offset: p.fetch_offset,
+                        max_bytes: p.partition_max_bytes,
+                        log,
+                    }
+                })
+                .collect();
+            TopicPlan { name: wanted.topic.clone(), partitions }
+        })
+        .collect()
+}
+
+/// One pass over the planned partitions: the answer, the record bytes in it,
+/// and whether any partition answered an error (which is answered at once).
+fn read(plan: &[TopicPlan], max_bytes: i32) -> (FetchResponse, usize, bool) {
+    let mut budget = usize::try_from(max_bytes).unwrap_or(usize::MAX).max(1);
     let mut total = 0;
-    let mut watches = Vec::new();
-    let mut topics = Vec::with_capacity(request.topics.len());
-    for fetch_topic in &request.topics {
-        let name = fetch_topic.topic.0.as_str();
-        let allowed = ctx.principal.acl().allows(Action::Consume, name);
-        let topic = ctx.shared.catalog.topic(namespace, name);
-        let mut partitions = Vec::with_capacity(fetch_topic.partitions.len());
-        for wanted in &fetch_topic.partitions {
-            let answer = PartitionData::default().with_partition_index(wanted.partition);
-            let log: Option<&Arc<PartitionLog>> = topic.as_ref().and_then(|t| t.partition(wanted.partition));
-            let answer = match (allowed, log) {
-                (false, _) => answer.with_error_code(ResponseError::TopicAuthorizationFailed.code()),
-                (true, None) => answer.with_error_code(ResponseError::UnknownTopicOrPartition.code()),
-                (true, Some(log)) => {
-                    let watch = log.subscribe();
-                    let max = usize::try_from(wanted.partition_max_bytes).unwrap_or(0).min(budget);
-                    let answer = match log.read(wanted.fetch_offset, max.max(1)) {
+    let mut errors = false;
+    let topics = plan
+        .iter()
+        .map(|topic| {
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|wanted| {
+                    let answer = PartitionData::default().with_partition_index(wanted.index);
+                    let log = match &wanted.log {
+                        Ok(log) => log,
+                        Err(error) => {
+                            errors = true;
+                            return answer.with_error_code(error.code());
+                        }
+                    };
+                    let max = usize::try_from(wanted.max_bytes).unwrap_or(0).min(budget);
+                    match log.read(wanted.fetch_offset, max.max(1)) {
                         Ok(read) => {
                             // Kafka returns at least one batch even past the budget (KIP-74),
                             // but only for the first partition that has data.
-                            let bytes =
-                                if total > 0 && read.bytes.len() > budget { bytes::Bytes::new() } else { read.bytes };
+                            let bytes = if total > 0 && read.bytes.len() > budget { Bytes::new() } else { read.bytes };
                             total += bytes.len();
                             budget = budget.saturating_sub(bytes.len());
                             answer
@@ -75,25 +142,23 @@ fn read(ctx: &Ctx<'_>, request: &FetchRequest) -> (FetchResponse, usize, Vec<wat
                                 .with_log_start_offset(read.log_start_offset)
                                 .with_records(Some(bytes))
                         }
-                        Err(LogError::OffsetOutOfRange { log_start, high_watermark, .. }) => answer
-                            .with_error_code(ResponseError::OffsetOutOfRange.code())
-                            .with_high_watermark(high_watermark)
-                            .with_log_start_offset(log_start),
+                        Err(LogError::OffsetOutOfRange { log_start, high_watermark, .. }) => {
+                            errors = true;
+                            answer
+                                .with_error_code(ResponseError::OffsetOutOfRange.code())
+                                .with_high_watermark(high_watermark)
+                                .with_log_start_offset(log_start)
+                        }
                         Err(e) => {
-                            tracing::warn!(topic = %name, partition = wanted.partition, error = %e, "read failed");
+                            errors = true;
+                            tracing::warn!(topic = %topic.name.0.as_str(), partition = wanted.index, error = %e, "read failed");
                             answer.with_error_code(ResponseError::KafkaStorageError.code())
                         }
-                    };
-                    if answer.error_code == 0 {
-                        watches.push(watch);
                     }
-                    answer
-                }
-            };
-            partitions.push(answer);
-        }
-        topics
-            .push(FetchableTopicResponse::default().with_topic(fetch_topic.topic.clone()).with_partitions(partitions));
-    }
-    (FetchResponse::default().with_responses(topics), total, watches)
+                })
+                .collect();
+            FetchableTopicResponse::default().with_topic(topic.name.clone()).with_partitions(partitions)
+        })
+        .collect();
+    (FetchResponse::default().with_responses(topics), total, errors)
 }
