@@ -7,7 +7,9 @@
 //!   `list_offsets`, `topics` (CreateTopics / DeleteTopics / CreatePartitions),
 //!   `configs` (DescribeConfigs / IncrementalAlterConfigs), `delete_records`;
 //! - `groups`: consumer groups (FindCoordinator, Join/Sync/Heartbeat/LeaveGroup,
-//!   OffsetCommit/OffsetFetch, List/Describe/DeleteGroups) and committed offsets.
+//!   OffsetCommit/OffsetFetch, List/Describe/DeleteGroups) and committed offsets;
+//! - `init_producer_id` (idempotent producers; their sequence checks are in
+//!   the commit log) and `producer_ids`, the durable producer id counter.
 //!
 //! Messages are encoded and decoded by the `kafka-protocol` crate. Every name
 //! a client uses is looked up in its credential's namespace in the
@@ -19,9 +21,11 @@ mod connection;
 mod delete_records;
 mod fetch;
 mod groups;
+mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod produce;
+mod producer_ids;
 mod sasl;
 mod topics;
 mod versions;
@@ -37,6 +41,7 @@ use crate::catalog::Catalog;
 use crate::tenancy::Tenancy;
 
 pub use groups::{Groups, GroupsError};
+pub use producer_ids::{ProducerIdError, ProducerIds};
 
 /// How this broker appears in Metadata answers.
 #[derive(Debug, Clone)]
@@ -51,6 +56,7 @@ pub struct Shared {
     pub tenancy: Arc<Tenancy>,
     pub catalog: Arc<Catalog>,
     pub groups: Arc<Groups>,
+    pub producer_ids: Arc<ProducerIds>,
     pub advertised: Advertised,
     pub max_request_size: u32,
 }

@@ -61,6 +61,8 @@ pub enum BrokerError {
     Catalog(#[from] catalog::CatalogError),
     #[error("cannot load the committed offsets of Kafka groups: {0}")]
     Groups(#[from] kafka::GroupsError),
+    #[error("cannot load the Kafka producer id counter: {0}")]
+    ProducerIds(#[from] kafka::ProducerIdError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -105,6 +107,12 @@ impl Broker {
                 .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
         kafka::Groups::spawn_timers(&groups);
+        let ids_dir = data_dir.clone();
+        let producer_ids = Arc::new(
+            tokio::task::spawn_blocking(move || kafka::ProducerIds::open(&ids_dir))
+                .await
+                .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
+        );
         info!(
             data_dir = %data_dir.display(),
             namespaces = tenancy.namespace_count(),
@@ -121,6 +129,7 @@ impl Broker {
             tenancy: tenancy.clone(),
             catalog: catalog.clone(),
             groups: groups.clone(),
+            producer_ids: producer_ids.clone(),
             advertised: kafka::Advertised {
                 node_id: node_id(&broker_id),
                 host: advertised_host.clone(),

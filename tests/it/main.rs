@@ -4,6 +4,7 @@
 
 mod kafka;
 mod kafka_groups;
+mod kafka_idempotence;
 mod lifecycle;
 mod tour;
 mod tracing;

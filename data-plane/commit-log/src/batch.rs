@@ -14,6 +14,9 @@ const ATTRIBUTES: usize = 21;
 const LAST_OFFSET_DELTA: usize = 23;
 const BASE_TIMESTAMP: usize = 27;
 const MAX_TIMESTAMP: usize = 35;
+const PRODUCER_ID: usize = 43;
+const PRODUCER_EPOCH: usize = 51;
+const BASE_SEQUENCE: usize = 53;
 const RECORDS_COUNT: usize = 57;
 
 const TIMESTAMP_TYPE_BIT: i16 = 1 << 3;
@@ -50,6 +53,10 @@ pub(crate) struct BatchHeader {
     pub len: usize,
     pub last_offset_delta: i32,
     pub max_timestamp: i64,
+    /// -1 when the batch is not from an idempotent producer.
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
 }
 
 impl BatchHeader {
@@ -63,6 +70,13 @@ impl BatchHeader {
 
     pub fn len_u64(&self) -> u64 {
         self.len as u64
+    }
+
+    /// The sequence number of the batch's last record: sequences wrap from `i32::MAX` to 0, as Kafka's
+    /// `DefaultRecordBatch.incrementSequence` does.
+    pub fn last_sequence(&self) -> i32 {
+        let last = (i64::from(self.base_sequence) + i64::from(self.last_offset_delta)) % (i64::from(i32::MAX) + 1);
+        i32::try_from(last).unwrap_or(i32::MAX)
     }
 }
 
@@ -120,7 +134,15 @@ pub(crate) fn parse_header(buf: &[u8]) -> Result<BatchHeader, BatchError> {
     if !count_ok {
         return Err(BatchError::BadRecordsCount { records, last_offset_delta });
     }
-    Ok(BatchHeader { base_offset: i64_at(buf, 0), len, last_offset_delta, max_timestamp: i64_at(buf, MAX_TIMESTAMP) })
+    Ok(BatchHeader {
+        base_offset: i64_at(buf, 0),
+        len,
+        last_offset_delta,
+        max_timestamp: i64_at(buf, MAX_TIMESTAMP),
+        producer_id: i64_at(buf, PRODUCER_ID),
+        producer_epoch: i16_at(buf, PRODUCER_EPOCH),
+        base_sequence: i32_at(buf, BASE_SEQUENCE),
+    })
 }
 
 /// Checks one whole batch (`batch` is exactly its bytes): header and CRC-32C.
@@ -184,6 +206,16 @@ pub(crate) mod tests {
             .map(|(i, v)| Record { key: None, value: Some(v), timestamp_delta: i as i64 })
             .collect();
         encode_batch(&records, ts).map(|b| b.to_vec()).unwrap_or_default()
+    }
+
+    /// Like [`batch`], from producer `producer_id` at `epoch` with first sequence `base_sequence`.
+    pub(crate) fn idempotent_batch(n: usize, producer_id: i64, epoch: i16, base_sequence: i32) -> Vec<u8> {
+        let mut b = batch(n, 1_000);
+        b[PRODUCER_ID..PRODUCER_ID + 8].copy_from_slice(&producer_id.to_be_bytes());
+        b[PRODUCER_EPOCH..PRODUCER_EPOCH + 2].copy_from_slice(&epoch.to_be_bytes());
+        b[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&base_sequence.to_be_bytes());
+        refresh_crc(&mut b);
+        b
     }
 
     fn refresh_crc(b: &mut [u8]) {

@@ -1,9 +1,10 @@
-//! The errors of the commit log. Callers tell apart bad input (`CorruptBatch`, `TooLarge`), bad requests
-//! (`OffsetOutOfRange`), storage faults (`Io`, `CorruptSegment`, `Inconsistent`, `Poisoned`) and `Closed`.
+//! The errors of the commit log. Callers tell apart bad input (`CorruptBatch`, `TooLarge`, `Sequence`), bad
+//! requests (`OffsetOutOfRange`), storage faults (`Io`, `CorruptSegment`, `Inconsistent`, `Poisoned`) and `Closed`.
 
 use std::path::PathBuf;
 
 use crate::batch::BatchError;
+use crate::producers::SequenceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -13,6 +14,9 @@ pub enum LogError {
     /// The payload cannot fit one segment (more than 4 GiB or 2^32 offsets).
     #[error("payload of {bytes} bytes does not fit in a segment")]
     TooLarge { bytes: usize },
+    /// An idempotent producer's batch is fenced or out of sequence; nothing was written.
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
     #[error("offset {requested} is outside the log range [{log_start}, {high_watermark}]")]
     OffsetOutOfRange { requested: i64, log_start: i64, high_watermark: i64 },
     /// Bytes already in a segment no longer parse (disk corruption).

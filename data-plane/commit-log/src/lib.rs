@@ -7,6 +7,8 @@
 //! - Offsets are contiguous across the whole log; readers never see data above the high watermark, and
 //!   with [`Durability::Fsync`] the high watermark only covers fsynced data.
 //! - This crate knows nothing of protocols: no Kafka or MQTT front-end types cross its API.
+//! - A batch with a producer id is appended only in sequence for its producer and epoch (KIP-98
+//!   idempotence, the batch format's own fields); a retried batch is recognised and not stored twice.
 //!
 //! File layout per log directory (Kafka's): `{base:020}.log`, `.index`, `.timeindex`, `log-start-offset`.
 
@@ -18,6 +20,7 @@ mod error;
 mod flusher;
 mod index;
 mod log;
+mod producers;
 mod recovery;
 mod segment;
 #[cfg(test)]
@@ -28,3 +31,4 @@ pub use config::{Durability, LogConfig, TimestampType};
 pub use encode::{Record, encode_batch};
 pub use error::LogError;
 pub use log::{AppendInfo, LogStats, PartitionLog, ReadResult};
+pub use producers::SequenceError;

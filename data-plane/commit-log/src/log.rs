@@ -1,7 +1,8 @@
 //! `PartitionLog`: the segments of one partition behind one lock, offset assignment, segment rolls, reads
 //! below the high watermark, retention, DeleteRecords and topic deletion. Owns the log's state and its
 //! high-watermark watch; batch bytes are checked by `batch`, segment files handled by `segment`, fsyncs
-//! done by the `flusher` thread, and reconstruction on open by `recovery`.
+//! done by the `flusher` thread, reconstruction on open by `recovery`, and idempotent producers' sequence
+//! checks by `producers` (run under the lock, so check and append are one step).
 
 use std::fs::File;
 use std::io;
@@ -18,6 +19,7 @@ use crate::checkpoint;
 use crate::config::{Durability, LogConfig, TimestampType};
 use crate::error::LogError;
 use crate::flusher::{FlushJob, FlushSource, Flusher};
+use crate::producers::{self, BatchMeta, Producers};
 use crate::recovery;
 use crate::segment::{MAX_SPAN, Segment, ViewError};
 
@@ -31,6 +33,9 @@ pub struct AppendInfo {
     pub log_start_offset: i64,
     pub batches: usize,
     pub bytes: usize,
+    /// The append repeated an idempotent producer's batch already in the log: nothing was written, and the
+    /// offsets (and LogAppendTime) are those of the original batch.
+    pub duplicate: bool,
 }
 
 /// Whole batches read from the log.
@@ -78,6 +83,15 @@ struct State {
     /// A segment file was created since the directory was last fsynced.
     dir_dirty: bool,
     closed: bool,
+    producers: Producers,
+}
+
+/// What `write` did under the lock.
+enum Written {
+    /// Appended: the batches start at `base` and end before `next`.
+    New { base: i64, next: i64 },
+    /// A retry of this batch, already in the log.
+    Duplicate(BatchMeta),
 }
 
 impl State {
@@ -139,6 +153,7 @@ impl State {
         tracing::debug!(closed = active.base_offset(), new = next.base_offset(), "rolled segment");
         self.unsynced.extend([Arc::clone(active.file()), index, time_index]);
         self.segments.push(next);
+        self.producers.expire(now.saturating_sub(producers::EXPIRATION_MS));
         self.dir_dirty = true;
         Ok(())
     }
@@ -242,6 +257,7 @@ impl PartitionLog {
             unsynced: Vec::new(),
             dir_dirty: false,
             closed: false,
+            producers: recovered.producers,
         };
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
@@ -256,6 +272,10 @@ impl PartitionLog {
 
     /// Validates, assigns offsets, appends. Returns when the data is durable per `config.durability`
     /// (`Fsync`: after a group-commit fdatasync that covers it). Concurrent appends are ordered.
+    ///
+    /// A batch with a producer id (>= 0) is checked against that producer's sequence state first: a fenced
+    /// epoch or a gap is [`LogError::Sequence`]; a repeat of one of its last five batches writes nothing and
+    /// answers with the original batch's offsets once they are durable ([`AppendInfo::duplicate`]).
     pub async fn append(&self, batches: Bytes, timestamp_type: TimestampType) -> Result<AppendInfo, LogError> {
         let mut headers =
             batch::split_batches(&batches).map_err(|(index, reason)| LogError::CorruptBatch { index, reason })?;
@@ -273,7 +293,11 @@ impl PartitionLog {
                 Some(now)
             }
         };
-        let (base_offset, next_offset, log_start_offset, durability) = self.write(&mut data, &mut headers)?;
+        let (written, log_start_offset, durability) = self.write(&mut data, &mut headers)?;
+        let next_offset = match written {
+            Written::New { next, .. } => next,
+            Written::Duplicate(meta) => meta.last_offset + 1,
+        };
         self.flusher.notify();
         if durability == Durability::Fsync {
             let mut hw = self.shared.high_watermark.subscribe();
@@ -288,25 +312,43 @@ impl PartitionLog {
                 Err(_) => return Err(LogError::Closed),
             }
         }
-        self.shared.appends.fetch_add(1, Ordering::Relaxed);
-        Ok(AppendInfo {
-            base_offset,
-            last_offset: next_offset - 1,
-            log_append_time,
-            log_start_offset,
-            batches: headers.len(),
-            bytes: data.len(),
+        Ok(match written {
+            Written::New { base, next } => {
+                self.shared.appends.fetch_add(1, Ordering::Relaxed);
+                AppendInfo {
+                    base_offset: base,
+                    last_offset: next - 1,
+                    log_append_time,
+                    log_start_offset,
+                    batches: headers.len(),
+                    bytes: data.len(),
+                    duplicate: false,
+                }
+            }
+            Written::Duplicate(meta) => AppendInfo {
+                base_offset: meta.base_offset,
+                last_offset: meta.last_offset,
+                log_append_time: log_append_time.map(|_| meta.timestamp),
+                log_start_offset,
+                batches: 0,
+                bytes: 0,
+                duplicate: true,
+            },
         })
     }
 
-    /// Under the lock: rolls if needed, assigns offsets and writes. Returns (base, next offset, log start, durability).
-    fn write(&self, data: &mut [u8], headers: &mut [BatchHeader]) -> Result<(i64, i64, i64, Durability), LogError> {
+    /// Under the lock: checks producer sequences, rolls if needed, assigns offsets and writes.
+    /// Returns what was written, the log start and the durability to wait for.
+    fn write(&self, data: &mut [u8], headers: &mut [BatchHeader]) -> Result<(Written, i64, Durability), LogError> {
         let offsets: i64 = headers.iter().map(|h| i64::from(h.last_offset_delta) + 1).sum();
         let bytes = data.len() as u64;
         let mut state = self.shared.lock();
         state.check_open()?;
         if self.shared.poisoned.load(Ordering::Acquire) {
             return Err(LogError::Poisoned);
+        }
+        if let Some(duplicate) = state.producers.check(headers)? {
+            return Ok((Written::Duplicate(duplicate), state.log_start, state.config.durability));
         }
         let now = now_ms();
         if state.should_roll(bytes, offsets, now) {
@@ -326,13 +368,16 @@ impl PartitionLog {
         }
         let interval = u64::from(state.config.index_interval_bytes);
         state.active_mut().append(data, headers, interval)?;
+        for header in headers.iter() {
+            state.producers.record(header);
+        }
         state.written = state.mark();
         let durability = state.config.durability;
         if durability == Durability::PageCache {
             let mark = state.written;
             self.shared.publish(&mut state, mark);
         }
-        Ok((base, offset, state.log_start, durability))
+        Ok((Written::New { base, next: offset }, state.log_start, durability))
     }
 
     /// Whole batches starting with the one containing `offset` (the first batch may start before `offset`), up
@@ -484,7 +529,7 @@ impl PartitionLog {
     }
 }
 
-fn view_error(e: ViewError) -> LogError {
+pub(crate) fn view_error(e: ViewError) -> LogError {
     match e {
         ViewError::Io(e) => LogError::Io(e),
         ViewError::Corrupt { segment, position, reason } => LogError::CorruptSegment { segment, position, reason },

@@ -1,5 +1,6 @@
 //! Crash recovery on open: finds the segments in a directory, verifies batches (lengths, CRC, contiguous
-//! offsets), truncates a torn or corrupt tail, and rebuilds indexes that are missing or inconsistent.
+//! offsets), truncates a torn or corrupt tail, rebuilds indexes that are missing or inconsistent, and
+//! rebuilds the idempotent producers' sequence state from the newest segments.
 //! Owns only the reconstruction of segments from disk; it never appends and knows nothing of readers.
 
 use std::fs::{self, File, OpenOptions};
@@ -11,12 +12,41 @@ use crate::batch::{self, BatchError, BatchHeader, LOG_OVERHEAD};
 use crate::checkpoint;
 use crate::error::LogError;
 use crate::index::{OffsetIndex, TimeIndex};
+use crate::producers::Producers;
 use crate::segment::{self, INDEX_EXT, LOG_EXT, MAX_SPAN, Segment, TIME_INDEX_EXT};
 
-/// The segments of a recovered log (never empty; the last is active) and its log start offset.
+/// The segments of a recovered log (never empty; the last is active), its log start offset and the
+/// producer state of its newest batches.
 pub(crate) struct Recovered {
     pub segments: Vec<Segment>,
     pub log_start: i64,
+    pub producers: Producers,
+}
+
+/// Producer state is rebuilt from this many of the newest non-empty segments (plus an empty active one).
+///
+/// The bound: a producer none of whose batches is in them (with default settings, the newest 1 to 2 GiB
+/// of the partition, or 7 to 14 days) is forgotten, and its next batch is accepted at any sequence, as
+/// Kafka 2.5+ does for a producer whose state was cleaned. Only a retry of a batch written before those
+/// segments could then be stored twice; a client retries for at most its delivery timeout (2 minutes by
+/// default), so this needs more than a whole segment written in that time by others after the batch.
+const PRODUCER_SEGMENTS: usize = 2;
+
+/// Replays the batch headers of the newest segments into a fresh producer state.
+fn rebuild_producers(segments: &[Segment]) -> Result<Producers, LogError> {
+    let mut producers = Producers::default();
+    let mut non_empty = 0;
+    let from = segments
+        .iter()
+        .rposition(|s| {
+            non_empty += usize::from(s.size() > 0);
+            non_empty == PRODUCER_SEGMENTS
+        })
+        .unwrap_or(0);
+    for seg in &segments[from..] {
+        seg.view(seg.size()).for_each_header(|h| producers.record(h)).map_err(crate::log::view_error)?;
+    }
+    Ok(producers)
 }
 
 /// How a scan ended.
@@ -192,7 +222,7 @@ pub(crate) fn recover(dir: &Path, index_interval: u64) -> Result<Recovered, LogE
         let base = checkpoint.unwrap_or(0).max(0);
         let seg = Segment::create(dir, base, crate::log::now_ms())?;
         File::open(dir)?.sync_all()?;
-        return Ok(Recovered { segments: vec![seg], log_start: base });
+        return Ok(Recovered { segments: vec![seg], log_start: base, producers: Producers::default() });
     }
     let mut segments: Vec<Segment> = Vec::with_capacity(bases.len());
     for (i, &base) in bases.iter().enumerate() {
@@ -224,8 +254,9 @@ pub(crate) fn recover(dir: &Path, index_interval: u64) -> Result<Recovered, LogE
         tracing::info!(segment = gone.base_offset(), log_start, "removing segment below the log start");
         Segment::remove_files(dir, gone.base_offset())?;
     }
+    let producers = rebuild_producers(&segments)?;
     tracing::info!(dir = %dir.display(), segments = segments.len(), log_start, next_offset = end, "recovered log");
-    Ok(Recovered { segments, log_start })
+    Ok(Recovered { segments, log_start, producers })
 }
 
 #[cfg(test)]

@@ -72,6 +72,17 @@ impl SegmentView {
         Ok(None)
     }
 
+    /// Calls `visit` with the header of every batch in the view, in order.
+    pub fn for_each_header(&self, mut visit: impl FnMut(&BatchHeader)) -> Result<(), ViewError> {
+        let mut position = 0;
+        while position < self.end {
+            let header = self.header_at(position)?;
+            visit(&header);
+            position += header.len_u64();
+        }
+        Ok(())
+    }
+
     /// From `position`, the first batch ending at or after `min_offset` whose max timestamp is at least `timestamp`.
     pub fn find_timestamp(
         &self,

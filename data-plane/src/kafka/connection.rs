@@ -160,6 +160,9 @@ async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<R
     match request {
         RequestKind::Metadata(r) => Some(ResponseKind::Metadata(metadata::handle(ctx, r, version))),
         RequestKind::Produce(r) => produce::handle(ctx, r).await.map(ResponseKind::Produce),
+        RequestKind::InitProducerId(r) => {
+            Some(ResponseKind::InitProducerId(super::init_producer_id::handle(ctx, r).await))
+        }
         RequestKind::Fetch(r) => Some(ResponseKind::Fetch(fetch::handle(ctx, r).await)),
         RequestKind::ListOffsets(r) => Some(ResponseKind::ListOffsets(list_offsets::handle(ctx, r))),
         RequestKind::CreateTopics(r) => Some(ResponseKind::CreateTopics(topics::create(ctx, r).await)),

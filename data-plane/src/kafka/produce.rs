@@ -1,12 +1,15 @@
 //! Produce: each partition's record batches are appended to its log as the
 //! client sent them (validated, offsets assigned) and acknowledged once on
-//! disk. `acks=0` gets no answer, as Kafka does.
+//! disk. `acks=0` gets no answer, as Kafka does. Batches of idempotent
+//! producers are sequence-checked by the log: a retry already stored is
+//! answered with its original offsets, a fenced epoch with
+//! INVALID_PRODUCER_EPOCH, a gap with OUT_OF_ORDER_SEQUENCE_NUMBER.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::produce_request::ProduceRequest;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, ProduceResponse, TopicProduceResponse};
 use kafka_protocol::protocol::StrBytes;
-use omnibus_commit_log::{LogError, TimestampType};
+use omnibus_commit_log::{LogError, SequenceError, TimestampType};
 
 use super::connection::Ctx;
 use crate::tenancy::Action;
@@ -40,7 +43,11 @@ pub async fn handle(ctx: &Ctx<'_>, request: ProduceRequest) -> Option<ProduceRes
             let bytes = records.len();
             match log.append(records, TimestampType::CreateTime).await {
                 Ok(info) => {
-                    metrics::counter!("omnibus_kafka_bytes_in_total").increment(bytes as u64);
+                    if info.duplicate {
+                        metrics::counter!("omnibus_kafka_duplicate_batches_total").increment(1);
+                    } else {
+                        metrics::counter!("omnibus_kafka_bytes_in_total").increment(bytes as u64);
+                    }
                     partitions.push(
                         answer
                             .with_base_offset(info.base_offset)
@@ -53,6 +60,18 @@ pub async fn handle(ctx: &Ctx<'_>, request: ProduceRequest) -> Option<ProduceRes
                         .with_error_code(ResponseError::CorruptMessage.code())
                         .with_error_message(Some(StrBytes::from_string(reason.to_string()))),
                 ),
+                Err(LogError::Sequence(e)) => {
+                    let code = match e {
+                        SequenceError::StaleEpoch { .. } => ResponseError::InvalidProducerEpoch,
+                        SequenceError::OutOfOrder { .. } => ResponseError::OutOfOrderSequenceNumber,
+                        SequenceError::NotAlone => ResponseError::InvalidRecord,
+                    };
+                    partitions.push(
+                        answer
+                            .with_error_code(code.code())
+                            .with_error_message(Some(StrBytes::from_string(e.to_string()))),
+                    );
+                }
                 Err(e) => {
                     tracing::warn!(topic = %name, partition = data.index, error = %e, "append failed");
                     partitions.push(answer.with_error_code(ResponseError::KafkaStorageError.code()));

@@ -32,6 +32,7 @@ const SERVED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListGroups, 1, 5),
     (ApiKey::DescribeGroups, 1, 5),
     (ApiKey::DeleteGroups, 1, 2),
+    (ApiKey::InitProducerId, 0, 5),
 ];
 
 /// The versions of `key` we serve, if any.

@@ -1,7 +1,8 @@
 //! Tests of `PartitionLog` through its public API.
 
 use super::*;
-use crate::batch::tests::{batch, gzip_batch};
+use crate::SequenceError;
+use crate::batch::tests::{batch, gzip_batch, idempotent_batch};
 use crate::test_dir::TestDir;
 
 pub(crate) fn tiny(segment_bytes: u64) -> LogConfig {
@@ -281,4 +282,58 @@ async fn delete_removes_everything() {
     assert!(matches!(other.read(0, 10), Err(LogError::Closed)));
     let r = other.append(Bytes::from(batch(1, 0)), TimestampType::CreateTime).await;
     assert!(matches!(r, Err(LogError::Closed)));
+}
+
+async fn try_append(log: &PartitionLog, bytes: Vec<u8>) -> Result<(i64, bool), LogError> {
+    log.append(Bytes::from(bytes), TimestampType::CreateTime).await.map(|i| (i.base_offset, i.duplicate))
+}
+
+#[tokio::test]
+async fn idempotent_retries_are_not_stored_twice() {
+    let dir = TestDir::new("idempotent");
+    let log = open(&dir, LogConfig::default());
+    assert_eq!(try_append(&log, idempotent_batch(3, 5, 0, 0)).await.ok(), Some((0, false)));
+    assert_eq!(try_append(&log, idempotent_batch(2, 5, 0, 3)).await.ok(), Some((3, false)));
+    assert_eq!(try_append(&log, idempotent_batch(3, 5, 0, 0)).await.ok(), Some((0, true)));
+    let gap = try_append(&log, idempotent_batch(1, 5, 0, 9)).await;
+    assert!(matches!(gap, Err(LogError::Sequence(SequenceError::OutOfOrder { expected: 5, .. }))), "{gap:?}");
+    assert_eq!(try_append(&log, idempotent_batch(1, 5, 1, 0)).await.ok(), Some((5, false)));
+    let fenced = try_append(&log, idempotent_batch(1, 5, 0, 5)).await;
+    assert!(matches!(fenced, Err(LogError::Sequence(SequenceError::StaleEpoch { .. }))), "{fenced:?}");
+    let two = [idempotent_batch(1, 6, 0, 0), batch(1, 0)].concat();
+    assert!(matches!(try_append(&log, two).await, Err(LogError::Sequence(SequenceError::NotAlone))));
+    assert_eq!(log.high_watermark(), 6);
+    assert_eq!(log.stats().appends, 3);
+}
+
+#[tokio::test]
+async fn producer_state_survives_reopen() {
+    let dir = TestDir::new("idempotent-reopen");
+    let config = tiny(700);
+    let log = open(&dir, config.clone());
+    let mut seq = 0;
+    for i in 0..12 {
+        let base = try_append(&log, idempotent_batch(3, 11, 0, seq)).await.map(|r| r.0);
+        assert_eq!(base.ok(), Some(i * 3));
+        seq += 3;
+    }
+    assert_eq!(try_append(&log, batch(3, 0)).await.ok(), Some((36, false)));
+    drop(log);
+    let log = open(&dir, config);
+    assert_eq!(try_append(&log, idempotent_batch(3, 11, 0, 30)).await.ok(), Some((30, true)));
+    assert_eq!(try_append(&log, idempotent_batch(3, 11, 0, 33)).await.ok(), Some((33, true)));
+    let old = try_append(&log, idempotent_batch(3, 11, 0, 3)).await;
+    assert!(matches!(old, Err(LogError::Sequence(SequenceError::OutOfOrder { expected: 36, .. }))), "{old:?}");
+    assert_eq!(try_append(&log, idempotent_batch(3, 11, 0, 36)).await.ok(), Some((39, false)));
+}
+
+#[tokio::test]
+async fn duplicates_answer_log_append_time_of_the_original() {
+    let dir = TestDir::new("idempotent-lat");
+    let log = open(&dir, LogConfig::default());
+    let first = log.append(Bytes::from(idempotent_batch(2, 1, 0, 0)), TimestampType::LogAppendTime).await;
+    let again = log.append(Bytes::from(idempotent_batch(2, 1, 0, 0)), TimestampType::LogAppendTime).await;
+    let (Ok(first), Ok(again)) = (first, again) else { panic!("appends failed") };
+    assert!(again.duplicate && !first.duplicate);
+    assert_eq!((again.base_offset, again.last_offset, again.log_append_time), (0, 1, first.log_append_time));
 }
