@@ -1,10 +1,11 @@
 //! End-to-end tests: the real `omnibus dev` binary on free ports, driven over
 //! HTTP, by real MQTT clients (mosquitto_pub/sub, paho-mqtt) and by real Kafka
-//! clients (kcat, confluent-kafka).
+//! clients (kcat, confluent-kafka, Apache Kafka's Java client and tools).
 
 mod kafka;
 mod kafka_groups;
 mod kafka_idempotence;
+mod kafka_java;
 mod lifecycle;
 mod tour;
 mod tracing;

@@ -1,8 +1,10 @@
 //! Harness for the end-to-end tests: starts the real `omnibus` binary on free
 //! ports with its own data directory, talks to its REST API, and runs the
-//! real third-party clients (mosquitto_pub/sub, paho-mqtt) against it.
+//! real third-party clients (mosquitto_pub/sub, paho-mqtt, kcat, confluent-kafka,
+//! Apache Kafka's Java tools) against it.
 
 pub mod clients;
+pub mod java;
 pub mod process;
 pub mod rest;
 

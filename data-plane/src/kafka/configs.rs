@@ -70,7 +70,8 @@ pub fn describe(ctx: &Ctx<'_>, request: DescribeConfigsRequest) -> DescribeConfi
     DescribeConfigsResponse::default().with_results(results)
 }
 
-fn entries(config: &TopicConfig) -> Vec<DescribeConfigsResourceResult> {
+/// A topic's settings as Kafka describes them (CreateTopics answers them too).
+pub fn entries(config: &TopicConfig) -> Vec<DescribeConfigsResourceResult> {
     let default = TopicConfig::default();
     let defaults = default.entries();
     let mut entries: Vec<DescribeConfigsResourceResult> = config

@@ -55,7 +55,7 @@ async fn create_one(ctx: &Ctx<'_>, topic: CreatableTopic, validate_only: bool) -
     if let Err(e) = crate::catalog::validate_name(&name) {
         return fail(ResponseError::InvalidTopicException, e.to_string());
     }
-    let entries = config.entries();
+    let shown = config.clone();
     if validate_only {
         if ctx.shared.catalog.topic(ctx.principal.namespace_id(), &name).is_some() {
             return fail(ResponseError::TopicAlreadyExists, format!("topic {name} already exists"));
@@ -69,7 +69,7 @@ async fn create_one(ctx: &Ctx<'_>, topic: CreatableTopic, validate_only: bool) -
         })
         .await;
         match created {
-            Ok(Ok(created)) => return described(result.with_topic_id(created.id), partitions, &entries),
+            Ok(Ok(created)) => return described(result.with_topic_id(created.id), partitions, &shown),
             Ok(Err(CatalogError::AlreadyExists)) => {
                 return fail(ResponseError::TopicAlreadyExists, format!("topic {name} already exists"));
             }
@@ -89,20 +89,21 @@ async fn create_one(ctx: &Ctx<'_>, topic: CreatableTopic, validate_only: bool) -
     if !(1..=crate::catalog::MAX_PARTITIONS).contains(&partitions) {
         return fail(ResponseError::InvalidPartitions, CatalogError::InvalidPartitions.to_string());
     }
-    described(result, partitions, &entries)
+    described(result, partitions, &shown)
 }
 
-fn described(
-    result: CreatableTopicResult,
-    partitions: i32,
-    entries: &[(&'static str, String)],
-) -> CreatableTopicResult {
-    let configs = entries
-        .iter()
-        .map(|(name, value)| {
+fn described(result: CreatableTopicResult, partitions: i32, config: &TopicConfig) -> CreatableTopicResult {
+    // The same entries DescribeConfigs answers, with their sources: the Java
+    // admin client refuses an answer without a valid config source.
+    let configs = super::configs::entries(config)
+        .into_iter()
+        .map(|entry| {
             CreatableTopicConfigs::default()
-                .with_name(StrBytes::from_static_str(name))
-                .with_value(Some(StrBytes::from_string(value.clone())))
+                .with_name(entry.name)
+                .with_value(entry.value)
+                .with_read_only(entry.read_only)
+                .with_config_source(entry.config_source)
+                .with_is_sensitive(entry.is_sensitive)
         })
         .collect();
     result.with_num_partitions(partitions).with_replication_factor(1).with_configs(Some(configs))
