@@ -4,6 +4,7 @@
 //! Apache Kafka's Java tools) against it.
 
 pub mod clients;
+pub mod crash;
 pub mod java;
 pub mod process;
 pub mod rest;
