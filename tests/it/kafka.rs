@@ -2,7 +2,7 @@
 //! (librdkafka 2.0, strict about ApiVersions) produce and consume over SASL
 //! PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and another instance sees none of it.
 
-use omnibus_tests::clients::{KafkaLogin, kafka_admin, kafka_roundtrip, kcat};
+use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_roundtrip, kcat};
 use omnibus_tests::crash::produce_through_kill_9;
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
@@ -80,6 +80,26 @@ async fn acknowledged_records_survive_kill_9() {
     // could only come from the broker.
     let run = produce_through_kill_9(&mut omnibus, &login, "kafka_crash_producer.py", "crash").await;
     run.assert_acknowledged_stored_once_in_order();
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_acls_are_enforced_with_kafka_error_codes() {
+    let dir = temp_dir("omnibus-e2e-kafka-acl");
+    let omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("acl@example.com", "Acl").await;
+    let (instance, admin) = api.instance_with_credential("acl").await;
+    let acl = serde_json::json!({"name": "limited", "acl": [
+        {"topic": "orders", "actions": ["produce", "consume"]},
+        {"topic": "readers", "actions": ["group"]},
+    ]});
+    let limited = api.post(&format!("/v1/instances/{}/credentials", instance["id"].as_str().unwrap()), acl).await;
+    let admin = KafkaLogin::from_credential(omnibus.kafka, &admin);
+    let limited = KafkaLogin::from_credential(omnibus.kafka, &limited);
+    kafka_acl(&admin, &limited).await.expect("ACL refusals with Kafka's error codes");
     omnibus.assert_no_errors();
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);

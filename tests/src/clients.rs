@@ -210,6 +210,13 @@ pub async fn kafka_admin(login: &KafkaLogin, topic: &str) -> Result<(), String> 
         .await
 }
 
+/// Runs `clients/kafka_acl.py`: what a credential limited to `orders` and the
+/// group `readers` may and may not do, next to one that may do everything.
+pub async fn kafka_acl(admin: &KafkaLogin, limited: &KafkaLogin) -> Result<(), String> {
+    let args = [&admin.bootstrap, &admin.username, &admin.password, &limited.username, &limited.password];
+    python_client("kafka_acl.py", &args.map(String::as_str), "kafka acl ok").await
+}
+
 /// Runs a script of `clients/` with the test venv's python; Ok when it exits 0
 /// having printed `success`, else its output.
 async fn python_client(script: &str, args: &[&str], success: &str) -> Result<(), String> {
