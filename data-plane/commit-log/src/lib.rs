@@ -30,5 +30,5 @@ pub use batch::{BatchError, HEADER_LEN};
 pub use config::{Durability, LogConfig, TimestampType};
 pub use encode::{Record, encode_batch};
 pub use error::LogError;
-pub use log::{AppendInfo, LogStats, PartitionLog, ReadResult};
+pub use log::{AppendInfo, LogStats, PartitionLog, PendingAppend, ReadResult};
 pub use producers::SequenceError;

@@ -38,6 +38,35 @@ pub struct AppendInfo {
     pub duplicate: bool,
 }
 
+/// An append that is written but not yet known durable: [`PendingAppend::durable`] resolves once the
+/// group-commit fsync covers it (at once under `Durability::PageCache`).
+#[must_use = "an append is acknowledged only once it is durable"]
+pub struct PendingAppend {
+    info: AppendInfo,
+    /// The log to wait on, under `Durability::Fsync`.
+    wait: Option<Arc<Shared>>,
+}
+
+impl PendingAppend {
+    pub async fn durable(self) -> Result<AppendInfo, LogError> {
+        if let Some(shared) = self.wait {
+            let next_offset = self.info.last_offset + 1;
+            let mut hw = shared.high_watermark.subscribe();
+            let poisoned = &shared.poisoned;
+            let reached = hw
+                .wait_for(|&hw| hw >= next_offset || poisoned.load(Ordering::Acquire))
+                .await
+                .map(|hw| *hw >= next_offset);
+            match reached {
+                Ok(true) => {}
+                Ok(false) => return Err(LogError::Poisoned),
+                Err(_) => return Err(LogError::Closed),
+            }
+        }
+        Ok(self.info)
+    }
+}
+
 /// Whole batches read from the log.
 #[derive(Clone, Debug)]
 pub struct ReadResult {
@@ -277,6 +306,13 @@ impl PartitionLog {
     /// epoch or a gap is [`LogError::Sequence`]; a repeat of one of its last five batches writes nothing and
     /// answers with the original batch's offsets once they are durable ([`AppendInfo::duplicate`]).
     pub async fn append(&self, batches: Bytes, timestamp_type: TimestampType) -> Result<AppendInfo, LogError> {
+        self.append_pending(batches, timestamp_type)?.durable().await
+    }
+
+    /// The first half of [`PartitionLog::append`]: validates, assigns offsets and writes now, in call order,
+    /// and returns the wait for durability. A caller that pipelines appends (a Kafka connection with several
+    /// Produce requests in flight) writes them in order and lets the fsyncs overlap.
+    pub fn append_pending(&self, batches: Bytes, timestamp_type: TimestampType) -> Result<PendingAppend, LogError> {
         let mut headers =
             batch::split_batches(&batches).map_err(|(index, reason)| LogError::CorruptBatch { index, reason })?;
         let mut data = batches.to_vec();
@@ -294,25 +330,8 @@ impl PartitionLog {
             }
         };
         let (written, log_start_offset, durability) = self.write(&mut data, &mut headers)?;
-        let next_offset = match written {
-            Written::New { next, .. } => next,
-            Written::Duplicate(meta) => meta.last_offset + 1,
-        };
         self.flusher.notify();
-        if durability == Durability::Fsync {
-            let mut hw = self.shared.high_watermark.subscribe();
-            let poisoned = &self.shared.poisoned;
-            let reached = hw
-                .wait_for(|&hw| hw >= next_offset || poisoned.load(Ordering::Acquire))
-                .await
-                .map(|hw| *hw >= next_offset);
-            match reached {
-                Ok(true) => {}
-                Ok(false) => return Err(LogError::Poisoned),
-                Err(_) => return Err(LogError::Closed),
-            }
-        }
-        Ok(match written {
+        let info = match written {
             Written::New { base, next } => {
                 self.shared.appends.fetch_add(1, Ordering::Relaxed);
                 AppendInfo {
@@ -334,7 +353,9 @@ impl PartitionLog {
                 bytes: 0,
                 duplicate: true,
             },
-        })
+        };
+        let wait = (durability == Durability::Fsync).then(|| self.shared.clone());
+        Ok(PendingAppend { info, wait })
     }
 
     /// Under the lock: checks producer sequences, rolls if needed, assigns offsets and writes.

@@ -1,7 +1,12 @@
 //! One Kafka client connection: reads size-prefixed request frames, checks the
 //! API version, holds back everything but ApiVersions and SASL until the
-//! client has authenticated, dispatches, and writes responses in order (Kafka
-//! answers one request of a connection at a time, as we do).
+//! client has authenticated, dispatches, and writes responses in order.
+//!
+//! Requests are handled in the order they arrive, one at a time, as Kafka
+//! does, with one exception that keeps acks=all throughput from collapsing to
+//! one request per fsync: a Produce request is written at once and its answer
+//! waits for its fsync while the next requests are read (up to
+//! `MAX_PRODUCE_IN_FLIGHT`). Any other request first waits for those answers.
 //!
 //! A frame that cannot be decoded, an unknown API, or a version we do not serve
 //! (other than ApiVersions) closes this connection only.
@@ -10,11 +15,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{BufMut as _, Bytes, BytesMut};
+use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
+use kafka_protocol::messages::produce_response::ProduceResponse;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable as _, Encodable as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader, BufWriter};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::{Instrument as _, debug, field};
 
 use super::groups;
@@ -66,18 +77,30 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutd
     .await
 }
 
+/// Produce answers that may wait for their fsyncs at once on one connection.
+const MAX_PRODUCE_IN_FLIGHT: usize = 64;
+
+/// A Produce answer waiting for its fsyncs: correlation id, version, answer.
+type ProduceInFlight = FuturesOrdered<BoxFuture<'static, (i32, i16, ProduceResponse)>>;
+
 async fn serve(stream: TcpStream, shared: &Shared, shutdown: &CancellationToken) -> Result<(), Closed> {
     let _ = stream.set_nodelay(true);
     let (reader, writer) = stream.into_split();
-    let mut reader = BufReader::new(reader);
     let mut writer = BufWriter::new(writer);
+    let mut frames = spawn_reader(BufReader::new(reader), shared.max_request_size);
     let mut sasl = Sasl::default();
+    let mut in_flight = ProduceInFlight::new();
     loop {
         let frame = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
-            frame = read_frame(&mut reader, shared.max_request_size) => frame?,
+            Some((correlation_id, version, answer)) = in_flight.next(), if !in_flight.is_empty() => {
+                let body = ResponseKind::Produce(answer);
+                write_response(&mut writer, correlation_id, ApiKey::Produce, version, &body).await?;
+                continue;
+            }
+            frame = frames.receiver.recv(), if in_flight.len() < MAX_PRODUCE_IN_FLIGHT => frame,
         };
-        let Some(mut frame) = frame else { return Ok(()) };
+        let Some(mut frame) = frame.transpose()? else { return Ok(()) };
         if sasl.expects_raw_token() {
             let outcome = sasl.step(&shared.tenancy, &frame).await;
             match outcome {
@@ -110,6 +133,24 @@ async fn serve(stream: TcpStream, shared: &Shared, shutdown: &CancellationToken)
         let request =
             RequestKind::decode(api_key, &mut frame, version).map_err(|e| Closed::Malformed(e.to_string()))?;
         metrics::counter!("omnibus_kafka_requests_total", "api" => format!("{api_key:?}")).increment(1);
+
+        if let RequestKind::Produce(request) = request {
+            let principal = sasl.principal().ok_or(Closed::Unauthenticated(api_key))?;
+            if !shared.tenancy.is_current(principal) {
+                return Err(Closed::Revoked);
+            }
+            let started = produce::start(&Ctx { shared, principal, shutdown }, request);
+            if started.answers() {
+                let correlation_id = header.correlation_id;
+                in_flight.push_back(Box::pin(async move { (correlation_id, version, started.finish().await) }));
+            }
+            continue;
+        }
+        // Every other request is handled after the Produce requests before it.
+        while let Some((correlation_id, version, answer)) = in_flight.next().await {
+            let body = ResponseKind::Produce(answer);
+            write_response(&mut writer, correlation_id, ApiKey::Produce, version, &body).await?;
+        }
 
         let response = match request {
             RequestKind::ApiVersions(_) => Some(ResponseKind::ApiVersions(versions::api_versions(true))),
@@ -159,7 +200,6 @@ async fn write_raw<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W, token: &[u8
 async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<ResponseKind> {
     match request {
         RequestKind::Metadata(r) => Some(ResponseKind::Metadata(metadata::handle(ctx, r, version))),
-        RequestKind::Produce(r) => produce::handle(ctx, r).await.map(ResponseKind::Produce),
         RequestKind::InitProducerId(r) => {
             Some(ResponseKind::InitProducerId(super::init_producer_id::handle(ctx, r).await))
         }
@@ -190,6 +230,36 @@ async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<R
         // Only served kinds get here (see `versions`); the rest were refused.
         _ => None,
     }
+}
+
+/// Frames read by their own task, so waiting for the next one can be given up
+/// (to write an answer) without losing half a frame. The task ends with the
+/// connection.
+struct Frames {
+    receiver: mpsc::Receiver<Result<Bytes, Closed>>,
+    _task: AbortOnDropHandle<()>,
+}
+
+fn spawn_reader<R: tokio::io::AsyncRead + Unpin + Send + 'static>(mut reader: R, max: u32) -> Frames {
+    // One frame of look-ahead: a client that outruns us is held back by TCP.
+    let (sender, receiver) = mpsc::channel(1);
+    let task = tokio::spawn(async move {
+        loop {
+            match read_frame(&mut reader, max).await {
+                Ok(Some(frame)) => {
+                    if sender.send(Ok(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = sender.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+    });
+    Frames { receiver, _task: AbortOnDropHandle::new(task) }
 }
 
 /// The next frame, or None at a clean end of stream.

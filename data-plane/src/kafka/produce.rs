@@ -4,19 +4,62 @@
 //! producers are sequence-checked by the log: a retry already stored is
 //! answered with its original offsets, a fenced epoch with
 //! INVALID_PRODUCER_EPOCH, a gap with OUT_OF_ORDER_SEQUENCE_NUMBER.
+//!
+//! Two phases, so a connection can pipeline Produce requests: [`start`]
+//! writes every batch now, in request order; [`Started::finish`] waits for
+//! the fsyncs that cover them and builds the answer.
 
 use kafka_protocol::ResponseError;
+use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::produce_request::ProduceRequest;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, ProduceResponse, TopicProduceResponse};
 use kafka_protocol::protocol::StrBytes;
-use omnibus_commit_log::{LogError, SequenceError, TimestampType};
+use omnibus_commit_log::{AppendInfo, LogError, PendingAppend, SequenceError, TimestampType};
 
 use super::connection::Ctx;
 use crate::tenancy::Action;
 
-pub async fn handle(ctx: &Ctx<'_>, request: ProduceRequest) -> Option<ProduceResponse> {
+/// A Produce request whose batches are written; its answer waits for them to be durable.
+pub struct Started {
+    acks: i16,
+    topics: Vec<(TopicName, Vec<Partition>)>,
+}
+
+enum Partition {
+    Answered(PartitionProduceResponse),
+    Writing { answer: PartitionProduceResponse, pending: PendingAppend, bytes: usize },
+}
+
+impl Started {
+    /// Whether the client expects an answer (`acks` is not 0).
+    pub fn answers(&self) -> bool {
+        self.acks != 0
+    }
+
+    /// The answer, once every write of the request is durable.
+    pub async fn finish(self) -> ProduceResponse {
+        let mut responses = Vec::with_capacity(self.topics.len());
+        for (name, partitions) in self.topics {
+            let mut answers = Vec::with_capacity(partitions.len());
+            for partition in partitions {
+                answers.push(match partition {
+                    Partition::Answered(answer) => answer,
+                    Partition::Writing { answer, pending, bytes } => match pending.durable().await {
+                        Ok(info) => acknowledged(answer, &info, bytes),
+                        Err(e) => refused(answer, name.0.as_str(), e),
+                    },
+                });
+            }
+            responses.push(TopicProduceResponse::default().with_name(name).with_partition_responses(answers));
+        }
+        ProduceResponse::default().with_responses(responses)
+    }
+}
+
+/// Checks permissions and writes every partition's batches, in request order.
+pub fn start(ctx: &Ctx<'_>, request: ProduceRequest) -> Started {
     let namespace = ctx.principal.namespace_id();
-    let mut responses = Vec::with_capacity(request.topic_data.len());
+    let mut topics = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
         let name = topic_data.name.0.as_str().to_string();
         let allowed = ctx.principal.acl().allows(Action::Produce, &name);
@@ -26,59 +69,60 @@ pub async fn handle(ctx: &Ctx<'_>, request: ProduceRequest) -> Option<ProduceRes
             let answer = PartitionProduceResponse::default().with_index(data.index);
             let log = match (&topic, allowed) {
                 (_, false) => {
-                    partitions.push(answer.with_error_code(ResponseError::TopicAuthorizationFailed.code()));
+                    let refused = answer.with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                    partitions.push(Partition::Answered(refused));
                     continue;
                 }
                 (Some(topic), true) => topic.partition(data.index),
                 (None, true) => None,
             };
             let Some(log) = log else {
-                partitions.push(answer.with_error_code(ResponseError::UnknownTopicOrPartition.code()));
+                let unknown = answer.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                partitions.push(Partition::Answered(unknown));
                 continue;
             };
             let Some(records) = data.records.filter(|r| !r.is_empty()) else {
-                partitions.push(answer.with_error_code(ResponseError::CorruptMessage.code()));
+                partitions.push(Partition::Answered(answer.with_error_code(ResponseError::CorruptMessage.code())));
                 continue;
             };
             let bytes = records.len();
-            match log.append(records, TimestampType::CreateTime).await {
-                Ok(info) => {
-                    if info.duplicate {
-                        metrics::counter!("omnibus_kafka_duplicate_batches_total").increment(1);
-                    } else {
-                        metrics::counter!("omnibus_kafka_bytes_in_total").increment(bytes as u64);
-                    }
-                    partitions.push(
-                        answer
-                            .with_base_offset(info.base_offset)
-                            .with_log_append_time_ms(info.log_append_time.unwrap_or(-1))
-                            .with_log_start_offset(info.log_start_offset),
-                    );
-                }
-                Err(LogError::CorruptBatch { reason, .. }) => partitions.push(
-                    answer
-                        .with_error_code(ResponseError::CorruptMessage.code())
-                        .with_error_message(Some(StrBytes::from_string(reason.to_string()))),
-                ),
-                Err(LogError::Sequence(e)) => {
-                    let code = match e {
-                        SequenceError::StaleEpoch { .. } => ResponseError::InvalidProducerEpoch,
-                        SequenceError::OutOfOrder { .. } => ResponseError::OutOfOrderSequenceNumber,
-                        SequenceError::NotAlone => ResponseError::InvalidRecord,
-                    };
-                    partitions.push(
-                        answer
-                            .with_error_code(code.code())
-                            .with_error_message(Some(StrBytes::from_string(e.to_string()))),
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(topic = %name, partition = data.index, error = %e, "append failed");
-                    partitions.push(answer.with_error_code(ResponseError::KafkaStorageError.code()));
-                }
-            }
+            partitions.push(match log.append_pending(records, TimestampType::CreateTime) {
+                Ok(pending) => Partition::Writing { answer, pending, bytes },
+                Err(e) => Partition::Answered(refused(answer, &name, e)),
+            });
         }
-        responses.push(TopicProduceResponse::default().with_name(topic_data.name).with_partition_responses(partitions));
+        topics.push((topic_data.name, partitions));
     }
-    (request.acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+    Started { acks: request.acks, topics }
+}
+
+fn acknowledged(answer: PartitionProduceResponse, info: &AppendInfo, bytes: usize) -> PartitionProduceResponse {
+    if info.duplicate {
+        metrics::counter!("omnibus_kafka_duplicate_batches_total").increment(1);
+    } else {
+        metrics::counter!("omnibus_kafka_bytes_in_total").increment(bytes as u64);
+    }
+    answer
+        .with_base_offset(info.base_offset)
+        .with_log_append_time_ms(info.log_append_time.unwrap_or(-1))
+        .with_log_start_offset(info.log_start_offset)
+}
+
+fn refused(answer: PartitionProduceResponse, topic: &str, error: LogError) -> PartitionProduceResponse {
+    let (code, message) = match error {
+        LogError::CorruptBatch { reason, .. } => (ResponseError::CorruptMessage, Some(reason.to_string())),
+        LogError::Sequence(e) => {
+            let code = match e {
+                SequenceError::StaleEpoch { .. } => ResponseError::InvalidProducerEpoch,
+                SequenceError::OutOfOrder { .. } => ResponseError::OutOfOrderSequenceNumber,
+                SequenceError::NotAlone => ResponseError::InvalidRecord,
+            };
+            (code, Some(e.to_string()))
+        }
+        e => {
+            tracing::warn!(topic, partition = answer.index, error = %e, "append failed");
+            (ResponseError::KafkaStorageError, None)
+        }
+    };
+    answer.with_error_code(code.code()).with_error_message(message.map(StrBytes::from_string))
 }
