@@ -18,9 +18,11 @@ use bytes::{BufMut as _, Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::produce_response::ProduceResponse;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable as _, Encodable as _};
+use omnibus_commit_log::PartitionLog;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -31,7 +33,8 @@ use tracing::{Instrument as _, debug, field};
 use super::groups;
 use super::sasl::{Outcome, Sasl};
 use super::{Shared, configs, delete_records, fetch, list_offsets, metadata, produce, topics, versions};
-use crate::tenancy::Principal;
+use crate::catalog::Topic;
+use crate::tenancy::{Action, Principal};
 
 /// Why a connection was closed by us.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +64,30 @@ pub struct Ctx<'a> {
     pub shared: &'a Shared,
     pub principal: &'a Principal,
     pub shutdown: &'a CancellationToken,
+}
+
+impl Ctx<'_> {
+    /// The topic `name` of the caller's namespace, as a request that needs
+    /// `action` on it may see it. The permission is checked first, so a
+    /// credential learns nothing of topics it may not use.
+    pub fn topic(&self, action: Action, name: &str) -> TopicAccess {
+        if !self.principal.acl().allows(action, name) {
+            return TopicAccess(Err(ResponseError::TopicAuthorizationFailed));
+        }
+        let topic = self.shared.catalog.topic(self.principal.namespace_id(), name);
+        TopicAccess(topic.ok_or(ResponseError::UnknownTopicOrPartition))
+    }
+}
+
+/// A topic a request may use, or the error every partition of it answers.
+pub struct TopicAccess(Result<Arc<Topic>, ResponseError>);
+
+impl TopicAccess {
+    /// The partition's log, or the Kafka error to answer for it.
+    pub fn partition(&self, index: i32) -> Result<Arc<PartitionLog>, ResponseError> {
+        let topic = self.0.as_ref().map_err(|e| *e)?;
+        topic.partition(index).cloned().ok_or(ResponseError::UnknownTopicOrPartition)
+    }
 }
 
 pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {

@@ -13,20 +13,16 @@ use super::connection::Ctx;
 use crate::tenancy::Action;
 
 pub async fn handle(ctx: &Ctx<'_>, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
-    let namespace = ctx.principal.namespace_id();
     let mut topics = Vec::with_capacity(request.topics.len());
     for wanted in request.topics {
         let name = wanted.name.0.as_str().to_string();
-        let allowed = ctx.principal.acl().allows(Action::Produce, &name);
-        let topic = ctx.shared.catalog.topic(namespace, &name);
+        let topic = ctx.topic(Action::Produce, &name);
         let mut partitions = Vec::with_capacity(wanted.partitions.len());
         for p in wanted.partitions {
             let result = DeleteRecordsPartitionResult::default().with_partition_index(p.partition_index);
-            let log = topic.as_ref().and_then(|t| t.partition(p.partition_index)).cloned();
-            let result = match (allowed, log) {
-                (false, _) => result.with_error_code(ResponseError::TopicAuthorizationFailed.code()),
-                (true, None) => result.with_error_code(ResponseError::UnknownTopicOrPartition.code()),
-                (true, Some(log)) => {
+            let result = match topic.partition(p.partition_index) {
+                Err(error) => result.with_error_code(error.code()),
+                Ok(log) => {
                     let offset = if p.offset == -1 { log.high_watermark() } else { p.offset };
                     match tokio::task::spawn_blocking(move || log.delete_records_before(offset)).await {
                         Ok(Ok(low_watermark)) => result.with_low_watermark(low_watermark),

@@ -77,23 +77,16 @@ struct PartitionPlan {
 
 /// Looks every requested partition up in the namespace and checks the ACL.
 fn resolve(ctx: &Ctx<'_>, request: &FetchRequest) -> Vec<TopicPlan> {
-    let namespace = ctx.principal.namespace_id();
     request
         .topics
         .iter()
         .map(|wanted| {
-            let name = wanted.topic.0.as_str();
-            let allowed = ctx.principal.acl().allows(Action::Consume, name);
-            let topic = ctx.shared.catalog.topic(namespace, name);
+            let topic = ctx.topic(Action::Consume, wanted.topic.0.as_str());
             let partitions = wanted
                 .partitions
                 .iter()
                 .map(|p| {
-                    let log = match (allowed, topic.as_ref().and_then(|t| t.partition(p.partition))) {
-                        (false, _) => Err(ResponseError::TopicAuthorizationFailed),
-                        (true, None) => Err(ResponseError::UnknownTopicOrPartition),
-                        (true, Some(log)) => Ok(log.clone()),
-                    };
+                    let log = topic.partition(p.partition);
                     PartitionPlan {
                         index: p.partition,
                         fetch_offset: p.fetch_offset,

@@ -14,27 +14,20 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 
 pub fn handle(ctx: &Ctx<'_>, request: ListOffsetsRequest) -> ListOffsetsResponse {
-    let namespace = ctx.principal.namespace_id();
     let topics = request
         .topics
         .into_iter()
         .map(|wanted| {
             let name = wanted.name.0.as_str();
-            let allowed = ctx.principal.acl().allows(Action::Consume, name);
-            let topic = ctx.shared.catalog.topic(namespace, name);
+            let topic = ctx.topic(Action::Consume, name);
             let partitions = wanted
                 .partitions
                 .iter()
                 .map(|p| {
                     let answer = ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
-                    let log = topic.as_ref().and_then(|t| t.partition(p.partition_index));
-                    let Some(log) = log.filter(|_| allowed) else {
-                        let error = if allowed {
-                            ResponseError::UnknownTopicOrPartition
-                        } else {
-                            ResponseError::TopicAuthorizationFailed
-                        };
-                        return answer.with_error_code(error.code());
+                    let log = match topic.partition(p.partition_index) {
+                        Ok(log) => log,
+                        Err(error) => return answer.with_error_code(error.code()),
                     };
                     match p.timestamp {
                         LATEST => answer.with_offset(log.high_watermark()).with_timestamp(-1),

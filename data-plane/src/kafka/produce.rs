@@ -58,28 +58,19 @@ impl Started {
 
 /// Checks permissions and writes every partition's batches, in request order.
 pub fn start(ctx: &Ctx<'_>, request: ProduceRequest) -> Started {
-    let namespace = ctx.principal.namespace_id();
     let mut topics = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
         let name = topic_data.name.0.as_str().to_string();
-        let allowed = ctx.principal.acl().allows(Action::Produce, &name);
-        let topic = ctx.shared.catalog.topic(namespace, &name);
+        let topic = ctx.topic(Action::Produce, &name);
         let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
         for data in topic_data.partition_data {
             let answer = PartitionProduceResponse::default().with_index(data.index);
-            let log = match (&topic, allowed) {
-                (_, false) => {
-                    let refused = answer.with_error_code(ResponseError::TopicAuthorizationFailed.code());
-                    partitions.push(Partition::Answered(refused));
+            let log = match topic.partition(data.index) {
+                Ok(log) => log,
+                Err(error) => {
+                    partitions.push(Partition::Answered(answer.with_error_code(error.code())));
                     continue;
                 }
-                (Some(topic), true) => topic.partition(data.index),
-                (None, true) => None,
-            };
-            let Some(log) = log else {
-                let unknown = answer.with_error_code(ResponseError::UnknownTopicOrPartition.code());
-                partitions.push(Partition::Answered(unknown));
-                continue;
             };
             let Some(records) = data.records.filter(|r| !r.is_empty()) else {
                 partitions.push(Partition::Answered(answer.with_error_code(ResponseError::CorruptMessage.code())));
