@@ -168,28 +168,35 @@ pub struct KcatRun {
 /// Runs `kcat` (Debian's, linking librdkafka 2.0) with the login and `args`,
 /// feeding `input` to its standard input.
 pub async fn kcat(login: &KafkaLogin, mechanism: &str, args: &[&str], input: &str) -> KcatRun {
-    use tokio::io::AsyncWriteExt as _;
-    let mut child = Command::new("kcat")
-        .args(login.kcat_args(mechanism))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("kcat is installed (scripts/test installs it)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).await.expect("write to kcat");
-    drop(stdin);
-    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("kcat finished within 30 s")
-        .expect("kcat ran");
+    let mut command = Command::new("kcat");
+    command.args(login.kcat_args(mechanism)).args(args);
+    let output = run_with_input(command, input, Duration::from_secs(30), "kcat").await;
     KcatRun {
         success: output.status.success(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Runs `command` with `input` on its standard input and waits (at most
+/// `timeout`) for it to exit; panics, naming `what`, if it cannot start or
+/// does not finish.
+pub async fn run_with_input(mut command: Command, input: &str, timeout: Duration, what: &str) -> std::process::Output {
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what} (scripts/test installs it): {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).await.unwrap_or_else(|e| panic!("write to {what}: {e}"));
+    drop(stdin);
+    tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {timeout:?}"))
+        .unwrap_or_else(|e| panic!("{what} failed to run: {e}"))
 }
 
 /// Runs `clients/kafka_roundtrip.py` (confluent-kafka): creates `topic`,

@@ -7,12 +7,11 @@
 //! `OMNIBUS_KAFKA_JAVA_LIB`.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::Command;
 
-use crate::clients::KafkaLogin;
+use crate::clients::{KafkaLogin, run_with_input};
 
 /// The main classes of Kafka's `bin/*.sh` scripts, as of kafka-tools 4.x.
 pub const TOPICS: &str = "org.apache.kafka.tools.TopicCommand";
@@ -76,24 +75,12 @@ pub struct JavaRun {
 /// Runs Kafka's tool `class` with `args`, feeding `input` to its standard
 /// input; a short-lived JVM (C1 only, class-data sharing), at most 60 s.
 pub async fn kafka_tool(class: &str, args: &[&str], input: &str) -> JavaRun {
-    use tokio::io::AsyncWriteExt as _;
     let classpath = format!("{}/*", kafka_java_lib().display());
-    let mut child = Command::new("java")
+    let mut command = Command::new("java");
+    command
         .args(["-XX:TieredStopAtLevel=1", "-Xshare:auto", "-XX:+UseSerialGC", "-Xss1m", "-cp", &classpath, class])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("java is installed");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).await.expect("write to the tool");
-    drop(stdin);
-    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{class} {args:?} did not finish within 60 s"))
-        .expect("java ran");
+        .args(args);
+    let output = run_with_input(command, input, Duration::from_secs(60), &format!("{class} {args:?}")).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     JavaRun {
         success: output.status.success(),
