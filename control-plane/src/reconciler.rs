@@ -24,6 +24,7 @@ use tracing::{Instrument, Span};
 
 use crate::clock::now_ms;
 use crate::fleet::Fleets;
+use crate::plans;
 use crate::secrets;
 use crate::store::{CredentialRow, CredentialState, Store};
 
@@ -218,9 +219,7 @@ impl Reconciler {
         }
 
         client
-            .apply_namespace(ApplyNamespaceRequest {
-                namespace: Some(fleet::Namespace { id: instance.id.clone(), plan: instance.plan.clone() }),
-            })
+            .apply_namespace(ApplyNamespaceRequest { namespace: Some(plans::namespace(&instance.id, &instance.plan)) })
             .await?;
         for credential in store.instance_credentials(&instance.id).await? {
             if credential.state == CredentialState::Revoking.as_str() {

@@ -5,7 +5,8 @@
 //! change); each partition's log lives in
 //! `{data_dir}/logs/{namespace}/{topic id}-{partition}`, so deleting a topic
 //! and creating it again never mixes their data. Owns topic naming rules and
-//! the mapping from topic settings to log settings; knows no wire protocol.
+//! the mapping from topic settings and the namespace's write durability to
+//! log settings; knows no wire protocol.
 //! Blocking I/O: async callers use `spawn_blocking` for changes.
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,10 +14,13 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use omnibus_commit_log::{Durability, LogConfig, LogError, PartitionLog};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
+
+use crate::tenancy::WriteDurability;
 
 const FILE_NAME: &str = "catalog.json";
 /// Most partitions one topic may have.
@@ -77,13 +81,22 @@ impl TopicConfig {
         Ok(())
     }
 
-    fn log_config(&self) -> LogConfig {
+    fn log_config(&self, durability: WriteDurability) -> LogConfig {
         LogConfig {
             segment_bytes: u64::try_from(self.segment_bytes).unwrap_or(1 << 30),
             retention_ms: (self.retention_ms >= 0).then_some(self.retention_ms),
             retention_bytes: u64::try_from(self.retention_bytes).ok(),
-            durability: Durability::Fsync,
+            durability: log_durability(durability),
             ..LogConfig::default()
+        }
+    }
+}
+
+fn log_durability(durability: WriteDurability) -> Durability {
+    match durability {
+        WriteDurability::Fsync => Durability::Fsync,
+        WriteDurability::Interval { flush_interval_ms } => {
+            Durability::Interval(Duration::from_millis(u64::from(flush_interval_ms)))
         }
     }
 }
@@ -148,11 +161,20 @@ pub struct Catalog {
 struct State {
     document: Document,
     topics: HashMap<String, BTreeMap<String, Arc<Topic>>>,
+    /// Each namespace's write durability, as applied; fsync when unknown.
+    durability: HashMap<String, WriteDurability>,
+}
+
+impl State {
+    fn durability(&self, namespace: &str) -> WriteDurability {
+        self.durability.get(namespace).copied().unwrap_or_default()
+    }
 }
 
 impl Catalog {
-    /// Loads the catalog and opens (recovering) every partition log.
-    pub fn open(data_dir: &Path) -> Result<Catalog, CatalogError> {
+    /// Loads the catalog and opens (recovering) every partition log, each
+    /// with its namespace's `durability`.
+    pub fn open(data_dir: &Path, durability: impl Fn(&str) -> WriteDurability) -> Result<Catalog, CatalogError> {
         let io_error = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CatalogError::Io { path, source }
@@ -165,13 +187,36 @@ impl Catalog {
             Err(source) => return Err(CatalogError::Io { path, source }),
         };
         let mut topics: HashMap<String, BTreeMap<String, Arc<Topic>>> = HashMap::new();
+        let mut durabilities = HashMap::new();
         for (namespace, records) in &document.namespaces {
+            let durability = durability(namespace);
+            durabilities.insert(namespace.clone(), durability);
             for (name, record) in records {
-                let topic = open_topic(data_dir, namespace, name, record)?;
+                let topic = open_topic(data_dir, namespace, name, record, durability)?;
                 topics.entry(namespace.clone()).or_default().insert(name.clone(), Arc::new(topic));
             }
         }
-        Ok(Catalog { dir: data_dir.to_path_buf(), state: Mutex::new(State { document, topics }) })
+        let state = State { document, topics, durability: durabilities };
+        Ok(Catalog { dir: data_dir.to_path_buf(), state: Mutex::new(state) })
+    }
+
+    /// Sets the namespace's write durability (its plan changed or it was
+    /// applied) and applies it to its open logs at once.
+    pub fn set_durability(&self, namespace: &str, durability: WriteDurability) {
+        let mut state = self.lock();
+        if state.durability.insert(namespace.to_string(), durability) == Some(durability) {
+            return;
+        }
+        let Some(topics) = state.topics.get(namespace) else { return };
+        for topic in topics.values() {
+            let Some(record) = state.document.namespaces.get(namespace).and_then(|t| t.get(&topic.name)) else {
+                continue;
+            };
+            for log in &topic.partitions {
+                log.reconfigure(record.config.log_config(durability));
+            }
+        }
+        info!(namespace, ?durability, "write durability applied to the namespace's logs");
     }
 
     /// The namespace's topics, by name.
@@ -200,7 +245,7 @@ impl Catalog {
             return Err(CatalogError::AlreadyExists);
         }
         let record = TopicRecord { id: uuid::Uuid::new_v4(), partitions, config };
-        let topic = Arc::new(open_topic(&self.dir, namespace, name, &record)?);
+        let topic = Arc::new(open_topic(&self.dir, namespace, name, &record, state.durability(namespace))?);
         state.document.namespaces.entry(namespace.to_string()).or_default().insert(name.to_string(), record);
         if let Err(e) = self.save(&state.document) {
             state.document.namespaces.get_mut(namespace).map(|t| t.remove(name));
@@ -231,7 +276,7 @@ impl Catalog {
         };
         let mut partitions = topic.partitions.clone();
         for index in current..total {
-            partitions.push(open_partition(&self.dir, namespace, &record, index)?);
+            partitions.push(open_partition(&self.dir, namespace, &record, index, state.durability(namespace))?);
         }
         let grown = TopicRecord { partitions: total, ..record.clone() };
         self.update_record(&mut state, namespace, name, grown, record)?;
@@ -249,9 +294,10 @@ impl Catalog {
         };
         let changed = TopicRecord { config: config.clone(), ..record.clone() };
         self.update_record(&mut state, namespace, name, changed, record)?;
+        let durability = state.durability(namespace);
         if let Some(topic) = state.topics.get(namespace).and_then(|t| t.get(name)) {
             for log in &topic.partitions {
-                log.reconfigure(config.log_config());
+                log.reconfigure(config.log_config(durability));
             }
         }
         info!(namespace, topic = name, ?config, "topic config changed");
@@ -295,6 +341,7 @@ impl Catalog {
     pub fn delete_namespace(&self, namespace: &str) -> Result<(), CatalogError> {
         let mut state = self.lock();
         let topics = state.topics.remove(namespace).unwrap_or_default();
+        state.durability.remove(namespace);
         if state.document.namespaces.remove(namespace).is_some() {
             self.save(&state.document)?;
         }
@@ -338,9 +385,15 @@ impl Catalog {
     }
 }
 
-fn open_topic(data_dir: &Path, namespace: &str, name: &str, record: &TopicRecord) -> Result<Topic, CatalogError> {
+fn open_topic(
+    data_dir: &Path,
+    namespace: &str,
+    name: &str,
+    record: &TopicRecord,
+    durability: WriteDurability,
+) -> Result<Topic, CatalogError> {
     let partitions = (0..record.partitions)
-        .map(|index| open_partition(data_dir, namespace, record, index))
+        .map(|index| open_partition(data_dir, namespace, record, index, durability))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Topic { name: name.to_string(), id: record.id, partitions })
 }
@@ -350,9 +403,10 @@ fn open_partition(
     namespace: &str,
     record: &TopicRecord,
     index: i32,
+    durability: WriteDurability,
 ) -> Result<Arc<PartitionLog>, CatalogError> {
     let path = data_dir.join("logs").join(namespace).join(format!("{}-{index}", record.id));
-    PartitionLog::open(&path, record.config.log_config()).map_err(|source| CatalogError::Log { path, source })
+    PartitionLog::open(&path, record.config.log_config(durability)).map_err(|source| CatalogError::Log { path, source })
 }
 
 fn remove_logs(topic: &Topic) {
@@ -388,7 +442,7 @@ mod tests {
     #[test]
     fn topics_partitions_and_configs_survive_a_reopen() {
         let dir = dir();
-        let catalog = Catalog::open(&dir).unwrap();
+        let catalog = Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap();
         catalog.create_topic("ns-a", "orders", 2, TopicConfig::default()).unwrap();
         assert!(matches!(
             catalog.create_topic("ns-a", "orders", 1, TopicConfig::default()),
@@ -406,7 +460,7 @@ mod tests {
         catalog.set_topic_config("ns-a", "orders", config).unwrap();
         drop(catalog);
 
-        let catalog = Catalog::open(&dir).unwrap();
+        let catalog = Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap();
         assert_eq!(catalog.topic("ns-a", "orders").unwrap().partitions.len(), 5);
         assert_eq!(catalog.topic("ns-b", "orders").unwrap().partitions.len(), 1);
         assert_eq!(catalog.topic_config("ns-a", "orders").unwrap().retention_ms, 60_000);
@@ -415,6 +469,42 @@ mod tests {
         assert!(catalog.topics("ns-a").is_empty());
         assert!(!dir.join("logs").join("ns-a").exists());
         assert_eq!(catalog.topics("ns-b").len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_namespace_writes_with_its_own_durability_changed_live() {
+        let dir = dir();
+        let hour = WriteDurability::Interval { flush_interval_ms: 3_600_000 };
+        let catalog = Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap();
+        catalog.set_durability("relaxed", hour);
+        let relaxed = catalog.create_topic("relaxed", "t", 1, TopicConfig::default()).unwrap();
+        let strict = catalog.create_topic("strict", "t", 1, TopicConfig::default()).unwrap();
+        let record = omnibus_commit_log::Record { key: None, value: Some(b"v"), timestamp_delta: 0 };
+        let batch = || omnibus_commit_log::encode_batch(&[record], 0).unwrap();
+        let append = |topic: &Topic| {
+            let log = topic.partitions[0].clone();
+            let batch = batch();
+            async move { log.append(batch, omnibus_commit_log::TimestampType::CreateTime).await.unwrap() }
+        };
+        append(&relaxed).await;
+        append(&strict).await;
+        assert_eq!(relaxed.partitions[0].stats().fsyncs, 0, "acknowledged from the page cache");
+        assert!(strict.partitions[0].stats().fsyncs > 0, "acknowledged after an fsync");
+
+        // The plan changes: the open log syncs its tail now and waits for fsync from then on.
+        catalog.set_durability("relaxed", WriteDurability::Fsync);
+        append(&relaxed).await;
+        assert!(relaxed.partitions[0].stats().fsyncs > 0);
+        drop((relaxed, strict, catalog));
+
+        // On reopen each namespace gets the durability it has then.
+        let catalog = Catalog::open(&dir, |ns| if ns == "relaxed" { hour } else { WriteDurability::Fsync }).unwrap();
+        let relaxed = catalog.topic("relaxed", "t").unwrap();
+        append(&relaxed).await;
+        assert_eq!(relaxed.partitions[0].stats().fsyncs, 0);
+        assert_eq!(relaxed.partitions[0].high_watermark(), 3);
+        drop((relaxed, catalog));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -95,10 +95,13 @@ impl Broker {
         } = config;
         let tenancy = Arc::new(Tenancy::open(&data_dir).await?);
         let catalog_dir = data_dir.clone();
+        let durability_of = tenancy.clone();
         let catalog = Arc::new(
-            tokio::task::spawn_blocking(move || Catalog::open(&catalog_dir))
-                .await
-                .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
+            tokio::task::spawn_blocking(move || {
+                Catalog::open(&catalog_dir, |namespace| durability_of.durability(namespace).unwrap_or_default())
+            })
+            .await
+            .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
         let groups_dir = data_dir.clone();
         let groups = Arc::new(

@@ -19,7 +19,7 @@ use omnibus_api::scram::ScramHash;
 use tracing::info;
 
 pub use acl::{Acl, AclRule, Action};
-pub use model::{Credential, Namespace, ScramSecret};
+pub use model::{Credential, Namespace, ScramSecret, WriteDurability};
 pub use sessions::{KickReason, Kicked, Registration, SessionRegistry};
 pub use state::StateError;
 pub use store::StoreError;
@@ -152,6 +152,11 @@ impl Tenancy {
             .is_some_and(|current| Arc::ptr_eq(current, &principal.credential))
     }
 
+    /// The write durability of an applied namespace.
+    pub fn durability(&self, namespace_id: &str) -> Option<WriteDurability> {
+        self.snapshot().durability(namespace_id)
+    }
+
     pub async fn apply_namespace(&self, namespace: Namespace) -> Result<(), TenancyError> {
         self.change(|state| Ok(state.apply_namespace(namespace))).await
     }
@@ -238,7 +243,10 @@ mod tests {
     async fn authenticates_and_survives_a_restart() {
         let dir = temp_dir();
         let tenancy = Tenancy::open(&dir).await.unwrap();
-        tenancy.apply_namespace(Namespace { id: "ns".into(), plan: "free".into() }).await.unwrap();
+        tenancy
+            .apply_namespace(Namespace { id: "ns".into(), plan: "free".into(), ..Namespace::default() })
+            .await
+            .unwrap();
         tenancy.apply_credential(credential("ns", "c1", "alice", "secret")).await.unwrap();
 
         let principal = tenancy.authenticate("alice", "secret").await.unwrap();
@@ -260,7 +268,10 @@ mod tests {
     async fn revoking_kicks_sessions_and_outdates_principals() {
         let dir = temp_dir();
         let tenancy = Tenancy::open(&dir).await.unwrap();
-        tenancy.apply_namespace(Namespace { id: "ns".into(), plan: "free".into() }).await.unwrap();
+        tenancy
+            .apply_namespace(Namespace { id: "ns".into(), plan: "free".into(), ..Namespace::default() })
+            .await
+            .unwrap();
         tenancy.apply_credential(credential("ns", "c1", "alice", "pw")).await.unwrap();
         let principal = tenancy.authenticate("alice", "pw").await.unwrap();
         let (_registration, kicked) = tenancy.sessions().register("ns", "client", "c1", 1);

@@ -73,7 +73,10 @@ async fn acknowledged_records_survive_kill_9() {
     let mut omnibus = Omnibus::start(&dir, &[]);
     let mut api = Api::new(omnibus.base_url());
     api.signup("crash@example.com", "Crash").await;
-    let (_, credential) = api.instance_with_credential("crash").await;
+    // The standard plan acknowledges only fsynced writes (the developer plan,
+    // acknowledging from the page cache, goes through kill -9 in the
+    // idempotent producer's test).
+    let (_, credential) = api.instance_on_plan_with_credential("crash", "standard").await;
     let login = KafkaLogin::from_credential(omnibus.kafka, &credential);
 
     // Retries are off in this producer: a record is sent once, so a duplicate

@@ -15,6 +15,8 @@ async fn idempotent_producer_retries_are_stored_once_across_kill_9() {
     let mut omnibus = Omnibus::start(&dir, &[]);
     let mut api = Api::new(omnibus.base_url());
     api.signup("idempotent@example.com", "Idempotent").await;
+    // On the developer plan: acknowledged from the page cache, which a
+    // process crash does not lose.
     let (_, credential) = api.instance_with_credential("idem").await;
     let login = KafkaLogin::from_credential(omnibus.kafka, &credential);
 

@@ -54,9 +54,16 @@ impl Api {
         self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
     }
 
-    /// Creates an instance and a credential for it; returns (instance, credential).
+    /// Creates an instance on the developer plan and a credential for it;
+    /// returns (instance, credential).
     pub async fn instance_with_credential(&self, name: &str) -> (Value, Value) {
-        let instance = self.post("/v1/instances", json!({"name": name, "plan": "developer"})).await;
+        self.instance_on_plan_with_credential(name, "developer").await
+    }
+
+    /// Creates an instance on `plan` and a credential for it; returns
+    /// (instance, credential).
+    pub async fn instance_on_plan_with_credential(&self, name: &str, plan: &str) -> (Value, Value) {
+        let instance = self.post("/v1/instances", json!({"name": name, "plan": plan})).await;
         let id = instance["id"].as_str().expect("id");
         let credential = self.post(&format!("/v1/instances/{id}/credentials"), json!({"name": "e2e"})).await;
         (instance, credential)

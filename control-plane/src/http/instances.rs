@@ -29,8 +29,8 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateInstanceRequest>,
 ) -> ApiResult<impl IntoResponse> {
     validate_name(&request.name)?;
-    if !plans::is_plan(&request.plan) {
-        return Err(ApiError::validation("plan", format!("plan must be one of: {}", plans::PLANS.join(", "))));
+    if plans::plan(&request.plan).is_none() {
+        return Err(ApiError::validation("plan", format!("plan must be one of: {}", plans::names())));
     }
     let region = match request.region {
         Some(region) => region,

@@ -99,6 +99,6 @@ async fn main() {
         Err(e) => eprintln!("raw fdatasync: {e}"),
     }
     run(dir.join("fsync"), Durability::Fsync, seconds, appenders, per_batch).await;
-    run(dir.join("page-cache"), Durability::PageCache, seconds, appenders, per_batch).await;
+    run(dir.join("interval"), Durability::Interval(Duration::from_secs(1)), seconds, appenders, per_batch).await;
     let _ = std::fs::remove_dir(&dir);
 }

@@ -1,5 +1,7 @@
 //! Per-log settings and the small enums of the public API. Plain data with documented defaults.
 
+use std::time::Duration;
+
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// When an acknowledged append is durable.
@@ -7,8 +9,10 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 pub enum Durability {
     /// On disk: acknowledged after a group-commit fdatasync that covers it. Readers see only fsynced data.
     Fsync,
-    /// In the page cache: acknowledged and visible once written. A machine crash can lose it.
-    PageCache,
+    /// In the page cache: acknowledged and visible once written, and fdatasynced in the background no later
+    /// than this long after. Survives a crash of the process; a crash of the machine can lose the last
+    /// interval's acknowledged writes.
+    Interval(Duration),
 }
 
 /// Which timestamp a batch carries.

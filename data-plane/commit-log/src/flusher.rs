@@ -1,5 +1,6 @@
 //! Group commit: one thread per log that fdatasyncs whatever has been written but is not yet durable, so
-//! that all appends waiting at that moment share one fsync. Owns the thread, its wake-up signal and the
+//! that all appends waiting at that moment share one fsync. It runs a round when told to (`notify`) or when
+//! a deadline set with `notify_by` passes (interval durability). Owns the thread, its wake-up signal and the
 //! fsync counters; what to sync and what a finished sync means belong to the [`FlushSource`] (the log).
 
 use std::fs::File;
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// One round of syncing: `files` in order, then `dir` if set; `mark` says what becomes durable.
 pub(crate) struct FlushJob<M> {
@@ -28,6 +30,8 @@ pub(crate) trait FlushSource: Send + Sync + 'static {
 #[derive(Default)]
 struct SignalState {
     dirty: bool,
+    /// Run a round no later than this.
+    deadline: Option<Instant>,
     shutdown: bool,
 }
 
@@ -61,10 +65,19 @@ impl Flusher {
         Ok(Self { signal, counters, thread: Mutex::new(Some(thread)) })
     }
 
-    /// Tells the flusher there may be work.
+    /// Tells the flusher there may be work now.
     pub fn notify(&self) {
         self.signal.state.lock().unwrap_or_else(PoisonError::into_inner).dirty = true;
         self.signal.wake.notify_one();
+    }
+
+    /// Tells the flusher to run a round no later than `deadline` (an earlier deadline already set stands).
+    pub fn notify_by(&self, deadline: Instant) {
+        let mut state = self.signal.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.deadline.is_none_or(|d| deadline < d) {
+            state.deadline = Some(deadline);
+            self.signal.wake.notify_one();
+        }
     }
 
     /// Runs a last round and stops the thread; later calls do nothing.
@@ -101,9 +114,20 @@ fn run<S: FlushSource>(signal: &Signal, counters: &Counters, source: &S) {
         let shutdown = {
             let mut state = signal.state.lock().unwrap_or_else(PoisonError::into_inner);
             while !state.dirty && !state.shutdown {
-                state = signal.wake.wait(state).unwrap_or_else(PoisonError::into_inner);
+                match state.deadline {
+                    None => state = signal.wake.wait(state).unwrap_or_else(PoisonError::into_inner),
+                    Some(deadline) => {
+                        let now = Instant::now();
+                        if deadline <= now {
+                            break;
+                        }
+                        state =
+                            signal.wake.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+                    }
+                }
             }
             state.dirty = false;
+            state.deadline = None;
             state.shutdown
         };
         if let Some(job) = source.take_job() {

@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tokio::sync::watch;
@@ -39,7 +39,7 @@ pub struct AppendInfo {
 }
 
 /// An append that is written but not yet known durable: [`PendingAppend::durable`] resolves once the
-/// group-commit fsync covers it (at once under `Durability::PageCache`).
+/// group-commit fsync covers it (at once under `Durability::Interval`).
 #[must_use = "an append is acknowledged only once it is durable"]
 pub struct PendingAppend {
     info: AppendInfo,
@@ -107,6 +107,8 @@ struct State {
     written: Mark,
     /// End of the data readers may see: the high watermark.
     visible: Mark,
+    /// End of the data an fdatasync has covered (behind `visible` only under `Durability::Interval`).
+    synced: Mark,
     /// Files of rolled segments still to be fsynced.
     unsynced: Vec<Arc<File>>,
     /// A segment file was created since the directory was last fsynced.
@@ -224,7 +226,7 @@ impl FlushSource for Shared {
 
     fn take_job(&self) -> Option<FlushJob<Mark>> {
         let mut state = self.lock();
-        let sync_active = state.config.durability == Durability::Fsync && state.written.offset > state.visible.offset;
+        let sync_active = state.written.offset > state.synced.offset;
         if state.unsynced.is_empty() && !state.dir_dirty && !sync_active {
             return None;
         }
@@ -240,6 +242,9 @@ impl FlushSource for Shared {
         match result {
             Ok(()) if !self.poisoned.load(Ordering::Acquire) => {
                 let mut state = self.lock();
+                if mark.offset > state.synced.offset {
+                    state.synced = mark;
+                }
                 self.publish(&mut state, mark);
             }
             Ok(()) => {}
@@ -283,6 +288,7 @@ impl PartitionLog {
             log_start: recovered.log_start,
             written: mark,
             visible: mark,
+            synced: mark,
             unsynced: Vec::new(),
             dir_dirty: false,
             closed: false,
@@ -330,7 +336,10 @@ impl PartitionLog {
             }
         };
         let (written, log_start_offset, durability) = self.write(&mut data, &mut headers)?;
-        self.flusher.notify();
+        match durability {
+            Durability::Fsync => self.flusher.notify(),
+            Durability::Interval(interval) => self.flusher.notify_by(Instant::now() + interval),
+        }
         let info = match written {
             Written::New { base, next } => {
                 self.shared.appends.fetch_add(1, Ordering::Relaxed);
@@ -394,7 +403,7 @@ impl PartitionLog {
         }
         state.written = state.mark();
         let durability = state.config.durability;
-        if durability == Durability::PageCache {
+        if matches!(durability, Durability::Interval(_)) {
             let mark = state.written;
             self.shared.publish(&mut state, mark);
         }
@@ -527,13 +536,22 @@ impl PartitionLog {
         }
     }
 
-    /// Changes retention/segment/durability settings live (topic config change).
+    /// Changes retention/segment/durability settings live (topic config change, plan change). Data written
+    /// under one durability and not yet synced is synced under the new one's terms.
     pub fn reconfigure(&self, config: LogConfig) {
         let mut state = self.shared.lock();
         state.config = config;
-        if state.config.durability == Durability::PageCache {
+        let unsynced = state.written.offset > state.synced.offset;
+        if let Durability::Interval(interval) = state.config.durability {
             let mark = state.written;
             self.shared.publish(&mut state, mark);
+            drop(state);
+            if unsynced {
+                self.flusher.notify_by(Instant::now() + interval);
+            }
+        } else if unsynced {
+            drop(state);
+            self.flusher.notify();
         }
     }
 

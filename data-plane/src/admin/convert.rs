@@ -8,7 +8,10 @@ use omnibus_api::scram::ScramHash;
 use tonic::Status;
 
 use crate::mqtt::topic;
-use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, ScramSecret};
+use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, ScramSecret, WriteDurability};
+
+/// Longest flush interval of `DURABILITY_INTERVAL`, in milliseconds.
+const MAX_FLUSH_INTERVAL_MS: u32 = 60_000;
 
 /// Longest id or user name accepted, in bytes.
 const MAX_NAME_LEN: usize = 256;
@@ -29,7 +32,18 @@ pub fn name(field: &str, value: String) -> Result<String, Status> {
 
 pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Status> {
     let namespace = namespace.ok_or_else(|| Status::invalid_argument("namespace is required"))?;
-    Ok(Namespace { id: name("namespace.id", namespace.id)?, plan: namespace.plan })
+    let durability = match namespace.durability() {
+        fleet::Durability::Unspecified | fleet::Durability::Fsync => WriteDurability::Fsync,
+        fleet::Durability::Interval => match namespace.flush_interval_ms {
+            ms @ 1..=MAX_FLUSH_INTERVAL_MS => WriteDurability::Interval { flush_interval_ms: ms },
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "namespace.flush_interval_ms must be between 1 and {MAX_FLUSH_INTERVAL_MS}"
+                )));
+            }
+        },
+    };
+    Ok(Namespace { id: name("namespace.id", namespace.id)?, plan: namespace.plan, durability })
 }
 
 pub fn credential(credential: Option<fleet::Credential>) -> Result<Credential, Status> {
@@ -202,7 +216,29 @@ mod tests {
     #[test]
     fn refuses_a_missing_or_empty_namespace() {
         assert_eq!(namespace(None).unwrap_err().code(), Code::InvalidArgument);
-        let empty = fleet::Namespace { id: String::new(), plan: "free".into() };
+        let empty = fleet::Namespace { id: String::new(), plan: "free".into(), ..Default::default() };
         assert_eq!(namespace(Some(empty)).unwrap_err().message(), "namespace.id must not be empty");
+    }
+
+    #[test]
+    fn durability_defaults_to_fsync_and_an_interval_is_bounded() {
+        let with = |durability: fleet::Durability, flush_interval_ms| fleet::Namespace {
+            id: "ns".into(),
+            plan: "developer".into(),
+            durability: durability as i32,
+            flush_interval_ms,
+        };
+        assert_eq!(
+            namespace(Some(with(fleet::Durability::Unspecified, 0))).unwrap().durability,
+            WriteDurability::Fsync
+        );
+        assert_eq!(
+            namespace(Some(with(fleet::Durability::Interval, 1000))).unwrap().durability,
+            WriteDurability::Interval { flush_interval_ms: 1000 }
+        );
+        for bad in [0, MAX_FLUSH_INTERVAL_MS + 1] {
+            let message = namespace(Some(with(fleet::Durability::Interval, bad))).unwrap_err().message().to_string();
+            assert!(message.contains("flush_interval_ms"), "{message}");
+        }
     }
 }

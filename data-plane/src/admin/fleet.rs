@@ -71,8 +71,10 @@ impl Fleet for FleetService {
         request: Request<ApplyNamespaceRequest>,
     ) -> Result<Response<ApplyNamespaceResponse>, Status> {
         let namespace = convert::namespace(request.into_inner().namespace)?;
-        info!(namespace = %namespace.id, plan = %namespace.plan, "applying namespace");
+        info!(namespace = %namespace.id, plan = %namespace.plan, durability = ?namespace.durability, "applying namespace");
+        let (id, durability) = (namespace.id.clone(), namespace.durability);
         self.tenancy.apply_namespace(namespace).await.map_err(status)?;
+        self.catalog.set_durability(&id, durability);
         Ok(Response::new(ApplyNamespaceResponse {}))
     }
 
@@ -144,6 +146,7 @@ impl Fleet for FleetService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenancy::WriteDurability;
     use omnibus_api::fleet::{AclRule, Action, Credential, Namespace};
     use omnibus_api::scram::ScramHash;
     use tonic::Code;
@@ -157,7 +160,7 @@ mod tests {
             mqtt_endpoint: "localhost:1883".into(),
             kafka_endpoint: "localhost:9092".into(),
         };
-        let catalog = Arc::new(Catalog::open(&dir).unwrap());
+        let catalog = Arc::new(Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap());
         let groups = Arc::new(Groups::open(&dir).unwrap());
         (FleetService::new(tenancy, catalog, groups, identity), dir)
     }
@@ -176,7 +179,9 @@ mod tests {
     }
 
     fn namespace(id: &str) -> ApplyNamespaceRequest {
-        ApplyNamespaceRequest { namespace: Some(Namespace { id: id.into(), plan: "free".into() }) }
+        ApplyNamespaceRequest {
+            namespace: Some(Namespace { id: id.into(), plan: "free".into(), ..Namespace::default() }),
+        }
     }
 
     #[tokio::test]

@@ -300,7 +300,10 @@ mod tests {
         use crate::tenancy::{Acl, Credential, Namespace};
         let dir = std::env::temp_dir().join(format!("omnibus-dp-sasl-{}", uuid::Uuid::new_v4()));
         let tenancy = Tenancy::open(&dir).await.unwrap();
-        tenancy.apply_namespace(Namespace { id: "ns".into(), plan: "developer".into() }).await.unwrap();
+        tenancy
+            .apply_namespace(Namespace { id: "ns".into(), plan: "developer".into(), ..Namespace::default() })
+            .await
+            .unwrap();
         for (id, username, sha512) in [("c1", "user", true), ("c2", "old", false)] {
             let credential = Credential {
                 id: id.into(),

@@ -50,7 +50,10 @@ impl Fixture {
         let dir = std::env::temp_dir().join(format!("omnibus-dp-mqtt-{}", uuid::Uuid::new_v4()));
         let tenancy = Arc::new(Tenancy::open(&dir).await.unwrap());
         for id in ["a", "b"] {
-            tenancy.apply_namespace(Namespace { id: id.into(), plan: "free".into() }).await.unwrap();
+            tenancy
+                .apply_namespace(Namespace { id: id.into(), plan: "free".into(), ..Namespace::default() })
+                .await
+                .unwrap();
         }
         tenancy.apply_credential(credential("a", "c-alice", "alice", "#")).await.unwrap();
         tenancy.apply_credential(credential("a", "c-carol", "carol", "a/#")).await.unwrap();

@@ -10,10 +10,22 @@ use serde::{Deserialize, Serialize};
 use super::acl::Acl;
 
 /// An instance: every name inside it is scoped by `id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Namespace {
     pub id: String,
     pub plan: String,
+    pub durability: WriteDurability,
+}
+
+/// When a write to the namespace's logs is acknowledged; the plan fixes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum WriteDurability {
+    /// After a group-commit fdatasync covers it.
+    #[default]
+    Fsync,
+    /// Once in the page cache; fdatasynced within `flush_interval_ms`.
+    Interval { flush_interval_ms: u32 },
 }
 
 /// The RFC 5802 salted form of a credential's secret, for one hash.

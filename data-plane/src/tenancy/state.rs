@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Credential, Namespace};
+use super::model::{Credential, Namespace, WriteDurability};
 
 /// Why a change is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +38,9 @@ pub enum Effect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamespaceEntry {
     pub plan: String,
+    /// Absent in files written before plans carried it: fsync.
+    #[serde(default)]
+    pub durability: WriteDurability,
     pub credentials: BTreeMap<String, Arc<Credential>>,
 }
 
@@ -83,19 +86,30 @@ impl State {
         self.by_username.get(username)
     }
 
+    pub fn durability(&self, namespace_id: &str) -> Option<WriteDurability> {
+        self.namespaces.get(namespace_id).map(|entry| entry.durability)
+    }
+
     pub fn credential(&self, namespace_id: &str, credential_id: &str) -> Option<&Arc<Credential>> {
         self.namespaces.get(namespace_id)?.credentials.get(credential_id)
     }
 
     pub fn apply_namespace(&mut self, namespace: Namespace) -> Effect {
         match self.namespaces.get_mut(&namespace.id) {
-            Some(entry) if entry.plan == namespace.plan => Effect::Unchanged,
+            Some(entry) if entry.plan == namespace.plan && entry.durability == namespace.durability => {
+                Effect::Unchanged
+            }
             Some(entry) => {
                 entry.plan = namespace.plan;
+                entry.durability = namespace.durability;
                 Effect::Changed
             }
             None => {
-                let entry = NamespaceEntry { plan: namespace.plan, credentials: BTreeMap::new() };
+                let entry = NamespaceEntry {
+                    plan: namespace.plan,
+                    durability: namespace.durability,
+                    credentials: BTreeMap::new(),
+                };
                 self.namespaces.insert(namespace.id, entry);
                 Effect::Changed
             }
@@ -164,7 +178,7 @@ mod tests {
     use crate::tenancy::model::ScramSecret;
 
     fn namespace(id: &str) -> Namespace {
-        Namespace { id: id.to_owned(), plan: "free".to_owned() }
+        Namespace { id: id.to_owned(), plan: "free".to_owned(), ..Namespace::default() }
     }
 
     fn credential(namespace_id: &str, id: &str, username: &str) -> Credential {

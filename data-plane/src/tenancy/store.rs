@@ -96,7 +96,7 @@ impl MetadataStore {
 mod tests {
     use super::*;
     use crate::tenancy::acl::{Acl, AclRule, Action};
-    use crate::tenancy::model::{Credential, Namespace, ScramSecret};
+    use crate::tenancy::model::{Credential, Namespace, ScramSecret, WriteDurability};
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("omnibus-dp-{name}-{}", uuid::Uuid::new_v4()));
@@ -106,8 +106,12 @@ mod tests {
 
     fn sample_state() -> State {
         let mut state = State::default();
-        state.apply_namespace(Namespace { id: "ns-1".into(), plan: "free".into() });
-        state.apply_namespace(Namespace { id: "ns-2".into(), plan: "pro".into() });
+        state.apply_namespace(Namespace { id: "ns-1".into(), plan: "free".into(), ..Namespace::default() });
+        state.apply_namespace(Namespace {
+            id: "ns-2".into(),
+            plan: "pro".into(),
+            durability: WriteDurability::Interval { flush_interval_ms: 250 },
+        });
         let credential = Credential {
             id: "cred-1".into(),
             namespace_id: "ns-1".into(),

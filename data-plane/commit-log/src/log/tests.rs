@@ -260,13 +260,50 @@ async fn concurrent_appends_share_fsyncs() {
 }
 
 #[tokio::test]
-async fn page_cache_durability_is_visible_at_once() {
-    let dir = TestDir::new("page-cache");
-    let log = open(&dir, LogConfig { durability: Durability::PageCache, ..LogConfig::default() });
+async fn interval_durability_acknowledges_at_once_and_syncs_within_the_interval() {
+    let dir = TestDir::new("interval");
+    let interval = std::time::Duration::from_millis(300);
+    let log = open(&dir, LogConfig { durability: Durability::Interval(interval), ..LogConfig::default() });
     let mut hw = log.subscribe();
-    append(&log, batch(4, 0)).await;
-    assert_eq!(*hw.borrow_and_update(), 4);
-    assert_eq!(log.stats().fsyncs, 0);
+    let started = Instant::now();
+    for _ in 0..20 {
+        append(&log, batch(4, 0)).await;
+    }
+    assert_eq!(*hw.borrow_and_update(), 80, "visible once written");
+    if started.elapsed() < interval {
+        assert_eq!(log.stats().fsyncs, 0, "no fsync before the interval is up");
+    }
+    wait_for_fsync(&log, started + interval * 10).await;
+    assert!(log.stats().flush_rounds <= 2, "one round covers the interval's appends: {:?}", log.stats());
+}
+
+/// Waits until the log has made an fsync, failing at `deadline`.
+async fn wait_for_fsync(log: &PartitionLog, deadline: Instant) {
+    while log.stats().fsyncs == 0 {
+        assert!(Instant::now() < deadline, "no fsync by the deadline: {:?}", log.stats());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn switching_durability_live_syncs_what_the_old_one_left() {
+    let dir = TestDir::new("switch");
+    let hour = std::time::Duration::from_secs(3600);
+    let interval = LogConfig { durability: Durability::Interval(hour), ..LogConfig::default() };
+    let log = open(&dir, interval.clone());
+    append(&log, batch(2, 0)).await;
+    assert_eq!((log.high_watermark(), log.stats().fsyncs), (2, 0));
+    // To fsync: the unsynced tail is synced now, not in an hour.
+    log.reconfigure(LogConfig::default());
+    wait_for_fsync(&log, Instant::now() + std::time::Duration::from_secs(10)).await;
+    let before = log.stats().fsyncs;
+    append(&log, batch(3, 0)).await;
+    assert!(log.stats().fsyncs > before, "an fsync-durable append waits for its own fsync");
+    // Back to an interval: later appends are visible at once and not synced yet.
+    log.reconfigure(interval);
+    let synced = log.stats().fsyncs;
+    append(&log, batch(1, 0)).await;
+    assert_eq!((log.high_watermark(), log.stats().fsyncs), (6, synced));
 }
 
 #[tokio::test]
