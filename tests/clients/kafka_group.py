@@ -8,6 +8,11 @@ usage: kafka_group.py BOOTSTRAP USERNAME PASSWORD PHASE TOPIC GROUP
              committed (12 per partition).
   resume:    (after a restart) 6 new records; a new consumer in GROUP reads
              exactly those; ListGroups/DescribeGroups show GROUP.
+  static:    two static members (group.instance.id) of GROUP-static share
+             TOPIC; one restarts under the same instance id and gets its
+             partitions back with no rebalance of the other; DescribeGroups
+             shows the instance ids; a second process claiming a live
+             member's instance id fences it.
   isolated:  (another instance's credential) GROUP is not listed and has no
              committed offsets here.
 Prints "kafka group PHASE ok" and exits 0 when everything is as expected.
@@ -16,7 +21,7 @@ import sys
 import threading
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap, username, password, phase, topic, group = sys.argv[1:7]
@@ -66,16 +71,19 @@ def produce(prefix, per_partition):
 class Worker(threading.Thread):
     """One group member: polls, records what it sees, commits after each record."""
 
-    def __init__(self, name, seen):
+    def __init__(self, name, seen, **config):
         super().__init__(daemon=True)
-        self.consumer = Consumer({**consumer_config, "client.id": name})
+        self.fatal = None
+        self.consumer = Consumer({**consumer_config, "client.id": name, "error_cb": self.on_error, **config})
         self.name, self.seen, self.assigned = name, seen, set()
+        self.assignments = 0
         self.stopping = threading.Event()
         self.error = None
 
     def run(self):
         def on_assign(consumer, partitions):
             self.assigned = {p.partition for p in partitions}
+            self.assignments += 1
 
         def on_revoke(consumer, partitions):
             self.assigned = set()
@@ -85,6 +93,10 @@ class Worker(threading.Thread):
             uncommitted = False
             while True:
                 message = self.consumer.poll(0.1)
+                if message is not None and message.error():
+                    self.on_error(message.error())
+                if self.fatal is not None:
+                    return
                 if message is not None and not message.error():
                     self.seen.add(message.value().decode())
                     uncommitted = True
@@ -99,6 +111,10 @@ class Worker(threading.Thread):
             self.consumer.close()  # LeaveGroup
         except Exception as error:  # reported by the main thread
             self.error = error
+
+    def on_error(self, error):
+        if error.fatal() or error.code() == KafkaError._FATAL:
+            self.fatal = error
 
     def stop(self):
         self.stopping.set()
@@ -171,6 +187,41 @@ def resume():
         fail(f"committed offsets after resuming {offsets}")
 
 
+def static():
+    static_group = f"{group}-static"
+    seen = set()
+
+    def member(name, instance_id):
+        worker = Worker(name, seen, **{"group.id": static_group, "group.instance.id": instance_id})
+        worker.start()
+        return worker
+
+    a, b = member("static-a", "instance-a"), member("static-b", "instance-b")
+    wait_until(lambda: balanced([a, b]), "two static members to share six partitions")
+    wait_until(lambda: len(seen) == 78, "every record so far")
+    a_partitions, b_partitions = set(a.assigned), set(b.assigned)
+    # A static member's close sends no LeaveGroup: the coordinator keeps its place.
+    b.stop()
+    b2 = member("static-b-restarted", "instance-b")
+    wait_until(lambda: b2.assigned == b_partitions, "the restarted member to get its partitions back")
+    time.sleep(2)  # several heartbeat intervals: a rebalance would have reached a by now
+    if a.assignments != 1 or a.assigned != a_partitions:
+        fail(f"the other static member was rebalanced: {a.assignments} assignments, {a.assigned}")
+    admin = AdminClient(common)
+    described = admin.describe_consumer_groups([static_group])[static_group].result(timeout=15)
+    instances = sorted(m.group_instance_id for m in described.members)
+    if instances != ["instance-a", "instance-b"] or described.state.name != "STABLE":
+        fail(f"described {described}")
+    # A second live process with b's instance id fences the one running.
+    b3 = member("static-b-duplicate", "instance-b")
+    wait_until(lambda: b2.fatal is not None, "the fenced member to get a fatal error")
+    if "fenced" not in b2.fatal.str().lower():
+        fail(f"the fenced member got {b2.fatal}")
+    wait_until(lambda: b3.assigned == b_partitions, "the newest member to hold the instance's partitions")
+    for worker in (a, b3):
+        worker.stop()
+
+
 def isolated():
     admin = AdminClient(common)
     listed = admin.list_consumer_groups().result(timeout=15)
@@ -181,5 +232,5 @@ def isolated():
         fail(f"another instance's offsets are visible: {offsets}")
 
 
-{"rebalance": rebalance, "resume": resume, "isolated": isolated}[phase]()
+{"rebalance": rebalance, "resume": resume, "static": static, "isolated": isolated}[phase]()
 print(f"kafka group {phase} ok", flush=True)

@@ -1,6 +1,8 @@
 //! Kafka consumer groups with real clients: three confluent-kafka consumers
 //! share a topic's partitions and rebalance when one leaves; committed offsets
-//! survive a `kill -9` and a new member resumes from them; kcat's balanced
+//! survive a `kill -9` and a new member resumes from them; static members
+//! restart without a rebalance and a duplicate instance id fences the live
+//! member; kcat's balanced
 //! consumer joins and reads; another instance sees neither the group nor its
 //! offsets.
 
@@ -48,6 +50,7 @@ async fn consumer_groups_rebalance_commit_and_resume_after_restart() {
     omnibus.signal("KILL", Duration::from_secs(5));
     omnibus.restart();
     group_phase(&alice, "resume").await;
+    group_phase(&alice, "static").await;
     group_phase(&bob, "isolated").await;
 
     // kcat's balanced consumer joins its own group and reads every record (10 + 2 + 1 per partition).

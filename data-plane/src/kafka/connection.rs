@@ -252,7 +252,7 @@ async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<R
         RequestKind::OffsetCommit(r) => Some(ResponseKind::OffsetCommit(groups::commit(ctx, r).await)),
         RequestKind::OffsetFetch(r) => Some(ResponseKind::OffsetFetch(groups::fetch(ctx, r, version).await)),
         RequestKind::ListGroups(r) => Some(ResponseKind::ListGroups(groups::list(ctx, r).await)),
-        RequestKind::DescribeGroups(r) => Some(ResponseKind::DescribeGroups(groups::describe(ctx, r).await)),
+        RequestKind::DescribeGroups(r) => Some(ResponseKind::DescribeGroups(groups::describe(ctx, r, version).await)),
         RequestKind::DeleteGroups(r) => Some(ResponseKind::DeleteGroups(groups::delete(ctx, r).await)),
         // Only served kinds get here (see `versions`); the rest were refused.
         _ => None,

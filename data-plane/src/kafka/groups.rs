@@ -12,9 +12,9 @@
 //!
 //! Membership lives in memory only (after a restart members rejoin, as they do
 //! when a Kafka coordinator moves); committed offsets are on disk before a
-//! commit is acknowledged. Static membership (`group.instance.id`) is not
-//! implemented: such members are treated as dynamic ones. Must not touch the
-//! topic catalog's state or the partition logs.
+//! commit is acknowledged. Static members (`group.instance.id`) keep their
+//! place across their own restarts (see `state`), not across the broker's.
+//! Must not touch the topic catalog's state or the partition logs.
 
 mod admin;
 mod commit;
@@ -58,6 +58,14 @@ pub enum GroupsError {
     NonEmpty,
     #[error("no such group")]
     NotFound,
+}
+
+/// Who sends a group request: its member id and, for a static member, its
+/// `group.instance.id`.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberRef<'a> {
+    pub id: &'a str,
+    pub instance_id: Option<&'a str>,
 }
 
 /// A JoinGroup or SyncGroup answer, now or later.
@@ -220,7 +228,7 @@ impl Groups {
         &self,
         namespace: &str,
         group_id: &str,
-        member_id: &str,
+        member: MemberRef<'_>,
         generation: i32,
         protocol: (Option<&str>, Option<&str>),
         assignments: Vec<(String, Bytes)>,
@@ -228,12 +236,14 @@ impl Groups {
         let tenant = self.tenant(namespace);
         let mut groups = tenant.groups();
         let Some(slot) = groups.get_mut(group_id) else { return Err(GroupError::UnknownMemberId) };
-        let synced = slot.group.sync(Instant::now(), member_id, generation, protocol.0, protocol.1, assignments);
+        let now = Instant::now();
+        let synced =
+            slot.group.sync(now, member.id, member.instance_id, generation, protocol.0, protocol.1, assignments);
         let reply = match synced {
             Ok(Synced::Now(assignment)) => Ok(Reply::Now(assignment)),
             Ok(Synced::Pending) => {
                 let (sender, receiver) = oneshot::channel();
-                slot.syncs.insert(member_id.to_string(), sender);
+                slot.syncs.insert(member.id.to_string(), sender);
                 Ok(Reply::Later(receiver))
             }
             Err(e) => Err(e),
@@ -257,12 +267,20 @@ impl Groups {
         result
     }
 
-    fn heartbeat(&self, namespace: &str, group_id: &str, member_id: &str, generation: i32) -> Result<(), GroupError> {
-        self.with_group(namespace, group_id, |group| group.heartbeat(Instant::now(), member_id, generation))
+    fn heartbeat(
+        &self,
+        namespace: &str,
+        group_id: &str,
+        member: MemberRef<'_>,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        self.with_group(namespace, group_id, |group| {
+            group.heartbeat(Instant::now(), member.id, member.instance_id, generation)
+        })
     }
 
-    fn leave(&self, namespace: &str, group_id: &str, member_id: &str) -> Result<(), GroupError> {
-        self.with_group(namespace, group_id, |group| group.leave(Instant::now(), member_id))
+    fn leave(&self, namespace: &str, group_id: &str, member: MemberRef<'_>) -> Result<(), GroupError> {
+        self.with_group(namespace, group_id, |group| group.leave(Instant::now(), member.id, member.instance_id))
     }
 
     /// Stores committed offsets on disk, then in memory, if the member and
@@ -271,7 +289,7 @@ impl Groups {
         &self,
         namespace: &str,
         group_id: &str,
-        member_id: &str,
+        member: MemberRef<'_>,
         generation: i32,
         commits: &[(String, i32, Committed)],
     ) -> Result<(), GroupsError> {
@@ -279,7 +297,7 @@ impl Groups {
         {
             let mut groups = tenant.groups();
             match groups.get_mut(group_id) {
-                Some(slot) => slot.group.check_commit(Instant::now(), member_id, generation)?,
+                Some(slot) => slot.group.check_commit(Instant::now(), member.id, member.instance_id, generation)?,
                 None if generation < 0 => {}
                 None => return Err(GroupError::IllegalGeneration.into()),
             }
@@ -384,6 +402,7 @@ fn error_code(error: GroupError) -> i16 {
         GroupError::RebalanceInProgress => ResponseError::RebalanceInProgress,
         GroupError::InconsistentGroupProtocol => ResponseError::InconsistentGroupProtocol,
         GroupError::InvalidSessionTimeout => ResponseError::InvalidSessionTimeout,
+        GroupError::FencedInstanceId => ResponseError::FencedInstanceId,
     }
     .code()
 }
@@ -404,9 +423,11 @@ mod tests {
     async fn offsets_are_per_namespace_survive_a_reopen_and_go_with_the_namespace() {
         let data = dir();
         let groups = Groups::open(&data).unwrap();
-        groups.commit("a", "g", "", -1, &[("t".into(), 0, committed(5))]).await.unwrap();
-        groups.commit("b", "g", "", -1, &[("t".into(), 0, committed(9))]).await.unwrap();
-        let refused = groups.commit("a", "h", "m", 3, &[("t".into(), 0, committed(1))]).await;
+        let simple = MemberRef { id: "", instance_id: None };
+        groups.commit("a", "g", simple, -1, &[("t".into(), 0, committed(5))]).await.unwrap();
+        groups.commit("b", "g", simple, -1, &[("t".into(), 0, committed(9))]).await.unwrap();
+        let member = MemberRef { id: "m", instance_id: None };
+        let refused = groups.commit("a", "h", member, 3, &[("t".into(), 0, committed(1))]).await;
         assert!(matches!(refused, Err(GroupsError::Group(GroupError::IllegalGeneration))));
         drop(groups);
 

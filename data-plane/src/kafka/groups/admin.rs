@@ -53,7 +53,7 @@ pub async fn list(ctx: &Ctx<'_>, request: ListGroupsRequest) -> ListGroupsRespon
     ListGroupsResponse::default().with_groups(groups)
 }
 
-pub async fn describe(ctx: &Ctx<'_>, request: DescribeGroupsRequest) -> DescribeGroupsResponse {
+pub async fn describe(ctx: &Ctx<'_>, request: DescribeGroupsRequest, version: i16) -> DescribeGroupsResponse {
     let mut described = Vec::with_capacity(request.groups.len());
     for group_id in request.groups {
         let answer = DescribedGroup::default().with_group_id(group_id.clone());
@@ -70,19 +70,21 @@ pub async fn describe(ctx: &Ctx<'_>, request: DescribeGroupsRequest) -> Describe
         let summary = ctx.shared.groups.summary(ctx.principal.namespace_id(), group_id.0.as_str()).await;
         described.push(match summary {
             None => answer.with_group_state(StrBytes::from_static_str("Dead")),
-            Some(summary) => describe_one(answer, summary),
+            Some(summary) => describe_one(answer, summary, version),
         });
     }
     DescribeGroupsResponse::default().with_groups(described)
 }
 
-fn describe_one(answer: DescribedGroup, summary: GroupSummary) -> DescribedGroup {
+/// One group's members; their instance ids from v4.
+fn describe_one(answer: DescribedGroup, summary: GroupSummary, version: i16) -> DescribedGroup {
     let members = summary
         .members
         .into_iter()
         .map(|m| {
             DescribedGroupMember::default()
                 .with_member_id(text(&m.member_id))
+                .with_group_instance_id(m.instance_id.as_deref().filter(|_| version >= 4).map(text))
                 .with_member_metadata(m.metadata)
                 .with_member_assignment(m.assignment)
         })

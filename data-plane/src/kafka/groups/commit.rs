@@ -18,7 +18,7 @@ use kafka_protocol::messages::{GroupId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use super::offsets::{Committed, GroupOffsets};
-use super::{GroupsError, error_code};
+use super::{GroupsError, MemberRef, error_code};
 use crate::kafka::connection::Ctx;
 use crate::tenancy::Action;
 
@@ -73,9 +73,9 @@ pub async fn commit(ctx: &Ctx<'_>, request: OffsetCommitRequest) -> OffsetCommit
     let stored = if to_store.is_empty() {
         0
     } else {
-        let member_id = request.member_id.as_str();
+        let member = MemberRef { id: request.member_id.as_str(), instance_id: request.group_instance_id.as_deref() };
         let generation = request.generation_id_or_member_epoch;
-        match ctx.shared.groups.commit(namespace, group_id, member_id, generation, &to_store).await {
+        match ctx.shared.groups.commit(namespace, group_id, member, generation, &to_store).await {
             Ok(()) => 0,
             Err(GroupsError::Group(e)) => error_code(e),
             Err(GroupsError::NamespaceDeleted) => ResponseError::CoordinatorNotAvailable.code(),

@@ -19,7 +19,7 @@ use kafka_protocol::protocol::StrBytes;
 use tokio::sync::oneshot;
 
 use super::state::{GroupError, JoinRequest, JoinResult};
-use super::{JoinReply, Reply, error_code};
+use super::{JoinReply, MemberRef, Reply, error_code};
 use crate::kafka::connection::Ctx;
 use crate::tenancy::Action;
 
@@ -63,9 +63,13 @@ pub async fn join(ctx: &Ctx<'_>, request: JoinGroupRequest, version: i16) -> Joi
     let session_timeout = millis(request.session_timeout_ms);
     let rebalance_timeout =
         if request.rebalance_timeout_ms > 0 { millis(request.rebalance_timeout_ms) } else { session_timeout };
+    let instance_id = request.group_instance_id.as_ref().map(|id| id.as_str().to_string());
+    // Kafka's forms: `{client.id}-{uuid}` for dynamic members, `{group.instance.id}-{uuid}` for static ones.
+    let prefix = instance_id.as_deref().unwrap_or("member");
     let join = JoinRequest {
         member_id: request.member_id.as_str().to_string(),
-        fresh_id: format!("member-{}", uuid::Uuid::new_v4()),
+        fresh_id: format!("{prefix}-{}", uuid::Uuid::new_v4()),
+        instance_id,
         require_known_id: version >= 4,
         session_timeout,
         rebalance_timeout,
@@ -82,15 +86,21 @@ pub async fn join(ctx: &Ctx<'_>, request: JoinGroupRequest, version: i16) -> Joi
     match wait(ctx, reply).await {
         None => failed(ResponseError::CoordinatorNotAvailable.code()),
         Some(Err(e)) => failed(error_code(e)),
-        Some(Ok(joined)) => joined_response(joined),
+        Some(Ok(joined)) => joined_response(joined, version),
     }
 }
 
-fn joined_response(joined: JoinResult) -> JoinGroupResponse {
+/// A completed join; instance ids from v5, `skip_assignment` from v9.
+fn joined_response(joined: JoinResult, version: i16) -> JoinGroupResponse {
     let members = joined
         .members
         .into_iter()
-        .map(|(id, metadata)| JoinGroupResponseMember::default().with_member_id(text(&id)).with_metadata(metadata))
+        .map(|(id, instance_id, metadata)| {
+            JoinGroupResponseMember::default()
+                .with_member_id(text(&id))
+                .with_group_instance_id(instance_id.as_deref().filter(|_| version >= 5).map(text))
+                .with_metadata(metadata)
+        })
         .collect();
     JoinGroupResponse::default()
         .with_generation_id(joined.generation)
@@ -98,6 +108,7 @@ fn joined_response(joined: JoinResult) -> JoinGroupResponse {
         .with_protocol_name(Some(text(&joined.protocol_name)))
         .with_leader(text(&joined.leader))
         .with_member_id(text(&joined.member_id))
+        .with_skip_assignment(joined.skip_assignment && version >= 9)
         .with_members(members)
 }
 
@@ -110,10 +121,11 @@ pub async fn sync(ctx: &Ctx<'_>, request: SyncGroupRequest, version: i16) -> Syn
     let assignments =
         request.assignments.iter().map(|a| (a.member_id.as_str().to_string(), a.assignment.clone())).collect();
     let protocol = (request.protocol_type.as_deref(), request.protocol_name.as_deref());
+    let member = MemberRef { id: request.member_id.as_str(), instance_id: request.group_instance_id.as_deref() };
     let synced = ctx.shared.groups.sync(
         ctx.principal.namespace_id(),
         group_id,
-        request.member_id.as_str(),
+        member,
         request.generation_id,
         protocol,
         assignments,
@@ -141,37 +153,37 @@ pub fn heartbeat(ctx: &Ctx<'_>, request: HeartbeatRequest) -> HeartbeatResponse 
     if !ctx.principal.acl().allows(Action::Group, group_id) {
         return HeartbeatResponse::default().with_error_code(ResponseError::GroupAuthorizationFailed.code());
     }
-    let result = ctx.shared.groups.heartbeat(
-        ctx.principal.namespace_id(),
-        group_id,
-        request.member_id.as_str(),
-        request.generation_id,
-    );
+    let member = MemberRef { id: request.member_id.as_str(), instance_id: request.group_instance_id.as_deref() };
+    let result = ctx.shared.groups.heartbeat(ctx.principal.namespace_id(), group_id, member, request.generation_id);
     HeartbeatResponse::default().with_error_code(result.err().map_or(0, error_code))
 }
 
-/// LeaveGroup: one member (v0-2) or a batch (v3+). Members named only by a
-/// `group.instance.id` are unknown here (no static membership).
+/// LeaveGroup: one member (v0-2) or a batch (v3+), where a static member may
+/// be named by its `group.instance.id` alone (an admin removing it).
 pub fn leave(ctx: &Ctx<'_>, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
     let group_id = request.group_id.0.as_str();
     if !ctx.principal.acl().allows(Action::Group, group_id) {
         return LeaveGroupResponse::default().with_error_code(ResponseError::GroupAuthorizationFailed.code());
     }
     let namespace = ctx.principal.namespace_id();
-    let leave_one = |member_id: &str| {
-        if member_id.is_empty() {
+    let leave_one = |member: MemberRef<'_>| {
+        if member.id.is_empty() && member.instance_id.is_none() {
             return ResponseError::UnknownMemberId.code();
         }
-        ctx.shared.groups.leave(namespace, group_id, member_id).err().map_or(0, error_code)
+        ctx.shared.groups.leave(namespace, group_id, member).err().map_or(0, error_code)
     };
     if version < 3 {
-        return LeaveGroupResponse::default().with_error_code(leave_one(request.member_id.as_str()));
+        let member = MemberRef { id: request.member_id.as_str(), instance_id: None };
+        return LeaveGroupResponse::default().with_error_code(leave_one(member));
     }
     let members = request
         .members
         .into_iter()
         .map(|member| {
-            let code = leave_one(member.member_id.as_str());
+            let code = leave_one(MemberRef {
+                id: member.member_id.as_str(),
+                instance_id: member.group_instance_id.as_deref(),
+            });
             MemberResponse::default()
                 .with_member_id(member.member_id)
                 .with_group_instance_id(member.group_instance_id)
@@ -196,7 +208,8 @@ mod tests {
             protocol_name: "range".into(),
             leader: "m1".into(),
             member_id: "m1".into(),
-            members: vec![("m1".into(), Bytes::from_static(b"meta"))],
+            members: vec![("m1".into(), Some("i1".into()), Bytes::from_static(b"meta"))],
+            skip_assignment: true,
         };
         let (min, max) = crate::kafka::versions::served(kafka_protocol::messages::ApiKey::JoinGroup).unwrap();
         for version in min..=max {
@@ -205,7 +218,7 @@ mod tests {
                 .with_generation_id(-1)
                 .with_protocol_name(if version >= 7 { None } else { Some(StrBytes::default()) })
                 .with_member_id(text("m2"));
-            for response in [joined_response(joined.clone()), refused] {
+            for response in [joined_response(joined.clone(), version), refused] {
                 response.encode(&mut BytesMut::new(), version).unwrap();
             }
         }

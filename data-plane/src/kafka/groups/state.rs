@@ -1,6 +1,9 @@
 //! One consumer group under Kafka's classic rebalance protocol, as a state
 //! machine without I/O: members, generations, protocol selection, the leader's
-//! assignments, session and rebalance timeouts.
+//! assignments, session and rebalance timeouts, and static membership
+//! (KIP-345: a member with a `group.instance.id` that comes back under a new
+//! member id takes over its old place, without a rebalance when nothing else
+//! changed, and the old id is fenced).
 //!
 //! Time comes in as an argument (`now`), and answers that a request cannot
 //! get at once (a JoinGroup waiting for the rest of the group, a SyncGroup
@@ -29,6 +32,8 @@ pub enum GroupError {
     InconsistentGroupProtocol,
     #[error("invalid session timeout")]
     InvalidSessionTimeout,
+    #[error("another member now has this group instance id")]
+    FencedInstanceId,
 }
 
 /// Where the group is in its rebalance cycle (Kafka's names).
@@ -58,6 +63,8 @@ pub struct JoinRequest {
     pub member_id: String,
     /// The id to give a new member, chosen by the caller.
     pub fresh_id: String,
+    /// `group.instance.id`: the member is static.
+    pub instance_id: Option<String>,
     /// JoinGroup v4+: a new member must come back with the id it is given.
     pub require_known_id: bool,
     pub session_timeout: Duration,
@@ -75,8 +82,12 @@ pub struct JoinResult {
     pub protocol_name: String,
     pub leader: String,
     pub member_id: String,
-    /// Every member's metadata for the chosen protocol; the leader's only.
-    pub members: Vec<(String, Bytes)>,
+    /// Every member's (id, instance id, metadata for the chosen protocol);
+    /// the leader's only.
+    pub members: Vec<(String, Option<String>, Bytes)>,
+    /// A static leader that rejoined into a Stable generation: the
+    /// assignments stand, it need not compute them (KIP-814).
+    pub skip_assignment: bool,
 }
 
 /// The answer to a JoinGroup.
@@ -108,6 +119,7 @@ pub enum Completion {
 #[derive(Debug, Clone)]
 struct Member {
     id: String,
+    instance_id: Option<String>,
     session_timeout: Duration,
     rebalance_timeout: Duration,
     protocols: Vec<(String, Bytes)>,
@@ -124,6 +136,7 @@ struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberSummary {
     pub member_id: String,
+    pub instance_id: Option<String>,
     pub metadata: Bytes,
     pub assignment: Bytes,
 }
@@ -196,6 +209,7 @@ impl Group {
             .iter()
             .map(|m| MemberSummary {
                 member_id: m.id.clone(),
+                instance_id: m.instance_id.clone(),
                 metadata: stable.and_then(|p| metadata_for(m, p)).unwrap_or_default(),
                 assignment: if stable.is_some() { m.assignment.clone() } else { Bytes::new() },
             })
@@ -211,14 +225,27 @@ impl Group {
         if !(MIN_SESSION_TIMEOUT..=MAX_SESSION_TIMEOUT).contains(&request.session_timeout) {
             return Err(GroupError::InvalidSessionTimeout);
         }
+        let replaced = match (&request.instance_id, request.member_id.is_empty()) {
+            (Some(instance_id), true) => self.static_member(instance_id).map(|m| m.id.clone()),
+            (instance_id, false) => {
+                self.check_instance(&request.member_id, instance_id.as_deref())?;
+                None
+            }
+            (None, true) => None,
+        };
+        let self_id = replaced.as_deref().unwrap_or(&request.member_id);
         if request.protocol_type.is_empty()
             || request.protocols.is_empty()
-            || !self.supports(&request.member_id, &request.protocol_type, &request.protocols)
+            || !self.supports(self_id, &request.protocol_type, &request.protocols)
         {
             return Err(GroupError::InconsistentGroupProtocol);
         }
+        if let Some(old_id) = replaced {
+            return Ok(self.replace_static_member(now, &old_id, request));
+        }
         if request.member_id.is_empty() {
-            if request.require_known_id {
+            // A static member is known by its instance id: no second round trip.
+            if request.require_known_id && request.instance_id.is_none() {
                 self.pending.insert(request.fresh_id.clone(), now + request.session_timeout);
                 return Ok(Joined::MemberIdRequired(request.fresh_id));
             }
@@ -257,16 +284,18 @@ impl Group {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn sync(
         &mut self,
         now: Instant,
         member_id: &str,
+        instance_id: Option<&str>,
         generation: i32,
         protocol_type: Option<&str>,
         protocol_name: Option<&str>,
         assignments: Vec<(String, Bytes)>,
     ) -> Result<Synced, GroupError> {
-        self.check_member(member_id, generation)?;
+        self.check_member(member_id, instance_id, generation)?;
         if protocol_type.is_some_and(|t| Some(t) != self.protocol_type.as_deref())
             || protocol_name.is_some_and(|p| Some(p) != self.protocol.as_deref())
         {
@@ -304,8 +333,14 @@ impl Group {
         }
     }
 
-    pub fn heartbeat(&mut self, now: Instant, member_id: &str, generation: i32) -> Result<(), GroupError> {
-        self.check_member(member_id, generation)?;
+    pub fn heartbeat(
+        &mut self,
+        now: Instant,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        self.check_member(member_id, instance_id, generation)?;
         self.touch(now, member_id);
         match self.phase {
             Phase::Empty => Err(GroupError::UnknownMemberId),
@@ -314,15 +349,26 @@ impl Group {
         }
     }
 
-    pub fn leave(&mut self, now: Instant, member_id: &str) -> Result<(), GroupError> {
-        if self.pending.remove(member_id).is_some() {
+    /// A member leaves: named by its member id, or (a static member removed
+    /// by an admin) by its instance id alone.
+    pub fn leave(&mut self, now: Instant, member_id: &str, instance_id: Option<&str>) -> Result<(), GroupError> {
+        let member_id = match instance_id {
+            Some(instance_id) if member_id.is_empty() => {
+                self.static_member(instance_id).map(|m| m.id.clone()).ok_or(GroupError::UnknownMemberId)?
+            }
+            _ => {
+                self.check_instance(member_id, instance_id)?;
+                member_id.to_string()
+            }
+        };
+        if self.pending.remove(&member_id).is_some() {
             self.maybe_complete_join(now);
             return Ok(());
         }
-        if self.member(member_id).is_none() {
+        if self.member(&member_id).is_none() {
             return Err(GroupError::UnknownMemberId);
         }
-        self.remove_member(member_id);
+        self.remove_member(&member_id);
         self.after_removal(now);
         Ok(())
     }
@@ -330,11 +376,17 @@ impl Group {
     /// Whether an OffsetCommit from `member_id` at `generation` is allowed
     /// (Kafka's rules: a simple commit, generation < 0, only into a group
     /// without members); counts as a heartbeat.
-    pub fn check_commit(&mut self, now: Instant, member_id: &str, generation: i32) -> Result<(), GroupError> {
+    pub fn check_commit(
+        &mut self,
+        now: Instant,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Result<(), GroupError> {
         if generation < 0 && self.phase == Phase::Empty {
             return Ok(());
         }
-        self.check_member(member_id, generation)?;
+        self.check_member(member_id, instance_id, generation)?;
         if self.phase == Phase::CompletingRebalance {
             return Err(GroupError::RebalanceInProgress);
         }
@@ -373,7 +425,8 @@ impl Group {
         }
     }
 
-    fn check_member(&self, member_id: &str, generation: i32) -> Result<(), GroupError> {
+    fn check_member(&self, member_id: &str, instance_id: Option<&str>, generation: i32) -> Result<(), GroupError> {
+        self.check_instance(member_id, instance_id)?;
         if self.member(member_id).is_none() {
             return Err(GroupError::UnknownMemberId);
         }
@@ -381,6 +434,67 @@ impl Group {
             return Err(GroupError::IllegalGeneration);
         }
         Ok(())
+    }
+
+    /// A request naming `instance_id` from anyone but the member that holds
+    /// it now is from a replaced incarnation: fenced (Kafka's rule).
+    fn check_instance(&self, member_id: &str, instance_id: Option<&str>) -> Result<(), GroupError> {
+        match instance_id.and_then(|id| self.static_member(id)) {
+            Some(holder) if holder.id != member_id => Err(GroupError::FencedInstanceId),
+            _ => Ok(()),
+        }
+    }
+
+    fn static_member(&self, instance_id: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.instance_id.as_deref() == Some(instance_id))
+    }
+
+    /// A known static member joins under a new id: it takes over the old
+    /// member's place (assignment, leadership); the old id's waiting requests
+    /// are fenced. A Stable group whose protocol would not change answers at
+    /// once with the current generation; otherwise the group rebalances.
+    fn replace_static_member(&mut self, now: Instant, old_id: &str, request: JoinRequest) -> Joined {
+        let new_id = request.fresh_id;
+        let Some(index) = self.members.iter().position(|m| m.id == old_id) else {
+            return Joined::Pending(new_id);
+        };
+        let member = &mut self.members[index];
+        if std::mem::take(&mut member.awaiting_join) {
+            self.outbox
+                .push(Completion::Join { member_id: old_id.to_string(), result: Err(GroupError::FencedInstanceId) });
+        }
+        if std::mem::take(&mut member.awaiting_sync) {
+            self.outbox
+                .push(Completion::Sync { member_id: old_id.to_string(), result: Err(GroupError::FencedInstanceId) });
+        }
+        member.id = new_id.clone();
+        member.session_timeout = request.session_timeout;
+        member.rebalance_timeout = request.rebalance_timeout;
+        member.protocols = request.protocols;
+        member.expires = now + request.session_timeout;
+        if self.leader.as_deref() == Some(old_id) {
+            self.leader = Some(new_id.clone());
+        }
+        if self.pending_sync.remove(old_id) {
+            self.pending_sync.insert(new_id.clone());
+        }
+        match self.phase {
+            Phase::Stable if self.leader.as_deref().and_then(|l| self.select_protocol(l)) == self.protocol => {
+                let mut result = self.join_result(&new_id);
+                result.skip_assignment = self.leader.as_deref() == Some(new_id.as_str());
+                Joined::Now(result)
+            }
+            Phase::Stable | Phase::CompletingRebalance | Phase::Empty => {
+                self.set_awaiting_join(&new_id);
+                self.prepare_rebalance(now);
+                Joined::Pending(new_id)
+            }
+            Phase::PreparingRebalance => {
+                self.set_awaiting_join(&new_id);
+                self.maybe_complete_join(now);
+                Joined::Pending(new_id)
+            }
+        }
     }
 
     /// Whether a member with these protocols fits the others in the group.
@@ -402,6 +516,7 @@ impl Group {
         }
         self.members.push(Member {
             id,
+            instance_id: request.instance_id,
             session_timeout: request.session_timeout,
             rebalance_timeout: request.rebalance_timeout,
             protocols: request.protocols,
@@ -500,7 +615,10 @@ impl Group {
         let leader = self.leader.clone().unwrap_or_default();
         let protocol_name = self.protocol.clone().unwrap_or_default();
         let members = if leader == member_id {
-            self.members.iter().map(|m| (m.id.clone(), metadata_for(m, &protocol_name).unwrap_or_default())).collect()
+            self.members
+                .iter()
+                .map(|m| (m.id.clone(), m.instance_id.clone(), metadata_for(m, &protocol_name).unwrap_or_default()))
+                .collect()
         } else {
             Vec::new()
         };
@@ -511,6 +629,7 @@ impl Group {
             leader,
             member_id: member_id.to_string(),
             members,
+            skip_assignment: false,
         }
     }
 
@@ -570,6 +689,7 @@ mod tests {
         JoinRequest {
             member_id: member_id.into(),
             fresh_id: fresh_id.into(),
+            instance_id: None,
             require_known_id: true,
             session_timeout: SESSION,
             rebalance_timeout: REBALANCE,
@@ -612,17 +732,20 @@ mod tests {
         assert_eq!(joins(&group.take_completions())["a"].generation, 1);
         join_new(&mut group, now, "b", &["range"]);
         assert_eq!(group.phase(), Phase::PreparingRebalance);
-        assert_eq!(group.heartbeat(now, "a", 1), Err(GroupError::RebalanceInProgress));
+        assert_eq!(group.heartbeat(now, "a", None, 1), Err(GroupError::RebalanceInProgress));
         assert_eq!(group.join(now, request("a", "unused", &["range"])).unwrap(), Joined::Pending("a".into()));
         let joined = joins(&group.take_completions());
         assert_eq!(joined.len(), 2);
         assert_eq!(joined["a"].members.len(), 2, "the leader gets every member's metadata");
         assert!(joined["b"].members.is_empty());
         assert_eq!(joined["b"].leader, "a");
-        assert_eq!(group.sync(now, "b", 2, None, None, vec![]).unwrap(), Synced::Pending);
-        assert_eq!(group.heartbeat(now, "b", 2), Ok(()));
+        assert_eq!(group.sync(now, "b", None, 2, None, None, vec![]).unwrap(), Synced::Pending);
+        assert_eq!(group.heartbeat(now, "b", None, 2), Ok(()));
         let assignments = vec![("a".into(), Bytes::from("pa")), ("b".into(), Bytes::from("pb"))];
-        assert_eq!(group.sync(now, "a", 2, Some("consumer"), Some("range"), assignments).unwrap(), Synced::Pending);
+        assert_eq!(
+            group.sync(now, "a", None, 2, Some("consumer"), Some("range"), assignments).unwrap(),
+            Synced::Pending
+        );
         let synced = syncs(&group.take_completions());
         assert_eq!(synced["a"], Ok(Bytes::from("pa")));
         assert_eq!(synced["b"], Ok(Bytes::from("pb")));
@@ -634,7 +757,7 @@ mod tests {
     fn members_join_sync_and_get_the_leaders_assignments() {
         let now = Instant::now();
         let mut group = stable_pair(now);
-        assert_eq!(group.sync(now, "b", 2, None, None, vec![]), Ok(Synced::Now(Bytes::from("pb"))));
+        assert_eq!(group.sync(now, "b", None, 2, None, None, vec![]), Ok(Synced::Now(Bytes::from("pb"))));
         assert_eq!(group.summaries()[1].assignment, Bytes::from("pb"));
         // A follower rejoining unchanged gets the current generation back.
         match group.join(now, request("b", "unused", &["range"])).unwrap() {
@@ -657,18 +780,18 @@ mod tests {
     fn fencing_and_rebalance_errors() {
         let now = Instant::now();
         let mut group = stable_pair(now);
-        assert_eq!(group.heartbeat(now, "zzz", 2), Err(GroupError::UnknownMemberId));
-        assert_eq!(group.heartbeat(now, "a", 1), Err(GroupError::IllegalGeneration));
-        assert_eq!(group.sync(now, "a", 3, None, None, vec![]), Err(GroupError::IllegalGeneration));
+        assert_eq!(group.heartbeat(now, "zzz", None, 2), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.heartbeat(now, "a", None, 1), Err(GroupError::IllegalGeneration));
+        assert_eq!(group.sync(now, "a", None, 3, None, None, vec![]), Err(GroupError::IllegalGeneration));
         assert_eq!(group.join(now, request("zzz", "u", &["range"])), Err(GroupError::UnknownMemberId));
-        assert_eq!(group.check_commit(now, "a", 1), Err(GroupError::IllegalGeneration));
-        assert_eq!(group.check_commit(now, "", -1), Err(GroupError::UnknownMemberId));
-        assert_eq!(group.check_commit(now, "b", 2), Ok(()));
+        assert_eq!(group.check_commit(now, "a", None, 1), Err(GroupError::IllegalGeneration));
+        assert_eq!(group.check_commit(now, "", None, -1), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.check_commit(now, "b", None, 2), Ok(()));
         // A third member starts a rebalance; the others are told on heartbeat and sync.
         join_new(&mut group, now, "c", &["range"]);
-        assert_eq!(group.heartbeat(now, "a", 2), Err(GroupError::RebalanceInProgress));
-        assert_eq!(group.sync(now, "b", 2, None, None, vec![]), Err(GroupError::RebalanceInProgress));
-        assert_eq!(group.check_commit(now, "b", 2), Ok(()), "commits are allowed while preparing");
+        assert_eq!(group.heartbeat(now, "a", None, 2), Err(GroupError::RebalanceInProgress));
+        assert_eq!(group.sync(now, "b", None, 2, None, None, vec![]), Err(GroupError::RebalanceInProgress));
+        assert_eq!(group.check_commit(now, "b", None, 2), Ok(()), "commits are allowed while preparing");
         let short = JoinRequest { session_timeout: Duration::from_secs(1), ..request("", "d", &["range"]) };
         assert_eq!(group.join(now, short), Err(GroupError::InvalidSessionTimeout));
         let other_type = JoinRequest { protocol_type: "connect".into(), ..request("", "d", &["range"]) };
@@ -686,23 +809,23 @@ mod tests {
         group.join(now, request("a", "u", &["sticky", "roundrobin", "range"])).unwrap();
         let joined = joins(&group.take_completions());
         assert_eq!(joined["b"].protocol_name, "roundrobin");
-        assert_eq!(joined["a"].members[0].1, Bytes::from("roundrobin-u"), "metadata of the chosen protocol");
+        assert_eq!(joined["a"].members[0].2, Bytes::from("roundrobin-u"), "metadata of the chosen protocol");
     }
 
     #[test]
     fn leaving_rebalances_and_the_last_one_out_empties_the_group() {
         let now = Instant::now();
         let mut group = stable_pair(now);
-        group.leave(now, "a").unwrap();
+        group.leave(now, "a", None).unwrap();
         assert_eq!(group.phase(), Phase::PreparingRebalance);
-        assert_eq!(group.leave(now, "a"), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.leave(now, "a", None), Err(GroupError::UnknownMemberId));
         group.join(now, request("b", "u", &["range"])).unwrap();
         let joined = joins(&group.take_completions());
         assert_eq!((joined["b"].generation, joined["b"].leader.as_str()), (3, "b"), "b leads now");
-        group.leave(now, "b").unwrap();
+        group.leave(now, "b", None).unwrap();
         assert_eq!(group.phase(), Phase::Empty);
         assert!(group.is_idle());
-        assert_eq!(group.check_commit(now, "", -1), Ok(()), "a simple commit into an empty group");
+        assert_eq!(group.check_commit(now, "", None, -1), Ok(()), "a simple commit into an empty group");
         join_new(&mut group, now, "c", &["range"]);
         assert_eq!(joins(&group.take_completions())["c"].generation, 5, "generations go on after Empty");
     }
@@ -712,7 +835,7 @@ mod tests {
         let now = Instant::now();
         let mut group = stable_pair(now);
         let later = now + Duration::from_secs(8);
-        group.heartbeat(later, "a", 2).unwrap();
+        group.heartbeat(later, "a", None, 2).unwrap();
         group.tick(later);
         assert_eq!(group.phase(), Phase::Stable);
         // b has not been heard from for a session timeout.
@@ -736,13 +859,13 @@ mod tests {
         let mut t = now;
         while t < now + REBALANCE {
             t += Duration::from_secs(5);
-            let _ = group.heartbeat(t, "a", 2);
+            let _ = group.heartbeat(t, "a", None, 2);
             group.tick(t);
         }
         let joined = joins(&group.take_completions());
         assert_eq!(joined.keys().collect::<Vec<_>>(), ["b", "c"]);
         assert_eq!(joined["b"].leader, "b");
-        assert_eq!(group.heartbeat(t, "a", 3), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.heartbeat(t, "a", None, 3), Err(GroupError::UnknownMemberId));
     }
 
     #[test]
@@ -754,12 +877,12 @@ mod tests {
         join_new(&mut group, now, "b", &["range"]);
         group.join(now, request("a", "u", &["range"])).unwrap();
         group.take_completions();
-        assert_eq!(group.sync(now, "b", 2, None, None, vec![]), Ok(Synced::Pending));
+        assert_eq!(group.sync(now, "b", None, 2, None, None, vec![]), Ok(Synced::Pending));
         group.tick(now + REBALANCE);
         let synced = syncs(&group.take_completions());
         assert_eq!(synced["b"], Err(GroupError::RebalanceInProgress));
         assert_eq!(group.phase(), Phase::PreparingRebalance);
-        assert_eq!(group.heartbeat(now + REBALANCE, "a", 2), Err(GroupError::UnknownMemberId));
+        assert_eq!(group.heartbeat(now + REBALANCE, "a", None, 2), Err(GroupError::UnknownMemberId));
     }
 
     #[test]
@@ -769,5 +892,112 @@ mod tests {
         assert_eq!(group.join(now, request("", "c", &["range"])), Ok(Joined::MemberIdRequired("c".into())));
         group.tick(now + SESSION + Duration::from_millis(1));
         assert_eq!(group.join(now, request("c", "u", &["range"])), Err(GroupError::UnknownMemberId));
+    }
+
+    fn static_request(member_id: &str, fresh_id: &str, instance_id: &str, protocols: &[&str]) -> JoinRequest {
+        JoinRequest { instance_id: Some(instance_id.into()), ..request(member_id, fresh_id, protocols) }
+    }
+
+    /// Static members `a` (instance `ia`, leader) and `b` (`ib`), Stable at
+    /// generation 2 with assignments `pa` and `pb`.
+    fn stable_static_pair(now: Instant) -> Group {
+        let mut group = Group::new();
+        let joined = group.join(now, static_request("", "a", "ia", &["range"])).unwrap();
+        assert_eq!(joined, Joined::Pending("a".into()), "a static member needs no MEMBER_ID_REQUIRED round");
+        group.take_completions();
+        assert_eq!(group.join(now, static_request("", "b", "ib", &["range"])).unwrap(), Joined::Pending("b".into()));
+        group.join(now, static_request("a", "unused", "ia", &["range"])).unwrap();
+        let joined = joins(&group.take_completions());
+        assert_eq!(joined["a"].members.iter().map(|m| m.1.as_deref()).collect::<Vec<_>>(), [Some("ia"), Some("ib")]);
+        group.sync(now, "b", Some("ib"), 2, None, None, vec![]).unwrap();
+        let assignments = vec![("a".into(), Bytes::from("pa")), ("b".into(), Bytes::from("pb"))];
+        group.sync(now, "a", Some("ia"), 2, None, None, assignments).unwrap();
+        assert_eq!(syncs(&group.take_completions()).len(), 2);
+        assert_eq!(group.phase(), Phase::Stable);
+        group
+    }
+
+    #[test]
+    fn a_static_member_that_restarts_keeps_its_assignment_without_a_rebalance() {
+        let now = Instant::now();
+        let mut group = stable_static_pair(now);
+        // b restarts: a new process, no member id, the same instance id.
+        match group.join(now, static_request("", "b2", "ib", &["range"])).unwrap() {
+            Joined::Now(result) => {
+                assert_eq!((result.generation, result.member_id.as_str(), result.leader.as_str()), (2, "b2", "a"));
+                assert!(result.members.is_empty() && !result.skip_assignment);
+            }
+            other => panic!("expected the current generation, got {other:?}"),
+        }
+        assert_eq!(group.phase(), Phase::Stable);
+        assert_eq!(group.sync(now, "b2", Some("ib"), 2, None, None, vec![]), Ok(Synced::Now(Bytes::from("pb"))));
+        // The old incarnation is fenced wherever it shows up.
+        assert_eq!(group.heartbeat(now, "b", Some("ib"), 2), Err(GroupError::FencedInstanceId));
+        assert_eq!(group.check_commit(now, "b", Some("ib"), 2), Err(GroupError::FencedInstanceId));
+        assert_eq!(group.leave(now, "b", Some("ib")), Err(GroupError::FencedInstanceId));
+        assert_eq!(group.heartbeat(now, "b2", Some("ib"), 2), Ok(()));
+        assert_eq!(group.heartbeat(now, "a", None, 2), Ok(()), "a is untouched");
+        let members: Vec<_> = group.summaries().into_iter().map(|m| (m.member_id, m.instance_id)).collect();
+        assert_eq!(members, [("a".into(), Some("ia".into())), ("b2".into(), Some("ib".into()))]);
+    }
+
+    #[test]
+    fn a_restarted_static_leader_skips_assignment_and_a_changed_protocol_rebalances() {
+        let now = Instant::now();
+        let mut group = stable_static_pair(now);
+        match group.join(now, static_request("", "a2", "ia", &["range"])).unwrap() {
+            Joined::Now(result) => {
+                assert_eq!((result.leader.as_str(), result.members.len()), ("a2", 2));
+                assert!(result.skip_assignment, "KIP-814: the assignments stand");
+            }
+            other => panic!("expected the current generation, got {other:?}"),
+        }
+        assert_eq!(group.sync(now, "a2", Some("ia"), 2, None, None, vec![]), Ok(Synced::Now(Bytes::from("pa"))));
+        // a restarts again preferring sticky, which b lacks: still range, no rebalance.
+        let prefers_sticky = static_request("", "a3", "ia", &["sticky", "range"]);
+        assert!(matches!(group.join(now, prefers_sticky).unwrap(), Joined::Now(_)));
+        // b comes back with sticky too: the group's choice changes, so it rebalances.
+        let changed = static_request("", "b2", "ib", &["sticky", "range"]);
+        assert_eq!(group.join(now, changed).unwrap(), Joined::Pending("b2".into()));
+        assert_eq!(group.phase(), Phase::PreparingRebalance);
+        group.join(now, static_request("a3", "unused", "ia", &["sticky", "range"])).unwrap();
+        let joined = joins(&group.take_completions());
+        assert_eq!((joined["b2"].generation, joined["b2"].protocol_name.as_str()), (3, "sticky"));
+    }
+
+    #[test]
+    fn a_static_member_replaced_while_joining_is_fenced_and_its_successor_joins() {
+        let now = Instant::now();
+        let mut group = stable_static_pair(now);
+        join_new(&mut group, now, "c", &["range"]);
+        assert_eq!(
+            group.join(now, static_request("b", "unused", "ib", &["range"])).unwrap(),
+            Joined::Pending("b".into())
+        );
+        // b's process dies while its JoinGroup waits; its successor joins.
+        assert_eq!(group.join(now, static_request("", "b2", "ib", &["range"])).unwrap(), Joined::Pending("b2".into()));
+        let completions = group.take_completions();
+        assert!(
+            completions
+                .contains(&Completion::Join { member_id: "b".into(), result: Err(GroupError::FencedInstanceId) })
+        );
+        group.join(now, static_request("a", "unused", "ia", &["range"])).unwrap();
+        let joined = joins(&group.take_completions());
+        assert_eq!(joined.keys().collect::<Vec<_>>(), ["a", "b2", "c"]);
+        assert_eq!(joined["b2"].generation, 3);
+    }
+
+    #[test]
+    fn an_admin_removes_a_static_member_by_its_instance_id() {
+        let now = Instant::now();
+        let mut group = stable_static_pair(now);
+        assert_eq!(group.leave(now, "", Some("nobody")), Err(GroupError::UnknownMemberId));
+        group.leave(now, "", Some("ib")).unwrap();
+        assert_eq!(group.phase(), Phase::PreparingRebalance);
+        group.join(now, static_request("a", "unused", "ia", &["range"])).unwrap();
+        assert_eq!(joins(&group.take_completions()).keys().collect::<Vec<_>>(), ["a"]);
+        // The removed instance comes back as a new member.
+        assert_eq!(group.join(now, static_request("", "b3", "ib", &["range"])).unwrap(), Joined::Pending("b3".into()));
+        assert_eq!(group.phase(), Phase::PreparingRebalance);
     }
 }
