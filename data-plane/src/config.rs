@@ -29,6 +29,10 @@ pub struct BrokerConfig {
     /// Host name put in front of the bound ports when the broker reports its
     /// client endpoints (`{advertised_host}:{port}`). Default `"localhost"`.
     pub advertised_host: String,
+    /// Port Kafka clients are told to use (Metadata, FindCoordinator) and put
+    /// in the instance's Kafka endpoint, when it differs from the bound one
+    /// (behind a proxy, a load balancer or NAT). Default: the bound port.
+    pub advertised_kafka_port: Option<u16>,
     /// Largest Kafka request accepted, in bytes; a larger one closes the
     /// connection. Default 100 MiB (104857600), Kafka's `socket.request.max.bytes`.
     pub max_request_size: u32,
@@ -47,6 +51,7 @@ impl Default for BrokerConfig {
             grpc_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 9190)),
             max_request_size: 100 * 1024 * 1024,
             advertised_host: "localhost".to_owned(),
+            advertised_kafka_port: None,
             max_packet_size: 1024 * 1024,
         }
     }

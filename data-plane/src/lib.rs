@@ -90,6 +90,7 @@ impl Broker {
             kafka_listen,
             grpc_listen,
             advertised_host,
+            advertised_kafka_port,
             max_request_size,
             max_packet_size,
         } = config;
@@ -136,7 +137,7 @@ impl Broker {
             advertised: kafka::Advertised {
                 node_id: node_id(&broker_id),
                 host: advertised_host.clone(),
-                port: bound.port(),
+                port: advertised_kafka_port.unwrap_or(bound.port()),
             },
             max_request_size,
         };
@@ -146,7 +147,7 @@ impl Broker {
             broker_id,
             incarnation: uuid::Uuid::now_v7().to_string(),
             mqtt_endpoint: format!("{advertised_host}:{}", mqtt_addr.port()),
-            kafka_endpoint: format!("{advertised_host}:{}", kafka_addr.port()),
+            kafka_endpoint: format!("{advertised_host}:{}", advertised_kafka_port.unwrap_or(kafka_addr.port())),
         };
         let admin = AdminListener::bind(grpc_listen, tenancy, catalog.clone(), groups, identity, metrics)
             .await

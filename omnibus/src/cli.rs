@@ -61,6 +61,9 @@ pub struct DevArgs {
     /// Host name put in instance endpoints [default: localhost].
     #[arg(long, env = "OMNIBUS_ADVERTISED_HOST")]
     pub advertised_host: Option<String>,
+    /// Port Kafka clients are told to use [default: the bound Kafka port].
+    #[arg(long, env = "OMNIBUS_ADVERTISED_KAFKA_PORT")]
+    pub advertised_kafka_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +108,9 @@ pub struct BrokerArgs {
     /// Host name clients reach this broker by [default: localhost].
     #[arg(long, env = "OMNIBUS_ADVERTISED_HOST")]
     pub advertised_host: Option<String>,
+    /// Port Kafka clients are told to use [default: the bound Kafka port].
+    #[arg(long, env = "OMNIBUS_ADVERTISED_KAFKA_PORT")]
+    pub advertised_kafka_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]

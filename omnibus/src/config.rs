@@ -61,6 +61,7 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
         grpc_listen,
         database_url,
         advertised_host,
+        advertised_kafka_port,
     } = args;
     set(&mut config.data_dir, data_dir);
     set(&mut config.control_plane.listen, http_listen);
@@ -68,6 +69,9 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
     set(&mut config.broker.kafka_listen, kafka_listen);
     set(&mut config.broker.grpc_listen, grpc_listen);
     set(&mut config.broker.advertised_host, advertised_host);
+    if advertised_kafka_port.is_some() {
+        config.broker.advertised_kafka_port = *advertised_kafka_port;
+    }
     if database_url.is_some() {
         config.control_plane.database_url.clone_from(database_url);
     }
@@ -103,13 +107,25 @@ pub fn control_plane(args: &ControlPlaneArgs) -> anyhow::Result<ControlPlaneConf
 
 pub fn broker(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     let mut config: BrokerConfig = layered(BrokerConfig::default(), args.config.as_deref())?;
-    let BrokerArgs { config: _, data_dir, broker_id, mqtt_listen, kafka_listen, grpc_listen, advertised_host } = args;
+    let BrokerArgs {
+        config: _,
+        data_dir,
+        broker_id,
+        mqtt_listen,
+        kafka_listen,
+        grpc_listen,
+        advertised_host,
+        advertised_kafka_port,
+    } = args;
     set(&mut config.data_dir, data_dir);
     set(&mut config.broker_id, broker_id);
     set(&mut config.mqtt_listen, mqtt_listen);
     set(&mut config.kafka_listen, kafka_listen);
     set(&mut config.grpc_listen, grpc_listen);
     set(&mut config.advertised_host, advertised_host);
+    if advertised_kafka_port.is_some() {
+        config.advertised_kafka_port = *advertised_kafka_port;
+    }
     Ok(config)
 }
 

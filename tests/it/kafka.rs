@@ -68,6 +68,25 @@ async fn kafka_clients_produce_and_consume_within_their_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_are_told_the_advertised_host_and_port() {
+    let dir = temp_dir("omnibus-e2e-kafka-advertised");
+    let env = [("OMNIBUS_ADVERTISED_HOST", "kafka.omnibus.test"), ("OMNIBUS_ADVERTISED_KAFKA_PORT", "19092")];
+    let omnibus = Omnibus::start(&dir, &env);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("advertised@example.com", "Proxied").await;
+    let (instance, credential) = api.instance_with_credential("proxied").await;
+    assert_eq!(instance["endpoints"]["kafka"], "kafka.omnibus.test:19092");
+    // Bootstrapping through the bound port, the client learns the advertised address.
+    let login = KafkaLogin::from_credential(omnibus.kafka, &credential);
+    let listed = kcat(&login, "PLAIN", &["-L", "-J"], "").await;
+    assert!(listed.success, "{}", listed.stderr);
+    let metadata: serde_json::Value = serde_json::from_str(&listed.stdout).expect("kcat -J prints JSON");
+    assert_eq!(metadata["brokers"][0]["name"], "kafka.omnibus.test:19092", "{metadata}");
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_records_survive_kill_9() {
     let dir = temp_dir("omnibus-e2e-kafka-crash");
     let mut omnibus = Omnibus::start(&dir, &[]);
