@@ -3,7 +3,7 @@
 //! PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and another instance sees none of it.
 
 use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_roundtrip, kcat};
-use omnibus_tests::crash::produce_through_kill_9;
+use omnibus_tests::crash::{produce_through_kill_9, python_producer};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
 use omnibus_tests::temp_dir;
@@ -100,7 +100,13 @@ async fn acknowledged_records_survive_kill_9() {
 
     // Retries are off in this producer: a record is sent once, so a duplicate
     // could only come from the broker.
-    let run = produce_through_kill_9(&mut omnibus, &login, "kafka_crash_producer.py", "crash").await;
+    let run = produce_through_kill_9(
+        &mut omnibus,
+        &login,
+        python_producer("kafka_crash_producer.py", &login, "crash"),
+        "crash",
+    )
+    .await;
     run.assert_acknowledged_stored_once_in_order();
     omnibus.assert_no_errors();
     drop(omnibus);

@@ -4,7 +4,7 @@
 //! sequence state from the log, stores none of them twice.
 
 use omnibus_tests::clients::KafkaLogin;
-use omnibus_tests::crash::produce_through_kill_9;
+use omnibus_tests::crash::{produce_through_kill_9, python_producer};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
 use omnibus_tests::temp_dir;
@@ -20,7 +20,9 @@ async fn idempotent_producer_retries_are_stored_once_across_kill_9() {
     let (_, credential) = api.instance_with_credential("idem").await;
     let login = KafkaLogin::from_credential(omnibus.kafka, &credential);
 
-    let run = produce_through_kill_9(&mut omnibus, &login, "kafka_idempotent.py", "idem").await;
+    let run =
+        produce_through_kill_9(&mut omnibus, &login, python_producer("kafka_idempotent.py", &login, "idem"), "idem")
+            .await;
     assert!(run.done.ends_with(" failed 0 unflushed 0"), "the idempotent producer lost records: {}", run.done);
     run.assert_acknowledged_stored_once_in_order();
     let stored = &run.stored;

@@ -1,13 +1,15 @@
-//! Producing through a broker crash: runs a numbering producer script
-//! (`clients/kafka_crash_producer.py`, `clients/kafka_idempotent.py`) that
-//! prints `acked N` for every record the broker acknowledged and `done ...` at
-//! the end, SIGKILLs and restarts Omnibus meanwhile, then reads the partition
-//! back with kcat and checks the acknowledged records.
+//! Producing through a broker crash: runs a numbering producer (the scripts
+//! `clients/kafka_crash_producer.py` and `clients/kafka_idempotent.py`, or
+//! KafkaCheck's `idempotent-producer`) that creates its topic, prints
+//! `acked N` for every record the broker acknowledged and `done ...` at the
+//! end, SIGKILLs and restarts Omnibus meanwhile, then reads the partition back
+//! with kcat and checks the acknowledged records.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt as _;
+use tokio::process::Command;
 
 use crate::clients::{KafkaLogin, kcat};
 use crate::process::Omnibus;
@@ -22,19 +24,35 @@ pub struct CrashRun {
     pub stored: Vec<u64>,
 }
 
-/// Runs `clients/{script} BOOTSTRAP USER PASSWORD TOPIC SECONDS`, kills the
+/// The seconds a crash producer produces for.
+pub const PRODUCE_SECONDS: &str = "8";
+
+/// `clients/{script} BOOTSTRAP USER PASSWORD TOPIC SECONDS` with the test venv's python.
+pub fn python_producer(script: &str, login: &KafkaLogin, topic: &str) -> Command {
+    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut command = Command::new(python);
+    command.arg(format!("{}/clients/{script}", env!("CARGO_MANIFEST_DIR"))).args([
+        &login.bootstrap,
+        &login.username,
+        &login.password,
+        topic,
+        PRODUCE_SECONDS,
+    ]);
+    command
+}
+
+/// Runs `producer` (writing to partition 0 of `topic` as `login`), kills the
 /// broker once 2,000 records are acknowledged, restarts it, and reads `topic`
 /// partition 0 back. Panics unless records were acknowledged both before the
 /// kill and after the restart.
-pub async fn produce_through_kill_9(omnibus: &mut Omnibus, login: &KafkaLogin, script: &str, topic: &str) -> CrashRun {
-    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut producer = tokio::process::Command::new(python)
-        .arg(format!("{}/clients/{script}", env!("CARGO_MANIFEST_DIR")))
-        .args([&login.bootstrap, &login.username, &login.password, topic, "8"])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python runs");
+pub async fn produce_through_kill_9(
+    omnibus: &mut Omnibus,
+    login: &KafkaLogin,
+    mut producer: Command,
+    topic: &str,
+) -> CrashRun {
+    let mut producer =
+        producer.stdout(std::process::Stdio::piped()).kill_on_drop(true).spawn().expect("the producer runs");
     let mut lines = tokio::io::BufReader::new(producer.stdout.take().expect("stdout")).lines();
     let mut acked: Vec<u64> = Vec::new();
     let mut done = None;
