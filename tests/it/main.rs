@@ -6,6 +6,7 @@ mod kafka;
 mod kafka_groups;
 mod kafka_idempotence;
 mod kafka_java;
+mod kafka_java_client;
 mod lifecycle;
 mod tour;
 mod tracing;
