@@ -64,6 +64,10 @@ pub struct Ctx<'a> {
     pub shared: &'a Shared,
     pub principal: &'a Principal,
     pub shutdown: &'a CancellationToken,
+    /// The request header's client id (empty if the client sent none).
+    pub client_id: &'a str,
+    /// The client's end of the connection.
+    pub peer: SocketAddr,
 }
 
 impl Ctx<'_> {
@@ -94,7 +98,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutd
     let span = tracing::info_span!("kafka", %peer, namespace = field::Empty, user = field::Empty);
     async move {
         metrics::gauge!("omnibus_kafka_connections").increment(1);
-        match serve(stream, &shared, &shutdown).await {
+        match serve(stream, peer, &shared, &shutdown).await {
             Ok(()) => debug!("connection closed"),
             Err(reason) => debug!(%reason, "connection closed"),
         }
@@ -110,7 +114,12 @@ const MAX_PRODUCE_IN_FLIGHT: usize = 64;
 /// A Produce answer waiting for its fsyncs: correlation id, version, answer.
 type ProduceInFlight = FuturesOrdered<BoxFuture<'static, (i32, i16, ProduceResponse)>>;
 
-async fn serve(stream: TcpStream, shared: &Shared, shutdown: &CancellationToken) -> Result<(), Closed> {
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    shutdown: &CancellationToken,
+) -> Result<(), Closed> {
     let _ = stream.set_nodelay(true);
     let (reader, writer) = stream.into_split();
     let mut writer = BufWriter::new(writer);
@@ -160,13 +169,14 @@ async fn serve(stream: TcpStream, shared: &Shared, shutdown: &CancellationToken)
         let request =
             RequestKind::decode(api_key, &mut frame, version).map_err(|e| Closed::Malformed(e.to_string()))?;
         metrics::counter!("omnibus_kafka_requests_total", "api" => format!("{api_key:?}")).increment(1);
+        let client_id = header.client_id.as_deref().unwrap_or_default();
 
         if let RequestKind::Produce(request) = request {
             let principal = sasl.principal().ok_or(Closed::Unauthenticated(api_key))?;
             if !shared.tenancy.is_current(principal) {
                 return Err(Closed::Revoked);
             }
-            let started = produce::start(&Ctx { shared, principal, shutdown }, request);
+            let started = produce::start(&Ctx { shared, principal, shutdown, client_id, peer }, request);
             if started.answers() {
                 let correlation_id = header.correlation_id;
                 in_flight.push_back(Box::pin(async move { (correlation_id, version, started.finish().await) }));
@@ -198,7 +208,7 @@ async fn serve(stream: TcpStream, shared: &Shared, shutdown: &CancellationToken)
                 if !shared.tenancy.is_current(principal) {
                     return Err(Closed::Revoked);
                 }
-                let ctx = Ctx { shared, principal, shutdown };
+                let ctx = Ctx { shared, principal, shutdown, client_id, peer };
                 dispatch(&ctx, other, version).await
             }
         };

@@ -85,6 +85,8 @@ fn describe_one(answer: DescribedGroup, summary: GroupSummary, version: i16) -> 
             DescribedGroupMember::default()
                 .with_member_id(text(&m.member_id))
                 .with_group_instance_id(m.instance_id.as_deref().filter(|_| version >= 4).map(text))
+                .with_client_id(text(&m.client_id))
+                .with_client_host(text(&m.client_host))
                 .with_member_metadata(m.metadata)
                 .with_member_assignment(m.assignment)
         })

@@ -75,6 +75,8 @@ pub async fn join(ctx: &Ctx<'_>, request: JoinGroupRequest, version: i16) -> Joi
         rebalance_timeout,
         protocol_type: request.protocol_type.as_str().to_string(),
         protocols: request.protocols.iter().map(|p| (p.name.as_str().to_string(), p.metadata.clone())).collect(),
+        client_id: ctx.client_id.to_string(),
+        client_host: format!("/{}", ctx.peer.ip()),
     };
     let reply = match ctx.shared.groups.join(ctx.principal.namespace_id(), group_id, join) {
         Ok(JoinReply::MemberIdRequired(id)) => {

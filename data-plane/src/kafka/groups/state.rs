@@ -72,6 +72,10 @@ pub struct JoinRequest {
     pub protocol_type: String,
     /// (name, metadata) in the member's order of preference.
     pub protocols: Vec<(String, Bytes)>,
+    /// The request header's client id and where the connection comes from
+    /// (`/127.0.0.1`, as Kafka writes it); DescribeGroups shows both.
+    pub client_id: String,
+    pub client_host: String,
 }
 
 /// What a completed join tells a member.
@@ -120,6 +124,9 @@ pub enum Completion {
 struct Member {
     id: String,
     instance_id: Option<String>,
+    /// From the JoinGroup that added the member; a rejoin keeps them, as in Kafka.
+    client_id: String,
+    client_host: String,
     session_timeout: Duration,
     rebalance_timeout: Duration,
     protocols: Vec<(String, Bytes)>,
@@ -137,6 +144,8 @@ struct Member {
 pub struct MemberSummary {
     pub member_id: String,
     pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
     pub metadata: Bytes,
     pub assignment: Bytes,
 }
@@ -210,6 +219,8 @@ impl Group {
             .map(|m| MemberSummary {
                 member_id: m.id.clone(),
                 instance_id: m.instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
                 metadata: stable.and_then(|p| metadata_for(m, p)).unwrap_or_default(),
                 assignment: if stable.is_some() { m.assignment.clone() } else { Bytes::new() },
             })
@@ -468,6 +479,9 @@ impl Group {
                 .push(Completion::Sync { member_id: old_id.to_string(), result: Err(GroupError::FencedInstanceId) });
         }
         member.id = new_id.clone();
+        // The successor is another process: its client id and host are its own.
+        member.client_id = request.client_id;
+        member.client_host = request.client_host;
         member.session_timeout = request.session_timeout;
         member.rebalance_timeout = request.rebalance_timeout;
         member.protocols = request.protocols;
@@ -517,6 +531,8 @@ impl Group {
         self.members.push(Member {
             id,
             instance_id: request.instance_id,
+            client_id: request.client_id,
+            client_host: request.client_host,
             session_timeout: request.session_timeout,
             rebalance_timeout: request.rebalance_timeout,
             protocols: request.protocols,
@@ -695,6 +711,8 @@ mod tests {
             rebalance_timeout: REBALANCE,
             protocol_type: "consumer".into(),
             protocols: protocols.iter().map(|p| (p.to_string(), Bytes::from(format!("{p}-{fresh_id}")))).collect(),
+            client_id: format!("client-{member_id}"),
+            client_host: "/127.0.0.1".into(),
         }
     }
 
@@ -765,6 +783,25 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(group.phase(), Phase::Stable);
+    }
+
+    #[test]
+    fn members_are_described_with_the_client_id_and_host_they_joined_with() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        let described: Vec<_> =
+            group.summaries().into_iter().map(|m| (m.member_id, m.client_id, m.client_host)).collect();
+        let expected = |id: &str| (id.to_string(), format!("client-{id}"), "/127.0.0.1".to_string());
+        assert_eq!(described, [expected("a"), expected("b")]);
+        // A rejoin from elsewhere does not rename the member.
+        let moved = JoinRequest {
+            client_id: "renamed".into(),
+            client_host: "/10.0.0.9".into(),
+            ..request("b", "u", &["range"])
+        };
+        group.join(now, moved).unwrap();
+        assert_eq!(group.summaries()[1].client_id, "client-b");
+        assert_eq!(group.summaries()[1].client_host, "/127.0.0.1");
     }
 
     #[test]
