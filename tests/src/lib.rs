@@ -1,10 +1,11 @@
 //! Harness for the end-to-end tests: starts the real `omnibus` binary on free
 //! ports with its own data directory, talks to its REST API, and runs the
 //! real third-party clients (mosquitto_pub/sub, paho-mqtt, kcat, confluent-kafka,
-//! Apache Kafka's Java client and tools) against it.
+//! Apache Kafka's Java client and tools, franz-go) against it.
 
 pub mod clients;
 pub mod crash;
+pub mod go;
 pub mod java;
 pub mod process;
 pub mod rest;
