@@ -1,8 +1,10 @@
 //! End-to-end tests: the real `omnibus dev` binary on free ports, driven over
 //! HTTP, by real MQTT clients (mosquitto_pub/sub, paho-mqtt) and by real Kafka
-//! clients (kcat, confluent-kafka, Apache Kafka's Java client and tools).
+//! clients (kcat, confluent-kafka, Apache Kafka's Java client and tools,
+//! franz-go).
 
 mod kafka;
+mod kafka_franz;
 mod kafka_groups;
 mod kafka_idempotence;
 mod kafka_java;
