@@ -2,8 +2,8 @@
 //! on one listener (HTTP/1.1 and HTTP/2).
 //!
 //! Owns the listener, the HTTP routing and request tracing. It changes broker
-//! state only through [`Tenancy`], the topic catalog and the Kafka groups; it
-//! never talks to client connections.
+//! state only through [`Tenancy`], the topic catalog, the Kafka groups and
+//! the MQTT hub; it never talks to client connections.
 
 mod convert;
 mod fleet;
@@ -27,6 +27,7 @@ pub use fleet::Identity;
 
 use crate::catalog::Catalog;
 use crate::kafka::Groups;
+use crate::mqtt::Hub;
 use crate::tenancy::Tenancy;
 
 /// Content type of the Prometheus text exposition format.
@@ -44,11 +45,13 @@ impl AdminListener {
         tenancy: Arc<Tenancy>,
         catalog: Arc<Catalog>,
         groups: Arc<Groups>,
+        hub: Arc<Hub>,
         identity: Identity,
         metrics: PrometheusHandle,
     ) -> io::Result<AdminListener> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(AdminListener { listener, router: router(tenancy, catalog, groups, identity, metrics) })
+        let fleet = fleet::FleetService::new(tenancy, catalog, groups, hub, identity);
+        Ok(AdminListener { listener, router: router(fleet, metrics) })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -62,14 +65,8 @@ impl AdminListener {
     }
 }
 
-fn router(
-    tenancy: Arc<Tenancy>,
-    catalog: Arc<Catalog>,
-    groups: Arc<Groups>,
-    identity: Identity,
-    metrics: PrometheusHandle,
-) -> Router {
-    let fleet = FleetServer::new(fleet::FleetService::new(tenancy, catalog, groups, identity));
+fn router(fleet: fleet::FleetService, metrics: PrometheusHandle) -> Router {
+    let fleet = FleetServer::new(fleet);
     tonic::service::Routes::new(fleet)
         .prepare()
         .into_axum_router()

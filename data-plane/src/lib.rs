@@ -61,6 +61,8 @@ pub enum BrokerError {
     Catalog(#[from] catalog::CatalogError),
     #[error("cannot load the committed offsets of Kafka groups: {0}")]
     Groups(#[from] kafka::GroupsError),
+    #[error("cannot open the MQTT session store: {0}")]
+    MqttStore(#[from] mqtt::StoreError),
     #[error("cannot load the Kafka producer id counter: {0}")]
     ProducerIds(#[from] kafka::ProducerIdError),
     #[error(transparent)]
@@ -75,6 +77,10 @@ pub struct Broker {
     admin: AdminListener,
     catalog: Arc<Catalog>,
 }
+
+/// Most messages one MQTT session queues (offline sessions drop and count
+/// what does not fit; attached ones hold their publishers back long before).
+const MAX_QUEUED_MESSAGES: usize = 100_000;
 
 /// How often retention runs over every partition log.
 const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -111,6 +117,12 @@ impl Broker {
                 .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
         kafka::Groups::spawn_timers(&groups);
+        let mqtt_dir = data_dir.join("mqtt");
+        let hub = Arc::new(
+            tokio::task::spawn_blocking(move || mqtt::Hub::open(&mqtt_dir, MAX_QUEUED_MESSAGES))
+                .await
+                .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
+        );
         let ids_dir = data_dir.clone();
         let producer_ids = Arc::new(
             tokio::task::spawn_blocking(move || kafka::ProducerIds::open(&ids_dir))
@@ -125,7 +137,7 @@ impl Broker {
         mqtt::metrics::describe();
 
         let bind_error = |listener, addr| move |source| BrokerError::Bind { listener, addr, source };
-        let mqtt = MqttListener::bind(mqtt_listen, tenancy.clone(), max_packet_size)
+        let mqtt = MqttListener::bind(mqtt_listen, tenancy.clone(), hub.clone(), max_packet_size)
             .await
             .map_err(bind_error("mqtt", mqtt_listen))?;
         let mqtt_addr = mqtt.local_addr()?;
@@ -149,7 +161,7 @@ impl Broker {
             mqtt_endpoint: format!("{advertised_host}:{}", mqtt_addr.port()),
             kafka_endpoint: format!("{advertised_host}:{}", advertised_kafka_port.unwrap_or(kafka_addr.port())),
         };
-        let admin = AdminListener::bind(grpc_listen, tenancy, catalog.clone(), groups, identity, metrics)
+        let admin = AdminListener::bind(grpc_listen, tenancy, catalog.clone(), groups, hub, identity, metrics)
             .await
             .map_err(bind_error("grpc", grpc_listen))?;
         let addrs = BrokerAddrs { mqtt: mqtt_addr, kafka: kafka_addr, grpc: admin.local_addr()? };

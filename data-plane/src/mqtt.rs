@@ -4,8 +4,14 @@
 //! - [`codec`]: bytes ↔ packets, sans-IO;
 //! - [`topic`]: topic names and filters;
 //! - [`router`]: per-namespace subscription tries;
-//! - [`session`]: per-connection protocol state, sans-IO;
-//! - `hub`: router plus each session's bounded outbound queue;
+//! - `message`: the application message as routed and stored;
+//! - [`session`]: one session's protocol state (queue, in flight, QoS 2
+//!   handshakes both ways), sans-IO;
+//! - `live_session`: that state as connections and publishers share it;
+//! - `retained`: retained messages per namespace;
+//! - `store`: persistent sessions and retained messages on disk (redb);
+//! - [`hub`]: the router, the sessions, retained messages and the store
+//!   together: CONNECT's clean/resume, fan-out, back pressure;
 //! - `connection` and `server`: the sockets and tasks.
 //!
 //! Every name a client uses (topic, client id) is scoped by the namespace its
@@ -14,13 +20,19 @@
 
 pub mod codec;
 mod connection;
-mod hub;
+pub mod hub;
+mod live_session;
+mod message;
 pub mod metrics;
+mod retained;
 pub mod router;
 mod server;
 pub mod session;
+mod store;
 #[cfg(test)]
 mod tests;
 pub mod topic;
 
+pub use hub::Hub;
 pub use server::MqttListener;
+pub use store::StoreError;

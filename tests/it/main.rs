@@ -10,5 +10,6 @@ mod kafka_idempotence;
 mod kafka_java;
 mod kafka_java_client;
 mod lifecycle;
+mod mqtt_sessions;
 mod tour;
 mod tracing;

@@ -2,7 +2,8 @@
 //! this broker.
 //!
 //! Validates each request, applies it to [`Tenancy`] and maps failures to gRPC
-//! codes. Deleting a namespace also deletes its topics and its Kafka groups.
+//! codes. Deleting a namespace also deletes its topics, its Kafka groups and
+//! its MQTT sessions and retained messages.
 //! Every call is idempotent, as the reconciler retries freely. Holds no
 //! state of its own besides the broker's identity.
 
@@ -20,6 +21,7 @@ use tracing::{error, info};
 use super::convert;
 use crate::catalog::Catalog;
 use crate::kafka::Groups;
+use crate::mqtt::Hub;
 use crate::tenancy::{StateError, Tenancy, TenancyError};
 
 /// Who this broker is, as Health reports it.
@@ -38,12 +40,19 @@ pub struct FleetService {
     tenancy: Arc<Tenancy>,
     catalog: Arc<Catalog>,
     groups: Arc<Groups>,
+    hub: Arc<Hub>,
     identity: Identity,
 }
 
 impl FleetService {
-    pub fn new(tenancy: Arc<Tenancy>, catalog: Arc<Catalog>, groups: Arc<Groups>, identity: Identity) -> FleetService {
-        FleetService { tenancy, catalog, groups, identity }
+    pub fn new(
+        tenancy: Arc<Tenancy>,
+        catalog: Arc<Catalog>,
+        groups: Arc<Groups>,
+        hub: Arc<Hub>,
+        identity: Identity,
+    ) -> FleetService {
+        FleetService { tenancy, catalog, groups, hub, identity }
     }
 }
 
@@ -88,6 +97,10 @@ impl Fleet for FleetService {
         if let Err(error) = self.groups.delete_namespace(&namespace_id).await {
             error!(%error, "cannot delete the namespace's consumer groups");
             return Err(Status::internal("the namespace's consumer groups could not be deleted; retry"));
+        }
+        if let Err(error) = self.hub.delete_namespace(&namespace_id).await {
+            error!(%error, "cannot delete the namespace's MQTT sessions and retained messages");
+            return Err(Status::internal("the namespace's MQTT sessions could not be deleted; retry"));
         }
         let catalog = self.catalog.clone();
         let deleted = tokio::task::spawn_blocking(move || catalog.delete_namespace(&namespace_id)).await;
@@ -162,7 +175,8 @@ mod tests {
         };
         let catalog = Arc::new(Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap());
         let groups = Arc::new(Groups::open(&dir).unwrap());
-        (FleetService::new(tenancy, catalog, groups, identity), dir)
+        let hub = Arc::new(Hub::open(&dir.join("mqtt"), 100).unwrap());
+        (FleetService::new(tenancy, catalog, groups, hub, identity), dir)
     }
 
     fn credential(namespace_id: &str, id: &str, username: &str) -> ApplyCredentialRequest {

@@ -1,8 +1,9 @@
 //! One MQTT client connection, from the first byte to close.
 //!
-//! Owns the connection's life: CONNECT within 10 s, the CONNACK, session
-//! registration (takeover of the same client id), the reader and writer halves
-//! running side by side, and the cleanup (subscriptions, will). Runs in a
+//! Owns the connection's life: CONNECT within 10 s, the CONNACK (with session
+//! present when a persistent session is resumed), registration (takeover of
+//! the same client id), attaching to the hub's session, the reader and writer
+//! halves running side by side, and the cleanup (detach, will). Runs in a
 //! span carrying `namespace` and `client_id` once known. Must not hold any
 //! lock across an await, and never panics on what the client sends.
 
@@ -24,14 +25,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, field, info, info_span};
 
 use super::codec::{CodecError, ConnAck, Connect, ConnectReturnCode, DecodeError, MqttCodec, Packet};
+use super::live_session::Session;
+use super::message::Message;
 use super::metrics::{self, Meters};
-use super::router::SessionId;
 use super::server::Shared;
-use super::session::{Delivery, Inbound};
+use super::store::SessionKey;
 use crate::tenancy::{KickReason, Kicked};
 use handshake::{Accepted, Refusal};
-use inbound::ReadEnd;
-use outbound::WriteError;
+use inbound::{ReadEnd, Reading};
+use outbound::{WriteError, Writing};
 
 type Reader = FramedRead<OwnedReadHalf, MqttCodec>;
 type Writer = FramedWrite<OwnedWriteHalf, MqttCodec>;
@@ -42,6 +44,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER: Duration = Duration::from_secs(1);
 /// Control packets queued from the reader to the writer.
 const CONTROL_CAPACITY: usize = 64;
+/// QoS 1 and 2 messages in flight to an MQTT 3.1.1 client at once.
+const MAX_INFLIGHT: usize = 32;
 
 /// Serves one accepted TCP connection until it closes or `shutdown` fires.
 pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
@@ -78,10 +82,10 @@ impl End {
             End::Read(ReadEnd::Codec(CodecError::Io(error))) => debug!(%error, "connection failed"),
             End::Read(ReadEnd::Codec(error)) => info!(%error, "closing: malformed packet"),
             End::Read(ReadEnd::ProtocolViolation(what)) => info!(violation = what, "closing: protocol violation"),
-            End::Read(ReadEnd::PublishDenied(topic)) => info!(topic, "closing: publish denied by the ACL"),
+            End::Read(ReadEnd::Store(error)) => tracing::error!(%error, "closing: session state cannot be stored"),
             End::Read(ReadEnd::WriterGone) => debug!("closing: the writer stopped"),
-            End::WriteFailed(WriteError::Unacknowledged(error)) => {
-                info!(%error, "closing: client does not acknowledge")
+            End::WriteFailed(WriteError::Store(error)) => {
+                tracing::error!(%error, "closing: session state cannot be stored")
             }
             End::WriteFailed(error) => debug!(%error, "closing: write failed"),
             End::Kicked(reason) => info!(?reason, "closing: session closed by the broker"),
@@ -115,12 +119,12 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: CancellationTok
     span.record("namespace", accepted.principal.namespace_id());
     span.record("client_id", accepted.client_id.as_str());
 
-    let id = shared.next_session_id();
+    let connection = shared.next_connection_id();
     let (_registration, kicked) = shared.tenancy.sessions().register(
         accepted.principal.namespace_id(),
         &accepted.client_id,
         accepted.principal.credential_id(),
-        id,
+        connection,
     );
     if !shared.tenancy.is_current(&accepted.principal) {
         info!("credential withdrawn during login");
@@ -128,26 +132,42 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: CancellationTok
         refuse(&mut reader, &mut writer, refusal).await;
         return;
     }
-    let connack = ConnAck { session_present: false, code: ConnectReturnCode::Accepted };
+    let key = SessionKey {
+        namespace: Arc::from(accepted.principal.namespace_id()),
+        client_id: Arc::from(accepted.client_id.as_str()),
+    };
+    let (session, session_present) = match shared.hub.connect(key, accepted.clean_session).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::error!(%error, "cannot open the session");
+            let refusal = Refusal { code: ConnectReturnCode::ServerUnavailable, result: "server_unavailable" };
+            refuse(&mut reader, &mut writer, refusal).await;
+            return;
+        }
+    };
+    let resend = session.attach(connection);
+    let connack = ConnAck { session_present, code: ConnectReturnCode::Accepted };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
+        shared.hub.disconnect(&session, connection);
         return;
     }
     metrics::connect_result("accepted");
-    debug!("connection accepted");
+    debug!(session_present, "connection accepted");
     let meters = Meters::open(accepted.principal.namespace_id());
     meters.bytes_in.increment(reader.decoder_mut().take_bytes_decoded());
     meters.bytes_out.increment(writer.encoder_mut().take_bytes_encoded());
 
-    let outbox = shared.hub.attach(id);
-    let live = Live { shared: &shared, accepted: &accepted, id, meters: &meters };
-    let end = live.run(reader, writer, outbox, kicked, &shutdown).await;
+    let live = Live { shared: &shared, accepted: &accepted, session: &session, connection, meters: &meters };
+    let end = live.run(reader, writer, resend, kicked, &shutdown).await;
     end.log();
-    shared.hub.detach(accepted.principal.namespace_id(), id);
+    shared.hub.disconnect(&session, connection);
     if let Some(will) = accepted.will.filter(|_| end.publishes_will()) {
-        let namespace = accepted.principal.namespace_id();
         meters.messages_in.increment(1);
-        shared.hub.publish(namespace, &will.topic, &will.payload, will.qos).await;
+        let message = Message { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
+        if let Err(error) = shared.hub.publish(&session.key.namespace, message).await {
+            tracing::error!(%error, "cannot publish the will");
+        }
     }
 }
 
@@ -178,7 +198,8 @@ async fn first_connect(reader: &mut Reader, writer: &mut Writer, shutdown: &Canc
 struct Live<'a> {
     shared: &'a Shared,
     accepted: &'a Accepted,
-    id: SessionId,
+    session: &'a Arc<Session>,
+    connection: u64,
     meters: &'a Meters,
 }
 
@@ -189,25 +210,31 @@ impl Live<'_> {
         &self,
         mut reader: Reader,
         mut writer: Writer,
-        mut outbox: mpsc::Receiver<Delivery>,
+        resend: Vec<Packet>,
         mut kicked: Kicked,
         shutdown: &CancellationToken,
     ) -> End {
         let stop = shutdown.child_token();
         let (control, mut control_rx) = mpsc::channel(CONTROL_CAPACITY);
-        let mut session = inbound::Session {
+        let mut reading = Reading {
             hub: &self.shared.hub,
             principal: &self.accepted.principal,
-            id: self.id,
+            session: self.session,
             control,
             meters: self.meters,
-            state: Inbound::default(),
+        };
+        let writing = Writing {
+            session: self.session,
+            connection: self.connection,
+            window: MAX_INFLIGHT,
+            store: self.shared.hub.store(),
+            meters: self.meters,
         };
         let read_half = async {
             let end = tokio::select! {
                 () = stop.cancelled() => None,
                 Ok(reason) = &mut kicked => Some(End::Kicked(reason)),
-                end = session.run(&mut reader, self.accepted.idle_limit) => Some(End::Read(end)),
+                end = reading.run(&mut reader, self.accepted.idle_limit) => Some(End::Read(end)),
             };
             stop.cancel();
             end
@@ -215,7 +242,7 @@ impl Live<'_> {
         let write_half = async {
             let result = tokio::select! {
                 () = stop.cancelled() => Ok(()),
-                result = outbound::run(&mut writer, &mut control_rx, &mut outbox, self.meters) => result,
+                result = writing.run(&mut writer, &mut control_rx, resend) => result,
             };
             stop.cancel();
             result

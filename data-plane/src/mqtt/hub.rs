@@ -1,85 +1,318 @@
-//! Fan-out: the router plus each live session's bounded outbound queue.
+//! The broker's MQTT sessions and their routing: the subscription router, the
+//! session registry (live and offline), retained messages, and the durable
+//! store they are mirrored to.
 //!
-//! Owns the map from session id to outbound queue and the locking around the
-//! [`Router`]. A publisher waits for room in a full queue (back pressure, no
-//! silent drops); a queue is drained by its connection's writer alone, which
-//! never waits on any reader, so waiting here cannot deadlock two sessions.
-//! Knows nothing of sockets, packets or ACLs.
+//! Owns the rules that span sessions: CONNECT's clean/resume decision,
+//! fan-out of a publish to every matching session (each once, at the lower of
+//! the publish's and the subscription's QoS), back pressure (a publisher waits
+//! while an attached subscriber's queue is full; nothing is dropped for it),
+//! retained messages on publish and on subscribe, and what must be on disk
+//! before a delivery may be sent or a publisher acknowledged. Knows nothing
+//! of sockets, packets or ACLs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use bytes::Bytes;
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tracing::warn;
 
 use crate::mqtt::codec::QoS;
+use crate::mqtt::live_session::Session;
+use crate::mqtt::message::Message;
+use crate::mqtt::metrics;
+use crate::mqtt::retained::{Retain, Retained};
 use crate::mqtt::router::{Router, SessionId};
-use crate::mqtt::session::Delivery;
+use crate::mqtt::session::SessionState;
+use crate::mqtt::store::{self, Op, SessionKey, SessionRecord, Store, StoreError};
 
-/// Messages queued per subscriber before publishers wait.
-pub const OUTBOX_CAPACITY: usize = 1024;
+/// Deliveries of one publish: the store changes they need, and the queued
+/// messages that may be sent once those are on disk.
+#[must_use = "a routed publish must be completed"]
+pub struct Routed {
+    ops: Vec<Op>,
+    pending: Vec<(Arc<Session>, u64)>,
+    reached: usize,
+}
 
-#[derive(Default)]
+impl Routed {
+    /// Adds a change that must land atomically with these deliveries.
+    pub fn with(mut self, op: Op) -> Routed {
+        self.ops.push(op);
+        self
+    }
+}
+
 pub struct Hub {
     router: RwLock<Router>,
-    outboxes: RwLock<HashMap<SessionId, mpsc::Sender<Delivery>>>,
+    sessions: RwLock<HashMap<SessionId, Arc<Session>>>,
+    clients: Mutex<HashMap<SessionKey, Arc<Session>>>,
+    retained: RwLock<Retained>,
+    store: Store,
+    next_session: AtomicU64,
+    /// Most messages a session queues.
+    max_queued: usize,
 }
 
 impl Hub {
-    /// Opens `session`'s outbound queue; the caller's writer drains it.
-    pub fn attach(&self, session: SessionId) -> mpsc::Receiver<Delivery> {
-        let (sender, receiver) = mpsc::channel(OUTBOX_CAPACITY);
-        write(&self.outboxes).insert(session, sender);
-        receiver
-    }
-
-    /// Drops `session`'s subscriptions and queue.
-    pub fn detach(&self, namespace_id: &str, session: SessionId) {
-        write(&self.router).remove_session(namespace_id, session);
-        write(&self.outboxes).remove(&session);
-    }
-
-    pub fn subscribe(&self, namespace_id: &str, session: SessionId, filter: &str, qos: QoS) {
-        write(&self.router).subscribe(namespace_id, session, filter, qos);
-    }
-
-    pub fn unsubscribe(&self, namespace_id: &str, session: SessionId, filter: &str) -> bool {
-        write(&self.router).unsubscribe(namespace_id, session, filter)
-    }
-
-    /// Queues a message for every matching session of the namespace, each
-    /// once at min(`qos`, granted QoS). Fills queues with room first, then
-    /// waits for the full ones. Returns how many sessions it reached.
-    pub async fn publish(&self, namespace_id: &str, topic: &Arc<str>, payload: &Bytes, qos: QoS) -> usize {
-        let targets = read(&self.router).route(namespace_id, topic);
-        if targets.is_empty() {
-            return 0;
-        }
-        let senders: Vec<(mpsc::Sender<Delivery>, QoS)> = {
-            let outboxes = read(&self.outboxes);
-            targets
-                .iter()
-                .filter_map(|(session, granted)| outboxes.get(session).map(|sender| (sender.clone(), *granted)))
-                .collect()
+    /// Opens the store in `dir` and rebuilds every persistent session (with
+    /// its subscriptions in the router) and the retained messages. Blocking.
+    pub fn open(dir: &Path, max_queued: usize) -> Result<Hub, StoreError> {
+        let (store, loaded) = Store::open(dir)?;
+        let hub = Hub {
+            router: RwLock::default(),
+            sessions: RwLock::default(),
+            clients: Mutex::default(),
+            retained: RwLock::default(),
+            store,
+            next_session: AtomicU64::new(1),
+            max_queued,
         };
-        let mut reached = 0;
-        let mut full = Vec::new();
-        for (sender, granted) in senders {
-            let delivery = Delivery { topic: topic.clone(), payload: payload.clone(), qos: qos.min(granted) };
-            match sender.try_send(delivery) {
-                Ok(()) => reached += 1,
-                Err(TrySendError::Full(delivery)) => full.push((sender, delivery)),
-                // The session is closing; it no longer wants messages.
-                Err(TrySendError::Closed(_)) => {}
+        for stored in loaded.sessions {
+            let mut state = SessionState::new(max_queued);
+            for (filter, qos) in &stored.record.subscriptions {
+                state.subscribe(filter, store::qos_of(*qos));
             }
-        }
-        for (sender, delivery) in full {
-            if sender.send(delivery).await.is_ok() {
-                reached += 1;
+            for (seq, message) in stored.queued {
+                state.restore_queued(seq, message);
             }
+            for (seq, inflight) in stored.inflight {
+                state.restore_inflight(seq, inflight);
+            }
+            for packet_id in stored.awaiting_release {
+                state.restore_awaiting_release(packet_id);
+            }
+            let session = Arc::new(Session::new(hub.next_id(), stored.key, true, state));
+            hub.register(&session);
         }
-        reached
+        for (namespace, message) in loaded.retained {
+            write(&hub.retained).apply(&namespace, &message);
+        }
+        Ok(hub)
     }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Finds or makes the session of a CONNECT. `clean` discards any earlier
+    /// session of the client id; otherwise an earlier persistent session is
+    /// resumed (the second value: session present) or a new persistent one
+    /// stored. Returns once the store has the outcome.
+    pub async fn connect(&self, key: SessionKey, clean: bool) -> Result<(Arc<Session>, bool), StoreError> {
+        let existing = lock(&self.clients).get(&key).cloned();
+        if let Some(existing) = existing {
+            if !clean && existing.persistent {
+                return Ok((existing, true));
+            }
+            self.discard(&existing).await?;
+        }
+        let session = Arc::new(Session::new(self.next_id(), key, !clean, SessionState::new(self.max_queued)));
+        if session.persistent {
+            let record = SessionRecord::default();
+            self.store.commit(vec![Op::PutSession { key: session.key.clone(), record }]).await?;
+        }
+        self.register(&session);
+        Ok((session, false))
+    }
+
+    /// The connection attached to `session` ended: a persistent session stays
+    /// (offline, still subscribed), any other goes.
+    pub fn disconnect(&self, session: &Arc<Session>, connection: u64) {
+        session.detach(connection);
+        if !session.persistent && !session.is_attached() {
+            self.unregister(session);
+        }
+    }
+
+    /// Adds the subscriptions and, for a persistent session, stores them.
+    pub async fn subscribe(&self, session: &Arc<Session>, filters: &[(String, QoS)]) -> Result<(), StoreError> {
+        let namespace = &session.key.namespace;
+        let record = {
+            let mut inner = session.lock();
+            let mut router = write(&self.router);
+            for (filter, qos) in filters {
+                inner.state.subscribe(filter, *qos);
+                router.subscribe(namespace, session.id, filter, *qos);
+            }
+            record_of(&inner.state)
+        };
+        if session.persistent {
+            self.store.commit(vec![Op::PutSession { key: session.key.clone(), record }]).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues the retained messages the new subscriptions match, retain flag
+    /// set, at the lower of their QoS and the granted one.
+    pub async fn deliver_retained(&self, session: &Arc<Session>, filters: &[(String, QoS)]) -> Result<(), StoreError> {
+        let namespace = &session.key.namespace;
+        let mut routed = Routed { ops: Vec::new(), pending: Vec::new(), reached: 0 };
+        for (filter, granted) in filters {
+            let retained = read(&self.retained).matching(namespace, filter);
+            for message in retained {
+                let delivery = Message { retain: true, ..message.delivered_at(*granted) };
+                self.enqueue(session, delivery, &mut routed);
+            }
+        }
+        self.complete(routed).await.map(|_| ())
+    }
+
+    /// Removes subscriptions; for each filter, whether it existed.
+    pub async fn unsubscribe(&self, session: &Arc<Session>, filters: &[String]) -> Result<Vec<bool>, StoreError> {
+        let (found, record) = {
+            let mut inner = session.lock();
+            let mut router = write(&self.router);
+            let found: Vec<bool> = filters
+                .iter()
+                .map(|filter| {
+                    router.unsubscribe(&session.key.namespace, session.id, filter);
+                    inner.state.unsubscribe(filter)
+                })
+                .collect();
+            (found, record_of(&inner.state))
+        };
+        if session.persistent {
+            self.store.commit(vec![Op::PutSession { key: session.key.clone(), record }]).await?;
+        }
+        Ok(found)
+    }
+
+    /// Queues `message` (topic inside `namespace`) for every matching
+    /// session, and applies it to the retained messages if it is retained.
+    /// Waits first while an attached subscriber's queue is full.
+    pub async fn route(&self, namespace: &Arc<str>, message: Message) -> Routed {
+        let targets: Vec<(Arc<Session>, QoS)> = {
+            let matched = read(&self.router).route(namespace, &message.topic);
+            let sessions = read(&self.sessions);
+            matched.into_iter().filter_map(|(id, qos)| sessions.get(&id).map(|s| (s.clone(), qos))).collect()
+        };
+        // Wait for room everywhere before queuing anywhere: a message queued
+        // but not yet ready must never wait on another full queue.
+        for (session, _) in &targets {
+            session.wait_for_room().await;
+        }
+        let mut routed = Routed { ops: Vec::new(), pending: Vec::new(), reached: 0 };
+        for (session, granted) in targets {
+            self.enqueue(&session, message.delivered_at(granted), &mut routed);
+        }
+        if message.retain {
+            let op = match write(&self.retained).apply(namespace, &message) {
+                Retain::Set => {
+                    Op::PutRetained { namespace: namespace.clone(), message: Message { retain: true, ..message } }
+                }
+                Retain::Cleared => Op::DeleteRetained { namespace: namespace.clone(), topic: message.topic },
+            };
+            routed.ops.push(op);
+        }
+        routed
+    }
+
+    /// Commits what a routed publish needs, then lets its deliveries go.
+    /// Returns how many sessions it reached.
+    pub async fn complete(&self, routed: Routed) -> Result<usize, StoreError> {
+        let Routed { ops, pending, reached } = routed;
+        if !ops.is_empty() {
+            self.store.commit(ops).await?;
+        }
+        for (session, seq) in pending {
+            if session.lock().state.mark_ready(seq) {
+                session.wake.notify_one();
+            }
+        }
+        Ok(reached)
+    }
+
+    /// Routes and completes a message: a will, a bridged record.
+    pub async fn publish(&self, namespace: &Arc<str>, message: Message) -> Result<usize, StoreError> {
+        let routed = self.route(namespace, message).await;
+        self.complete(routed).await
+    }
+
+    /// How many topics of the namespace hold a retained message.
+    pub fn retained_count(&self, namespace: &str) -> usize {
+        read(&self.retained).count(namespace)
+    }
+
+    /// Forgets every session and retained message of a namespace, on disk too.
+    pub async fn delete_namespace(&self, namespace: &str) -> Result<(), StoreError> {
+        let doomed: Vec<Arc<Session>> =
+            lock(&self.clients).values().filter(|s| s.key.namespace.as_ref() == namespace).cloned().collect();
+        for session in &doomed {
+            self.unregister(session);
+        }
+        write(&self.router).remove_namespace(namespace);
+        write(&self.retained).remove_namespace(namespace);
+        self.store.commit(vec![Op::DeleteNamespace { namespace: Arc::from(namespace) }]).await
+    }
+
+    /// Queues one delivery; a QoS 1 or 2 delivery to a persistent session
+    /// waits for the store. An offline session gets no QoS 0 messages.
+    fn enqueue(&self, session: &Arc<Session>, delivery: Message, routed: &mut Routed) {
+        let durable = session.persistent && delivery.qos != QoS::AtMostOnce;
+        let mut inner = session.lock();
+        if inner.connection.is_none() && (!session.persistent || delivery.qos == QoS::AtMostOnce) {
+            return;
+        }
+        let op_message = durable.then(|| delivery.clone());
+        match inner.state.enqueue(delivery, !durable) {
+            Ok(seq) => {
+                drop(inner);
+                routed.reached += 1;
+                match op_message {
+                    Some(message) => {
+                        routed.ops.push(Op::PutMessage { key: session.key.clone(), seq, message, inflight: None });
+                        routed.pending.push((session.clone(), seq));
+                    }
+                    None => session.wake.notify_one(),
+                }
+            }
+            Err(full) => {
+                drop(inner);
+                metrics::dropped(&session.key.namespace);
+                warn!(namespace = %session.key.namespace, client_id = %session.key.client_id, %full, "message not queued");
+            }
+        }
+    }
+
+    /// Drops a session: from the router and registry, and from the store if
+    /// it was persistent.
+    async fn discard(&self, session: &Arc<Session>) -> Result<(), StoreError> {
+        self.unregister(session);
+        if session.persistent {
+            self.store.commit(vec![Op::DeleteSession { key: session.key.clone() }]).await?;
+        }
+        Ok(())
+    }
+
+    fn register(&self, session: &Arc<Session>) {
+        {
+            let inner = session.lock();
+            let mut router = write(&self.router);
+            for (filter, qos) in inner.state.subscriptions() {
+                router.subscribe(&session.key.namespace, session.id, filter, *qos);
+            }
+        }
+        write(&self.sessions).insert(session.id, session.clone());
+        lock(&self.clients).insert(session.key.clone(), session.clone());
+    }
+
+    fn unregister(&self, session: &Arc<Session>) {
+        write(&self.router).remove_session(&session.key.namespace, session.id);
+        write(&self.sessions).remove(&session.id);
+        let mut clients = lock(&self.clients);
+        if clients.get(&session.key).is_some_and(|current| Arc::ptr_eq(current, session)) {
+            clients.remove(&session.key);
+        }
+    }
+
+    fn next_id(&self) -> SessionId {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+fn record_of(state: &SessionState) -> SessionRecord {
+    SessionRecord { subscriptions: state.subscriptions().iter().map(|(f, q)| (f.clone(), *q as u8)).collect() }
 }
 
 // Every update under these locks is a single map operation, so the maps stay
@@ -92,60 +325,151 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
-    fn topic(name: &str) -> Arc<str> {
-        Arc::from(name)
+    fn dir() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("omnibus-dp-hub-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn key(namespace: &str, client_id: &str) -> SessionKey {
+        SessionKey { namespace: Arc::from(namespace), client_id: Arc::from(client_id) }
+    }
+
+    fn message(topic: &str, payload: &'static str, qos: QoS, retain: bool) -> Message {
+        Message { topic: Arc::from(topic), payload: Bytes::from_static(payload.as_bytes()), qos, retain }
+    }
+
+    /// Every message the session would send now, with a wide window.
+    fn drain(session: &Session) -> Vec<(Bytes, QoS, bool)> {
+        let mut inner = session.lock();
+        std::iter::from_fn(|| inner.state.next_outgoing(100))
+            .map(|out| (out.publish.payload, out.publish.qos.qos(), out.publish.retain))
+            .collect()
     }
 
     #[tokio::test]
-    async fn delivers_at_the_lower_of_publish_and_granted_qos() {
-        let hub = Hub::default();
-        let mut one = hub.attach(1);
-        let mut two = hub.attach(2);
-        hub.subscribe("ns", 1, "a/#", QoS::AtLeastOnce);
-        hub.subscribe("ns", 2, "a/b", QoS::AtMostOnce);
-        let payload = Bytes::from_static(b"x");
-        assert_eq!(hub.publish("ns", &topic("a/b"), &payload, QoS::AtLeastOnce).await, 2);
-        assert_eq!(one.recv().await.unwrap().qos, QoS::AtLeastOnce);
-        assert_eq!(two.recv().await.unwrap().qos, QoS::AtMostOnce);
-        assert_eq!(hub.publish("ns", &topic("a/c"), &payload, QoS::AtMostOnce).await, 1);
-        assert_eq!(one.recv().await.unwrap().qos, QoS::AtMostOnce);
+    async fn persistent_sessions_queue_offline_and_survive_a_reopen() {
+        let dir = dir();
+        let ns: Arc<str> = Arc::from("ns");
+        let hub = Hub::open(&dir, 100).unwrap();
+        let (sub, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
+        assert!(!present);
+        sub.attach(1);
+        hub.subscribe(&sub, &[("a/#".into(), QoS::ExactlyOnce)]).await.unwrap();
+        hub.disconnect(&sub, 1);
+        // Offline: QoS 1 and 2 are queued, QoS 0 is not.
+        for (payload, qos) in [("zero", QoS::AtMostOnce), ("one", QoS::AtLeastOnce), ("two", QoS::ExactlyOnce)] {
+            hub.publish(&ns, message("a/b", payload, qos, false)).await.unwrap();
+        }
+        assert_eq!(sub.lock().state.queued(), 2);
+        drop((sub, hub));
+
+        let hub = Hub::open(&dir, 100).unwrap();
+        let (sub, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
+        assert!(present, "the session was stored");
+        sub.attach(2);
+        assert_eq!(
+            drain(&sub),
+            [(Bytes::from("one"), QoS::AtLeastOnce, false), (Bytes::from("two"), QoS::ExactlyOnce, false)]
+        );
+        // Still subscribed after the reopen.
+        hub.publish(&ns, message("a/c", "three", QoS::AtLeastOnce, false)).await.unwrap();
+        assert_eq!(drain(&sub).len(), 1);
+        // A clean connect discards it, on disk too.
+        let (clean, present) = hub.connect(key("ns", "sub"), true).await.unwrap();
+        assert!(!present && !clean.persistent);
+        drop((sub, clean, hub));
+        let hub = Hub::open(&dir, 100).unwrap();
+        let (_, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
+        assert!(!present);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn durable_deliveries_wait_for_the_store_and_clean_ones_do_not() {
+        let hub = Hub::open(&dir(), 100).unwrap();
+        let ns: Arc<str> = Arc::from("ns");
+        let (durable, _) = hub.connect(key("ns", "durable"), false).await.unwrap();
+        let (clean, _) = hub.connect(key("ns", "clean"), true).await.unwrap();
+        for (session, connection) in [(&durable, 1), (&clean, 2)] {
+            session.attach(connection);
+            hub.subscribe(session, &[("t".into(), QoS::AtLeastOnce)]).await.unwrap();
+        }
+        let routed = hub.route(&ns, message("t", "m", QoS::AtLeastOnce, false)).await;
+        assert!(drain(&durable).is_empty(), "not sent before the store has it");
+        assert_eq!(drain(&clean).len(), 1);
+        assert_eq!(hub.complete(routed).await.unwrap(), 2);
+        assert_eq!(drain(&durable).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn retained_messages_are_set_cleared_and_delivered_on_subscribe() {
+        let dir = dir();
+        let ns: Arc<str> = Arc::from("ns");
+        let hub = Hub::open(&dir, 100).unwrap();
+        hub.publish(&ns, message("r/1", "first", QoS::AtLeastOnce, true)).await.unwrap();
+        hub.publish(&ns, message("r/1", "second", QoS::AtLeastOnce, true)).await.unwrap();
+        hub.publish(&ns, message("r/2", "gone", QoS::AtMostOnce, true)).await.unwrap();
+        hub.publish(&ns, message("r/2", "", QoS::AtMostOnce, true)).await.unwrap();
+        hub.publish(&Arc::from("other"), message("r/3", "theirs", QoS::AtMostOnce, true)).await.unwrap();
+        drop(hub);
+        let hub = Hub::open(&dir, 100).unwrap();
+        assert_eq!(hub.retained_count("ns"), 1);
+        let (session, _) = hub.connect(key("ns", "c"), true).await.unwrap();
+        session.attach(1);
+        let filters = [("r/#".to_string(), QoS::AtMostOnce)];
+        hub.subscribe(&session, &filters).await.unwrap();
+        hub.deliver_retained(&session, &filters).await.unwrap();
+        assert_eq!(drain(&session), [(Bytes::from("second"), QoS::AtMostOnce, true)]);
+        // A live delivery of a retained publish to an existing subscription has no retain flag.
+        hub.publish(&ns, message("r/1", "third", QoS::AtLeastOnce, true)).await.unwrap();
+        assert_eq!(drain(&session), [(Bytes::from("third"), QoS::AtMostOnce, false)]);
+        hub.delete_namespace("ns").await.unwrap();
+        assert_eq!(hub.retained_count("ns"), 0);
+        assert_eq!(hub.retained_count("other"), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_attached_queue_holds_the_publisher_back() {
+        let hub = Arc::new(Hub::open(&dir(), 10_000).unwrap());
+        let ns: Arc<str> = Arc::from("ns");
+        let (slow, _) = hub.connect(key("ns", "slow"), true).await.unwrap();
+        slow.attach(1);
+        hub.subscribe(&slow, &[("t".into(), QoS::AtMostOnce)]).await.unwrap();
+        for _ in 0..crate::mqtt::live_session::QUEUE_WATERMARK {
+            hub.publish(&ns, message("t", "m", QoS::AtMostOnce, false)).await.unwrap();
+        }
+        let publisher = {
+            let (hub, ns) = (hub.clone(), ns.clone());
+            tokio::spawn(async move { hub.publish(&ns, message("t", "last", QoS::AtMostOnce, false)).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!publisher.is_finished());
+        slow.lock().state.next_outgoing(1).unwrap();
+        slow.made_room();
+        assert_eq!(publisher.await.unwrap().unwrap(), 1);
     }
 
     #[tokio::test]
     async fn namespaces_do_not_see_each_other() {
-        let hub = Hub::default();
-        let mut a = hub.attach(1);
-        let _b = hub.attach(2);
-        hub.subscribe("tenant-a", 1, "#", QoS::AtMostOnce);
-        hub.subscribe("tenant-b", 2, "#", QoS::AtMostOnce);
-        let payload = Bytes::from_static(b"x");
-        assert_eq!(hub.publish("tenant-a", &topic("t"), &payload, QoS::AtMostOnce).await, 1);
-        assert_eq!(a.recv().await.unwrap().topic.as_ref(), "t");
-        hub.detach("tenant-a", 1);
-        assert_eq!(hub.publish("tenant-a", &topic("t"), &payload, QoS::AtMostOnce).await, 0);
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_makes_the_publisher_wait_not_drop() {
-        let hub = Arc::new(Hub::default());
-        let mut slow = hub.attach(1);
-        hub.subscribe("ns", 1, "t", QoS::AtMostOnce);
-        let payload = Bytes::from_static(b"x");
-        for _ in 0..OUTBOX_CAPACITY {
-            hub.publish("ns", &topic("t"), &payload, QoS::AtMostOnce).await;
-        }
-        let publisher = {
-            let hub = hub.clone();
-            let payload = payload.clone();
-            tokio::spawn(async move { hub.publish("ns", &topic("t"), &payload, QoS::AtMostOnce).await })
-        };
-        tokio::task::yield_now().await;
-        assert!(!publisher.is_finished());
-        slow.recv().await.unwrap();
-        assert_eq!(publisher.await.unwrap(), 1);
+        let hub = Hub::open(&dir(), 100).unwrap();
+        let (a, _) = hub.connect(key("tenant-a", "same-id"), true).await.unwrap();
+        let (b, _) = hub.connect(key("tenant-b", "same-id"), true).await.unwrap();
+        a.attach(1);
+        b.attach(2);
+        hub.subscribe(&a, &[("#".into(), QoS::AtMostOnce)]).await.unwrap();
+        hub.subscribe(&b, &[("#".into(), QoS::AtMostOnce)]).await.unwrap();
+        assert_eq!(hub.publish(&Arc::from("tenant-a"), message("t", "x", QoS::AtMostOnce, false)).await.unwrap(), 1);
+        assert_eq!(drain(&a).len(), 1);
+        assert!(drain(&b).is_empty());
     }
 }

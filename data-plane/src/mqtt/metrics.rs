@@ -10,6 +10,7 @@ const MESSAGES_IN: &str = "omnibus_mqtt_messages_in_total";
 const MESSAGES_OUT: &str = "omnibus_mqtt_messages_out_total";
 const BYTES_IN: &str = "omnibus_mqtt_bytes_in_total";
 const BYTES_OUT: &str = "omnibus_mqtt_bytes_out_total";
+const DROPPED: &str = "omnibus_mqtt_messages_dropped_total";
 
 /// Registers the descriptions with the installed recorder.
 pub fn describe() {
@@ -19,11 +20,17 @@ pub fn describe() {
     describe_counter!(MESSAGES_OUT, "PUBLISH packets sent to clients, by namespace");
     describe_counter!(BYTES_IN, Unit::Bytes, "MQTT packet bytes received after CONNECT, by namespace");
     describe_counter!(BYTES_OUT, Unit::Bytes, "MQTT packet bytes sent after CONNECT, by namespace");
+    describe_counter!(DROPPED, "messages not queued for an offline session whose queue was full, by namespace");
 }
 
 /// Counts one answered CONNECT.
 pub fn connect_result(result: &'static str) {
     counter!(CONNECTS, "result" => result).increment(1);
+}
+
+/// Counts a message an offline session's full queue could not take.
+pub fn dropped(namespace_id: &str) {
+    counter!(DROPPED, "namespace" => namespace_id.to_owned()).increment(1);
 }
 
 /// One connection's counters, labelled with its namespace once, so the hot

@@ -13,21 +13,20 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection;
 use super::hub::Hub;
-use super::router::SessionId;
 use crate::tenancy::Tenancy;
 
 /// What every connection of the listener shares.
 pub struct Shared {
     pub tenancy: Arc<Tenancy>,
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
     pub max_packet_size: u32,
-    next_session: AtomicU64,
+    next_connection: AtomicU64,
 }
 
 impl Shared {
-    /// A session id never used before in this process.
-    pub fn next_session_id(&self) -> SessionId {
-        self.next_session.fetch_add(1, Ordering::Relaxed)
+    /// A connection id never used before in this process.
+    pub fn next_connection_id(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 }
 
@@ -38,9 +37,14 @@ pub struct MqttListener {
 }
 
 impl MqttListener {
-    pub async fn bind(addr: SocketAddr, tenancy: Arc<Tenancy>, max_packet_size: u32) -> io::Result<MqttListener> {
+    pub async fn bind(
+        addr: SocketAddr,
+        tenancy: Arc<Tenancy>,
+        hub: Arc<Hub>,
+        max_packet_size: u32,
+    ) -> io::Result<MqttListener> {
         let listener = TcpListener::bind(addr).await?;
-        let shared = Shared { tenancy, hub: Hub::default(), max_packet_size, next_session: AtomicU64::new(1) };
+        let shared = Shared { tenancy, hub, max_packet_size, next_connection: AtomicU64::new(1) };
         Ok(MqttListener { listener, shared: Arc::new(shared) })
     }
 

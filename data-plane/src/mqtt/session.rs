@@ -1,201 +1,405 @@
-//! Per-connection MQTT protocol state, without I/O.
+//! One MQTT session's protocol state, without I/O: its subscriptions, the
+//! messages queued for it, the ones in flight to the client (QoS 1 awaiting
+//! PUBACK, QoS 2 awaiting PUBREC, then PUBCOMP), packet ids, and the QoS 2
+//! publishes received from the client and not yet released.
 //!
-//! Owns the two halves of a session's packet-id bookkeeping: [`Inbound`]
-//! (publishes from the client: QoS 2 ids awaiting PUBREL) belongs to the
-//! connection's reader, [`Outbound`] (publishes to the client: packet ids and
-//! the in-flight QoS 1 messages awaiting PUBACK) to its writer. Neither touches
-//! sockets, queues or tenancy; they answer what to send and whether to route.
+//! A session outlives its connections when it is persistent, so this state is
+//! what a reconnecting client resumes (in-flight messages are resent, DUP set,
+//! in their original order). Every queued message carries a sequence number
+//! the durable store keys it by; a message queued for a persistent session is
+//! not sent before the store has it (`ready`). No sockets, locks, tasks or
+//! tenancy here: callers persist and act on what the methods return.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-
-use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::mqtt::codec::{Packet, PacketId, Publish, QoS, QosPid};
+use crate::mqtt::message::Message;
 
-/// What the connection does with a publish that arrived from its client.
+/// Where an outgoing QoS 1 or 2 message is in its handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// QoS 1, PUBLISH sent, PUBACK awaited.
+    AwaitingAck,
+    /// QoS 2, PUBLISH sent, PUBREC awaited.
+    AwaitingRec,
+    /// QoS 2, PUBREL sent, PUBCOMP awaited.
+    AwaitingComp,
+}
+
+/// A message in flight to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InboundAction {
-    /// Whether to hand the message to the router (false for a QoS 2 resend).
-    pub route: bool,
-    /// The acknowledgement to send once routed.
-    pub reply: Option<Packet>,
+pub struct Inflight {
+    pub packet_id: PacketId,
+    pub message: Message,
+    pub phase: Phase,
 }
 
-/// Reader-side state: QoS 2 publishes received but not yet released.
-#[derive(Debug, Default)]
-pub struct Inbound {
-    awaiting_release: HashSet<PacketId>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Queued {
+    seq: u64,
+    message: Message,
+    /// False until the durable store has the message (persistent sessions).
+    ready: bool,
 }
 
-impl Inbound {
-    /// Handles an incoming PUBLISH. QoS 2 is delivered on its first arrival
-    /// and acknowledged with PUBREC every time, so a resend is delivered once.
-    pub fn on_publish(&mut self, qos: QosPid) -> InboundAction {
-        match qos {
-            QosPid::AtMostOnce => InboundAction { route: true, reply: None },
-            QosPid::AtLeastOnce(id) => InboundAction { route: true, reply: Some(Packet::PubAck(id)) },
-            QosPid::ExactlyOnce(id) => {
-                InboundAction { route: self.awaiting_release.insert(id), reply: Some(Packet::PubRec(id)) }
-            }
+/// A PUBLISH to write, and the sequence number of the message it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub seq: u64,
+    pub publish: Publish,
+}
+
+/// The session holds as many queued messages as it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the session's queue is full")]
+pub struct QueueFull;
+
+#[derive(Debug)]
+pub struct SessionState {
+    /// Filter → granted QoS.
+    subscriptions: BTreeMap<String, QoS>,
+    queue: VecDeque<Queued>,
+    /// By sequence number, so a resend keeps the original order.
+    inflight: BTreeMap<u64, Inflight>,
+    by_packet_id: HashMap<PacketId, u64>,
+    next_packet_id: u16,
+    next_seq: u64,
+    /// Inbound QoS 2 packet ids whose PUBREL has not come yet.
+    awaiting_release: BTreeSet<PacketId>,
+    max_queued: usize,
+}
+
+impl SessionState {
+    /// An empty session that queues at most `max_queued` messages.
+    pub fn new(max_queued: usize) -> SessionState {
+        SessionState {
+            subscriptions: BTreeMap::new(),
+            queue: VecDeque::new(),
+            inflight: BTreeMap::new(),
+            by_packet_id: HashMap::new(),
+            next_packet_id: 1,
+            next_seq: 1,
+            awaiting_release: BTreeSet::new(),
+            max_queued,
         }
     }
 
-    /// Handles PUBREL: forgets the id and answers PUBCOMP (also for an id it
-    /// no longer knows, as the client may be resending after a lost PUBCOMP).
-    pub fn on_pubrel(&mut self, id: PacketId) -> Packet {
-        self.awaiting_release.remove(&id);
-        Packet::PubComp(id)
+    pub fn subscriptions(&self) -> &BTreeMap<String, QoS> {
+        &self.subscriptions
     }
 
-    /// QoS 2 messages awaiting PUBREL.
-    pub fn pending(&self) -> usize {
+    /// Adds or replaces a subscription.
+    pub fn subscribe(&mut self, filter: &str, qos: QoS) {
+        self.subscriptions.insert(filter.to_string(), qos);
+    }
+
+    /// Removes a subscription; whether there was one.
+    pub fn unsubscribe(&mut self, filter: &str) -> bool {
+        self.subscriptions.remove(filter).is_some()
+    }
+
+    /// Queues a message (already at its delivery QoS); `ready` says whether it
+    /// may be sent before the store confirms it. Returns its sequence number.
+    pub fn enqueue(&mut self, message: Message, ready: bool) -> Result<u64, QueueFull> {
+        if self.queue.len() >= self.max_queued {
+            return Err(QueueFull);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.queue.push_back(Queued { seq, message, ready });
+        Ok(seq)
+    }
+
+    /// The store has the message `seq`: it may be sent. False if it is no
+    /// longer queued.
+    pub fn mark_ready(&mut self, seq: u64) -> bool {
+        match self.queue.binary_search_by_key(&seq, |q| q.seq) {
+            Ok(index) => {
+                self.queue[index].ready = true;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// The message in flight under sequence number `seq`.
+    pub fn inflight(&self, seq: u64) -> Option<&Inflight> {
+        self.inflight.get(&seq)
+    }
+
+    /// Whether the next queued message can go out with `window` messages
+    /// allowed in flight.
+    pub fn can_send(&self, window: usize) -> bool {
+        self.queue
+            .front()
+            .is_some_and(|q| q.ready && (q.message.qos == QoS::AtMostOnce || self.inflight.len() < window))
+    }
+
+    /// Takes the next message to send, in queue order, if it is ready and the
+    /// window allows: a QoS 0 message leaves the session, a QoS 1 or 2 one
+    /// gets a packet id and stays in flight until acknowledged. `None` also
+    /// when all 65,535 packet ids are in flight.
+    pub fn next_outgoing(&mut self, window: usize) -> Option<Outgoing> {
+        if !self.can_send(window) {
+            return None;
+        }
+        let queued = self.queue.front()?;
+        let qos = queued.message.qos;
+        let packet_id = match qos {
+            QoS::AtMostOnce => None,
+            QoS::AtLeastOnce | QoS::ExactlyOnce => Some(self.allocate()?),
+        };
+        let Queued { seq, message, .. } = self.queue.pop_front()?;
+        let qos_pid = match (qos, packet_id) {
+            (QoS::AtLeastOnce, Some(id)) => QosPid::AtLeastOnce(id),
+            (QoS::ExactlyOnce, Some(id)) => QosPid::ExactlyOnce(id),
+            _ => QosPid::AtMostOnce,
+        };
+        let publish = publish_of(&message, qos_pid, false);
+        if let Some(packet_id) = packet_id {
+            let phase = if qos == QoS::AtLeastOnce { Phase::AwaitingAck } else { Phase::AwaitingRec };
+            self.by_packet_id.insert(packet_id, seq);
+            self.inflight.insert(seq, Inflight { packet_id, message, phase });
+        }
+        Some(Outgoing { seq, publish })
+    }
+
+    /// PUBACK: the QoS 1 message is delivered; its sequence number, if it was
+    /// in flight at QoS 1.
+    pub fn on_puback(&mut self, packet_id: PacketId) -> Option<u64> {
+        self.finish(packet_id, Phase::AwaitingAck)
+    }
+
+    /// PUBREC: the client has the QoS 2 message; it now awaits PUBCOMP and the
+    /// caller sends PUBREL (also when PUBREC comes again). The sequence number,
+    /// if the id is a QoS 2 message in flight.
+    pub fn on_pubrec(&mut self, packet_id: PacketId) -> Option<u64> {
+        let seq = *self.by_packet_id.get(&packet_id)?;
+        let inflight = self.inflight.get_mut(&seq)?;
+        match inflight.phase {
+            Phase::AwaitingRec | Phase::AwaitingComp => {
+                inflight.phase = Phase::AwaitingComp;
+                Some(seq)
+            }
+            Phase::AwaitingAck => None,
+        }
+    }
+
+    /// PUBCOMP: the QoS 2 handshake is over.
+    pub fn on_pubcomp(&mut self, packet_id: PacketId) -> Option<u64> {
+        self.finish(packet_id, Phase::AwaitingComp)
+    }
+
+    /// What a resumed connection sends first: every message in flight, in
+    /// order — PUBLISH again with DUP set until it was received, PUBREL once
+    /// it was.
+    pub fn resend(&self) -> Vec<Packet> {
+        self.inflight
+            .values()
+            .map(|inflight| match inflight.phase {
+                Phase::AwaitingAck => publish_packet(inflight, QosPid::AtLeastOnce(inflight.packet_id)),
+                Phase::AwaitingRec => publish_packet(inflight, QosPid::ExactlyOnce(inflight.packet_id)),
+                Phase::AwaitingComp => Packet::PubRel(inflight.packet_id),
+            })
+            .collect()
+    }
+
+    /// An inbound QoS 2 PUBLISH: true the first time its packet id is seen
+    /// (deliver it), false for a resend before PUBREL (do not deliver again).
+    pub fn on_inbound_qos2(&mut self, packet_id: PacketId) -> bool {
+        self.awaiting_release.insert(packet_id)
+    }
+
+    /// PUBREL: the id is released; whether it was awaited.
+    pub fn on_pubrel(&mut self, packet_id: PacketId) -> bool {
+        self.awaiting_release.remove(&packet_id)
+    }
+
+    /// Inbound QoS 2 messages awaiting PUBREL.
+    pub fn awaiting_release(&self) -> usize {
         self.awaiting_release.len()
     }
-}
 
-/// A message queued for a subscriber, already scoped to its namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub topic: Arc<str>,
-    pub payload: Bytes,
-    /// min(publish QoS, granted QoS).
-    pub qos: QoS,
-}
-
-/// Every packet id is in use: the client has left 65,535 messages unacknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("all 65535 packet identifiers are awaiting acknowledgement")]
-pub struct PacketIdsExhausted;
-
-/// Writer-side state: packet ids and QoS 1 messages awaiting PUBACK.
-#[derive(Debug)]
-pub struct Outbound {
-    next_id: u16,
-    in_flight: HashMap<PacketId, Delivery>,
-}
-
-impl Default for Outbound {
-    fn default() -> Self {
-        Outbound { next_id: 1, in_flight: HashMap::new() }
-    }
-}
-
-impl Outbound {
-    /// Turns a delivery into the PUBLISH to send, taking a packet id for QoS
-    /// above 0. Deliveries arrive at QoS 0 or 1 only: subscriptions are
-    /// granted at most QoS 1.
-    pub fn publish(&mut self, delivery: Delivery) -> Result<Publish, PacketIdsExhausted> {
-        let qos = match delivery.qos {
-            QoS::AtMostOnce => QosPid::AtMostOnce,
-            QoS::AtLeastOnce | QoS::ExactlyOnce => {
-                let id = self.allocate()?;
-                self.in_flight.insert(id, delivery.clone());
-                QosPid::AtLeastOnce(id)
-            }
-        };
-        Ok(Publish { dup: false, qos, retain: false, topic: delivery.topic, payload: delivery.payload })
+    /// Rebuilds a queued message from the store.
+    pub fn restore_queued(&mut self, seq: u64, message: Message) {
+        let index = self.queue.partition_point(|q| q.seq < seq);
+        self.queue.insert(index, Queued { seq, message, ready: true });
+        self.next_seq = self.next_seq.max(seq + 1);
     }
 
-    /// Handles PUBACK; false if the id was not in flight.
-    pub fn on_puback(&mut self, id: PacketId) -> bool {
-        self.in_flight.remove(&id).is_some()
+    /// Rebuilds a message in flight from the store.
+    pub fn restore_inflight(&mut self, seq: u64, inflight: Inflight) {
+        self.by_packet_id.insert(inflight.packet_id, seq);
+        self.inflight.insert(seq, inflight);
+        self.next_seq = self.next_seq.max(seq + 1);
     }
 
-    /// Messages sent at QoS 1 and not yet acknowledged.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+    /// Rebuilds an inbound QoS 2 id awaiting PUBREL from the store.
+    pub fn restore_awaiting_release(&mut self, packet_id: PacketId) {
+        self.awaiting_release.insert(packet_id);
     }
 
-    fn allocate(&mut self) -> Result<PacketId, PacketIdsExhausted> {
+    fn finish(&mut self, packet_id: PacketId, phase: Phase) -> Option<u64> {
+        let seq = *self.by_packet_id.get(&packet_id)?;
+        if self.inflight.get(&seq)?.phase != phase {
+            return None;
+        }
+        self.inflight.remove(&seq);
+        self.by_packet_id.remove(&packet_id);
+        Some(seq)
+    }
+
+    fn allocate(&mut self) -> Option<PacketId> {
         for _ in 0..u16::MAX {
-            let candidate = PacketId::new(self.next_id);
-            self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+            let candidate = PacketId::new(self.next_packet_id);
+            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
             if let Some(id) = candidate
-                && !self.in_flight.contains_key(&id)
+                && !self.by_packet_id.contains_key(&id)
             {
-                return Ok(id);
+                return Some(id);
             }
         }
-        Err(PacketIdsExhausted)
+        None
     }
+}
+
+fn publish_of(message: &Message, qos: QosPid, dup: bool) -> Publish {
+    Publish { dup, qos, retain: message.retain, topic: message.topic.clone(), payload: message.payload.clone() }
+}
+
+fn publish_packet(inflight: &Inflight, qos: QosPid) -> Packet {
+    Packet::Publish(publish_of(&inflight.message, qos, true))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+
     use super::*;
 
     fn pid(id: u16) -> PacketId {
         PacketId::new(id).unwrap()
     }
 
-    fn delivery(qos: QoS) -> Delivery {
-        Delivery { topic: Arc::from("t"), payload: Bytes::from_static(b"m"), qos }
+    fn message(payload: &'static str, qos: QoS) -> Message {
+        Message { topic: Arc::from("t"), payload: Bytes::from_static(payload.as_bytes()), qos, retain: false }
     }
 
     #[test]
-    fn inbound_qos_0_and_1_are_routed_every_time() {
-        let mut inbound = Inbound::default();
-        assert_eq!(inbound.on_publish(QosPid::AtMostOnce), InboundAction { route: true, reply: None });
-        let action = inbound.on_publish(QosPid::AtLeastOnce(pid(5)));
-        assert_eq!(action, InboundAction { route: true, reply: Some(Packet::PubAck(pid(5))) });
-        assert!(inbound.on_publish(QosPid::AtLeastOnce(pid(5))).route);
+    fn qos_0_leaves_at_once_and_qos_1_waits_for_puback() {
+        let mut state = SessionState::new(10);
+        state.enqueue(message("a", QoS::AtMostOnce), true).unwrap();
+        state.enqueue(message("b", QoS::AtLeastOnce), true).unwrap();
+        let first = state.next_outgoing(5).unwrap();
+        assert_eq!((first.seq, first.publish.qos), (1, QosPid::AtMostOnce));
+        let second = state.next_outgoing(5).unwrap();
+        assert_eq!(second.publish.qos, QosPid::AtLeastOnce(pid(1)));
+        assert_eq!(state.in_flight(), 1);
+        assert_eq!(state.on_pubcomp(pid(1)), None, "not a QoS 2 message");
+        assert_eq!(state.on_puback(pid(1)), Some(2));
+        assert_eq!(state.on_puback(pid(1)), None);
+        assert_eq!(state.in_flight(), 0);
     }
 
     #[test]
-    fn inbound_qos_2_is_routed_once_until_released() {
-        let mut inbound = Inbound::default();
-        let first = inbound.on_publish(QosPid::ExactlyOnce(pid(7)));
-        assert_eq!(first, InboundAction { route: true, reply: Some(Packet::PubRec(pid(7))) });
-        let resend = inbound.on_publish(QosPid::ExactlyOnce(pid(7)));
-        assert_eq!(resend, InboundAction { route: false, reply: Some(Packet::PubRec(pid(7))) });
-        assert_eq!(inbound.pending(), 1);
-        assert_eq!(inbound.on_pubrel(pid(7)), Packet::PubComp(pid(7)));
-        assert_eq!(inbound.on_pubrel(pid(7)), Packet::PubComp(pid(7)));
-        assert_eq!(inbound.pending(), 0);
-        assert!(inbound.on_publish(QosPid::ExactlyOnce(pid(7))).route);
+    fn qos_2_goes_through_pubrec_and_pubcomp() {
+        let mut state = SessionState::new(10);
+        state.enqueue(message("x", QoS::ExactlyOnce), true).unwrap();
+        let out = state.next_outgoing(5).unwrap();
+        assert_eq!(out.publish.qos, QosPid::ExactlyOnce(pid(1)));
+        assert_eq!(state.on_puback(pid(1)), None);
+        assert_eq!(state.on_pubcomp(pid(1)), None, "PUBCOMP before PUBREC");
+        assert_eq!(state.on_pubrec(pid(1)), Some(1));
+        assert_eq!(state.on_pubrec(pid(1)), Some(1), "a repeated PUBREC gets PUBREL again");
+        assert_eq!(state.resend(), vec![Packet::PubRel(pid(1))]);
+        assert_eq!(state.on_pubcomp(pid(1)), Some(1));
+        assert!(state.resend().is_empty());
     }
 
     #[test]
-    fn outbound_qos_0_takes_no_packet_id() {
-        let mut outbound = Outbound::default();
-        let publish = outbound.publish(delivery(QoS::AtMostOnce)).unwrap();
-        assert_eq!(publish.qos, QosPid::AtMostOnce);
-        assert_eq!(outbound.in_flight(), 0);
+    fn the_window_and_readiness_hold_messages_back_in_order() {
+        let mut state = SessionState::new(10);
+        let unready = state.enqueue(message("a", QoS::AtLeastOnce), false).unwrap();
+        state.enqueue(message("b", QoS::AtMostOnce), true).unwrap();
+        assert!(state.next_outgoing(5).is_none(), "the first message is not in the store yet");
+        assert!(state.mark_ready(unready));
+        assert_eq!(state.next_outgoing(0), None, "no room in flight for the QoS 1 message");
+        assert_eq!(state.next_outgoing(1).unwrap().publish.payload, Bytes::from_static(b"a"));
+        assert_eq!(state.next_outgoing(1).unwrap().publish.payload, Bytes::from_static(b"b"));
+        assert!(!state.mark_ready(unready), "already sent");
     }
 
     #[test]
-    fn outbound_qos_1_is_in_flight_until_acknowledged() {
-        let mut outbound = Outbound::default();
-        let first = outbound.publish(delivery(QoS::AtLeastOnce)).unwrap();
-        let second = outbound.publish(delivery(QoS::AtLeastOnce)).unwrap();
-        assert_eq!(first.qos, QosPid::AtLeastOnce(pid(1)));
-        assert_eq!(second.qos, QosPid::AtLeastOnce(pid(2)));
-        assert_eq!(outbound.in_flight(), 2);
-        assert!(outbound.on_puback(pid(1)));
-        assert!(!outbound.on_puback(pid(1)));
-        assert!(!outbound.on_puback(pid(9)));
-        assert_eq!(outbound.in_flight(), 1);
+    fn a_full_queue_refuses() {
+        let mut state = SessionState::new(1);
+        state.enqueue(message("a", QoS::AtLeastOnce), true).unwrap();
+        assert_eq!(state.enqueue(message("b", QoS::AtLeastOnce), true), Err(QueueFull));
     }
 
     #[test]
-    fn outbound_packet_ids_wrap_and_skip_those_in_flight() {
-        let mut outbound = Outbound { next_id: u16::MAX, in_flight: HashMap::new() };
-        outbound.in_flight.insert(pid(1), delivery(QoS::AtLeastOnce));
-        let last = outbound.publish(delivery(QoS::AtLeastOnce)).unwrap();
-        let wrapped = outbound.publish(delivery(QoS::AtLeastOnce)).unwrap();
-        assert_eq!(last.qos, QosPid::AtLeastOnce(pid(u16::MAX)));
-        assert_eq!(wrapped.qos, QosPid::AtLeastOnce(pid(2)));
-    }
-
-    #[test]
-    fn outbound_refuses_when_every_id_is_in_flight() {
-        let mut outbound = Outbound::default();
-        for _ in 0..u16::MAX {
-            outbound.publish(delivery(QoS::AtLeastOnce)).unwrap();
+    fn resend_repeats_what_is_in_flight_in_order_with_dup() {
+        let mut state = SessionState::new(10);
+        for (payload, qos) in [("a", QoS::AtLeastOnce), ("b", QoS::ExactlyOnce), ("c", QoS::AtLeastOnce)] {
+            state.enqueue(message(payload, qos), true).unwrap();
+            state.next_outgoing(10).unwrap();
         }
-        assert_eq!(outbound.publish(delivery(QoS::AtLeastOnce)), Err(PacketIdsExhausted));
-        assert!(outbound.on_puback(pid(300)));
-        assert_eq!(outbound.publish(delivery(QoS::AtLeastOnce)).unwrap().qos, QosPid::AtLeastOnce(pid(300)));
+        state.on_pubrec(pid(2)).unwrap();
+        let resent = state.resend();
+        assert_eq!(resent.len(), 3);
+        match &resent[0] {
+            Packet::Publish(p) => assert!(p.dup && p.qos == QosPid::AtLeastOnce(pid(1)) && &p.payload[..] == b"a"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(resent[1], Packet::PubRel(pid(2)));
+        assert!(matches!(&resent[2], Packet::Publish(p) if p.dup && &p.payload[..] == b"c"));
+    }
+
+    #[test]
+    fn restored_state_continues_numbering_and_skips_ids_in_flight() {
+        let mut state = SessionState::new(10);
+        state.restore_inflight(
+            7,
+            Inflight { packet_id: pid(1), message: message("a", QoS::AtLeastOnce), phase: Phase::AwaitingAck },
+        );
+        state.restore_queued(9, message("c", QoS::AtLeastOnce));
+        state.restore_queued(8, message("b", QoS::AtLeastOnce));
+        assert_eq!(state.enqueue(message("d", QoS::AtMostOnce), true), Ok(10));
+        let next = state.next_outgoing(10).unwrap();
+        assert_eq!((next.seq, next.publish.qos), (8, QosPid::AtLeastOnce(pid(2))));
+        assert_eq!(state.on_puback(pid(1)), Some(7));
+    }
+
+    #[test]
+    fn inbound_qos_2_is_delivered_once_until_released() {
+        let mut state = SessionState::new(10);
+        assert!(state.on_inbound_qos2(pid(7)));
+        assert!(!state.on_inbound_qos2(pid(7)));
+        assert_eq!(state.awaiting_release(), 1);
+        assert!(state.on_pubrel(pid(7)));
+        assert!(!state.on_pubrel(pid(7)));
+        assert!(state.on_inbound_qos2(pid(7)));
+    }
+
+    #[test]
+    fn packet_ids_are_exhausted_at_65535_in_flight() {
+        let mut state = SessionState::new(70_000);
+        for _ in 0..u16::MAX {
+            state.enqueue(message("m", QoS::AtLeastOnce), true).unwrap();
+            state.next_outgoing(usize::MAX).unwrap();
+        }
+        state.enqueue(message("m", QoS::AtLeastOnce), true).unwrap();
+        assert!(state.next_outgoing(usize::MAX).is_none());
+        state.on_puback(pid(300)).unwrap();
+        assert_eq!(state.next_outgoing(usize::MAX).unwrap().publish.qos, QosPid::AtLeastOnce(pid(300)));
     }
 }

@@ -14,8 +14,8 @@ use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
-use super::MqttListener;
 use super::codec::*;
+use super::{Hub, MqttListener};
 use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, Tenancy};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -58,11 +58,25 @@ impl Fixture {
         tenancy.apply_credential(credential("a", "c-alice", "alice", "#")).await.unwrap();
         tenancy.apply_credential(credential("a", "c-carol", "carol", "a/#")).await.unwrap();
         tenancy.apply_credential(credential("b", "c-bob", "bob", "#")).await.unwrap();
-        let listener = MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), 4096).await.unwrap();
+        Fixture::serve(tenancy, dir).await
+    }
+
+    /// A broker on the tenancy and data directory of a fixture.
+    async fn serve(tenancy: Arc<Tenancy>, dir: PathBuf) -> Fixture {
+        let hub = Arc::new(Hub::open(&dir.join("mqtt"), 1000).unwrap());
+        let listener = MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), hub, 4096).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
         let server = tokio::spawn(listener.serve(stop.clone()));
         Fixture { addr, tenancy, stop, server, dir }
+    }
+
+    /// Stops the broker and starts another on the same data directory, as a
+    /// restart does.
+    async fn restart(self) -> Fixture {
+        self.stop.cancel();
+        tokio::time::timeout(WAIT, self.server).await.unwrap().unwrap();
+        Fixture::serve(self.tenancy, self.dir).await
     }
 
     async fn stop(self) {
@@ -157,7 +171,7 @@ async fn qos_1_round_trip_within_a_namespace_only() {
     let mut sub_b = fixture.login("bob", "sub").await;
     assert_eq!(
         sub_a.subscribe(&[("a/#", QoS::ExactlyOnce)]).await,
-        vec![SubscribeReturnCode::Granted(QoS::AtLeastOnce)]
+        vec![SubscribeReturnCode::Granted(QoS::ExactlyOnce)]
     );
     assert_eq!(sub_b.subscribe(&[("#", QoS::AtLeastOnce)]).await, vec![SubscribeReturnCode::Granted(QoS::AtLeastOnce)]);
 
@@ -221,13 +235,22 @@ async fn answers_mqtt_5_with_unacceptable_protocol_version() {
 }
 
 #[tokio::test]
-async fn the_acl_refuses_subscriptions_and_closes_on_denied_publish() {
+async fn the_acl_refuses_subscriptions_and_drops_denied_publishes() {
     let fixture = Fixture::start().await;
+    let mut alice = fixture.login("alice", "alice").await;
+    alice.subscribe(&[("#", QoS::AtLeastOnce)]).await;
     let mut carol = fixture.login("carol", "carol").await;
     let codes = carol.subscribe(&[("a/+/c", QoS::AtMostOnce), ("#", QoS::AtMostOnce)]).await;
     assert_eq!(codes, vec![SubscribeReturnCode::Granted(QoS::AtMostOnce), SubscribeReturnCode::Failure]);
-    carol.send(publish("b", b"x", QosPid::AtMostOnce)).await;
-    carol.expect_closed().await;
+    // MQTT 3.1.1: acknowledged as usual and delivered to nobody.
+    carol.send(publish("b", b"x", QosPid::AtLeastOnce(pid(4)))).await;
+    assert_eq!(carol.recv().await, Packet::PubAck(pid(4)));
+    carol.send(publish("b", b"y", QosPid::ExactlyOnce(pid(5)))).await;
+    assert_eq!(carol.recv().await, Packet::PubRec(pid(5)));
+    alice.expect_nothing().await;
+    carol.send(publish("a/ok", b"z", QosPid::AtMostOnce)).await;
+    let Packet::Publish(allowed) = alice.recv().await else { panic!("expected the allowed publish") };
+    assert_eq!(&allowed.payload[..], b"z");
     fixture.stop().await;
 }
 
@@ -338,5 +361,190 @@ async fn shutdown_closes_client_connections() {
     let mut client = fixture.login("alice", "c").await;
     fixture.stop.cancel();
     client.expect_closed().await;
+    fixture.stop().await;
+}
+
+fn persistent(client_id: &str) -> Connect {
+    Connect { clean_session: false, ..connect(client_id, Some("alice"), Some("pw")) }
+}
+
+/// Acknowledges `packet` as the client must (PUBACK, or PUBREC..PUBCOMP) and
+/// returns its payload and QoS.
+async fn acknowledge(client: &mut Client, packet: Packet) -> (Bytes, QoS) {
+    let Packet::Publish(publish) = packet else { panic!("expected PUBLISH, got {packet:?}") };
+    match publish.qos {
+        QosPid::AtMostOnce => {}
+        QosPid::AtLeastOnce(id) => client.send(Packet::PubAck(id)).await,
+        QosPid::ExactlyOnce(id) => {
+            client.send(Packet::PubRec(id)).await;
+            assert_eq!(client.recv().await, Packet::PubRel(id));
+            client.send(Packet::PubComp(id)).await;
+        }
+    }
+    (publish.payload, publish.qos.qos())
+}
+
+/// Publishes at every QoS, completing the publisher's handshakes.
+async fn publish_each_qos(publisher: &mut Client, topic: &str) {
+    publisher.send(publish(topic, b"zero", QosPid::AtMostOnce)).await;
+    publisher.send(publish(topic, b"one", QosPid::AtLeastOnce(pid(1)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
+    publisher.send(publish(topic, b"two", QosPid::ExactlyOnce(pid(2)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubRec(pid(2)));
+    publisher.send(Packet::PubRel(pid(2))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(pid(2)));
+}
+
+#[tokio::test]
+async fn a_persistent_session_keeps_subscriptions_and_messages_across_a_restart() {
+    let fixture = Fixture::start().await;
+    let (mut sub, connack) = fixture.connect(persistent("durable")).await;
+    assert!(!connack.session_present);
+    sub.subscribe(&[("q/#", QoS::ExactlyOnce)]).await;
+    sub.send(Packet::Disconnect).await;
+    sub.expect_closed().await;
+
+    // Offline: QoS 1 and 2 are kept for it, QoS 0 is not.
+    let mut publisher = fixture.login("alice", "pub").await;
+    publish_each_qos(&mut publisher, "q/x").await;
+    drop(publisher);
+    let fixture = fixture.restart().await;
+
+    let (mut sub, connack) = fixture.connect(persistent("durable")).await;
+    assert!(connack.session_present, "the session was kept");
+    let first = sub.recv().await;
+    assert_eq!(acknowledge(&mut sub, first).await, (Bytes::from_static(b"one"), QoS::AtLeastOnce));
+    let second = sub.recv().await;
+    assert_eq!(acknowledge(&mut sub, second).await, (Bytes::from_static(b"two"), QoS::ExactlyOnce));
+    sub.expect_nothing().await;
+    // The subscription itself survived: a new message arrives without subscribing again.
+    let mut publisher = fixture.login("alice", "pub").await;
+    publisher.send(publish("q/y", b"live", QosPid::AtLeastOnce(pid(7)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(7)));
+    let live = sub.recv().await;
+    assert_eq!(acknowledge(&mut sub, live).await.0, Bytes::from_static(b"live"));
+    // A clean session discards it.
+    drop(sub);
+    let (sub, connack) = fixture.connect(connect("durable", Some("alice"), Some("pw"))).await;
+    assert!(!connack.session_present);
+    drop(sub);
+    let (_, connack) = fixture.connect(persistent("durable")).await;
+    assert!(!connack.session_present, "the clean connection discarded the stored session");
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn unacknowledged_messages_are_resent_with_dup_and_qos_2_is_never_duplicated() {
+    let fixture = Fixture::start().await;
+    let (mut sub, _) = fixture.connect(persistent("flaky")).await;
+    sub.subscribe(&[("r", QoS::ExactlyOnce)]).await;
+    let mut publisher = fixture.login("alice", "pub").await;
+    publisher.send(publish("r", b"one", QosPid::AtLeastOnce(pid(1)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
+    publisher.send(publish("r", b"two", QosPid::ExactlyOnce(pid(2)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubRec(pid(2)));
+    publisher.send(Packet::PubRel(pid(2))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(pid(2)));
+
+    // The subscriber gets both, acknowledges neither fully, and drops the connection.
+    let Packet::Publish(one) = sub.recv().await else { panic!() };
+    let Packet::Publish(two) = sub.recv().await else { panic!() };
+    assert!(!one.dup && !two.dup);
+    let QosPid::ExactlyOnce(two_id) = two.qos else { panic!("{:?}", two.qos) };
+    drop(sub);
+    // After a broker restart too, what was in flight comes back with DUP set.
+    let fixture = fixture.restart().await;
+    let (mut sub, connack) = fixture.connect(persistent("flaky")).await;
+    assert!(connack.session_present);
+    let Packet::Publish(again) = sub.recv().await else { panic!() };
+    assert!(again.dup && again.qos == one.qos && &again.payload[..] == b"one", "{again:?}");
+    let Packet::Publish(again_two) = sub.recv().await else { panic!() };
+    assert!(again_two.dup && again_two.qos == two.qos);
+    sub.send(Packet::PubAck(one.qos.packet_id().unwrap())).await;
+    // PUBREC, then the broker restarts before PUBCOMP: it must resume with PUBREL, not PUBLISH.
+    sub.send(Packet::PubRec(two_id)).await;
+    assert_eq!(sub.recv().await, Packet::PubRel(two_id));
+    drop(sub);
+    let fixture = fixture.restart().await;
+    let (mut sub, connack) = fixture.connect(persistent("flaky")).await;
+    assert!(connack.session_present);
+    assert_eq!(sub.recv().await, Packet::PubRel(two_id));
+    sub.send(Packet::PubComp(two_id)).await;
+    sub.expect_nothing().await;
+    drop(sub);
+    let (mut sub, _) = fixture.connect(persistent("flaky")).await;
+    sub.expect_nothing().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn inbound_qos_2_of_a_persistent_session_is_not_redelivered_after_a_restart() {
+    let fixture = Fixture::start().await;
+    let (mut watcher, _) = fixture.connect(persistent("watcher")).await;
+    watcher.subscribe(&[("w", QoS::AtLeastOnce)]).await;
+    let (mut publisher, _) = fixture.connect(persistent("publisher")).await;
+    publisher.send(publish("w", b"once", QosPid::ExactlyOnce(pid(11)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubRec(pid(11)));
+    let delivered = watcher.recv().await;
+    assert_eq!(acknowledge(&mut watcher, delivered).await.0, Bytes::from_static(b"once"));
+    // A round trip, so the broker has read the PUBACK before it stops.
+    watcher.send(Packet::PingReq).await;
+    assert_eq!(watcher.recv().await, Packet::PingResp);
+    drop((watcher, publisher));
+    let fixture = fixture.restart().await;
+    // The publisher did not get PUBCOMP, so it resends the PUBLISH with DUP.
+    let (mut publisher, connack) = fixture.connect(persistent("publisher")).await;
+    assert!(connack.session_present);
+    let resend = Publish {
+        dup: true,
+        qos: QosPid::ExactlyOnce(pid(11)),
+        retain: false,
+        topic: Arc::from("w"),
+        payload: Bytes::from_static(b"once"),
+    };
+    publisher.send(Packet::Publish(resend)).await;
+    assert_eq!(publisher.recv().await, Packet::PubRec(pid(11)));
+    publisher.send(Packet::PubRel(pid(11))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(pid(11)));
+    let (mut watcher, _) = fixture.connect(persistent("watcher")).await;
+    watcher.expect_nothing().await;
+    // The id is free again: a new message with it is delivered.
+    publisher.send(publish("w", b"new", QosPid::ExactlyOnce(pid(11)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubRec(pid(11)));
+    let delivered = watcher.recv().await;
+    assert_eq!(acknowledge(&mut watcher, delivered).await.0, Bytes::from_static(b"new"));
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn retained_messages_are_set_replaced_cleared_and_kept_per_namespace() {
+    let fixture = Fixture::start().await;
+    let mut publisher = fixture.login("alice", "pub").await;
+    let retained = |topic: &str, payload: &'static [u8], id: u16| {
+        Packet::Publish(Publish {
+            dup: false,
+            qos: QosPid::AtLeastOnce(pid(id)),
+            retain: true,
+            topic: Arc::from(topic),
+            payload: Bytes::from_static(payload),
+        })
+    };
+    for (topic, payload, id) in [("s/1", &b"old"[..], 1), ("s/1", b"new", 2), ("s/2", b"gone", 3), ("s/2", b"", 4)] {
+        publisher.send(retained(topic, payload, id)).await;
+        assert_eq!(publisher.recv().await, Packet::PubAck(pid(id)));
+    }
+    let fixture = fixture.restart().await;
+    let mut late = fixture.login("alice", "late").await;
+    assert_eq!(
+        late.subscribe(&[("s/#", QoS::AtLeastOnce)]).await,
+        vec![SubscribeReturnCode::Granted(QoS::AtLeastOnce)]
+    );
+    let Packet::Publish(kept) = late.recv().await else { panic!("expected the retained message") };
+    assert!(kept.retain && &kept.payload[..] == b"new" && kept.topic.as_ref() == "s/1", "{kept:?}");
+    acknowledge(&mut late, Packet::Publish(kept)).await;
+    late.expect_nothing().await;
+    let mut other = fixture.login("bob", "late").await;
+    other.subscribe(&[("#", QoS::AtMostOnce)]).await;
+    other.expect_nothing().await;
     fixture.stop().await;
 }

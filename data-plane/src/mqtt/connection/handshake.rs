@@ -14,6 +14,8 @@ use crate::tenancy::{AuthError, Principal, Tenancy};
 pub struct Accepted {
     pub principal: Principal,
     pub client_id: String,
+    /// CleanSession: discard any earlier session and keep none after.
+    pub clean_session: bool,
     /// Close after this long without a packet; `None` when keep-alive is off.
     pub idle_limit: Option<Duration>,
     pub will: Option<LastWill>,
@@ -68,5 +70,5 @@ pub async fn authorize(tenancy: &Tenancy, connect: Connect) -> Result<Accepted, 
         return Err(Refusal::new(ConnectReturnCode::NotAuthorized, "not_authorized"));
     }
     let idle_limit = (connect.keep_alive > 0).then(|| Duration::from_millis(u64::from(connect.keep_alive) * 1500));
-    Ok(Accepted { principal, client_id, idle_limit, will: connect.will })
+    Ok(Accepted { principal, client_id, clean_session: connect.clean_session, idle_limit, will: connect.will })
 }

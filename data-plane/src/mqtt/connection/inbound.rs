@@ -1,8 +1,11 @@
 //! The reader half of a connection: packets from the client after CONNECT.
 //!
-//! Routes publishes through the hub, keeps subscriptions, and hands every
-//! reply to the writer through the control queue. Never writes the socket.
+//! Routes publishes through the hub and acknowledges each only once what it
+//! must leave on disk is there; advances the session's outgoing handshakes on
+//! PUBACK, PUBREC and PUBCOMP; keeps subscriptions. Every reply goes to the
+//! writer through the control queue; the reader never writes the socket.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -10,16 +13,16 @@ use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use super::Reader;
-use super::outbound::Control;
-use crate::mqtt::codec::{CodecError, Packet, Publish, QoS, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe};
+use crate::mqtt::codec::{
+    CodecError, Packet, PacketId, Publish, QosPid, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
+};
 use crate::mqtt::hub::Hub;
+use crate::mqtt::live_session::Session;
+use crate::mqtt::message::Message;
 use crate::mqtt::metrics::Meters;
-use crate::mqtt::router::SessionId;
-use crate::mqtt::session::Inbound;
+use crate::mqtt::session::{Phase, SessionState};
+use crate::mqtt::store::{Op, StoreError};
 use crate::tenancy::Principal;
-
-/// Highest QoS granted to a subscription until QoS 2 delivery is built.
-const MAX_GRANTED_QOS: QoS = QoS::AtLeastOnce;
 
 /// Why the reader stopped.
 #[derive(Debug)]
@@ -34,23 +37,28 @@ pub enum ReadEnd {
     Codec(CodecError),
     /// A well-formed packet the client must not send now.
     ProtocolViolation(&'static str),
-    /// A publish to a topic the credential may not publish to.
-    PublishDenied(String),
+    /// The session state could not be stored, so nothing can be acknowledged.
+    Store(StoreError),
     /// The writer stopped, so replies can no longer be sent.
     WriterGone,
 }
 
-/// Reader-side context of one session.
-pub struct Session<'a> {
-    pub hub: &'a Hub,
-    pub principal: &'a Principal,
-    pub id: SessionId,
-    pub control: mpsc::Sender<Control>,
-    pub meters: &'a Meters,
-    pub state: Inbound,
+impl From<StoreError> for ReadEnd {
+    fn from(error: StoreError) -> Self {
+        ReadEnd::Store(error)
+    }
 }
 
-impl Session<'_> {
+/// Reader-side context of one connection.
+pub struct Reading<'a> {
+    pub hub: &'a Hub,
+    pub principal: &'a Principal,
+    pub session: &'a Arc<Session>,
+    pub control: mpsc::Sender<Packet>,
+    pub meters: &'a Meters,
+}
+
+impl Reading<'_> {
     /// Reads and handles packets until the connection must end.
     pub async fn run(&mut self, reader: &mut Reader, idle_limit: Option<Duration>) -> ReadEnd {
         loop {
@@ -76,14 +84,14 @@ impl Session<'_> {
     async fn handle(&mut self, packet: Packet) -> Result<(), ReadEnd> {
         match packet {
             Packet::Publish(publish) => self.publish(publish).await,
-            Packet::PubAck(id) => self.send(Control::Acked(id)).await,
-            Packet::PubRel(id) => {
-                let reply = self.state.on_pubrel(id);
-                self.reply(reply).await
+            Packet::PubRel(id) => self.pubrel(id).await,
+            Packet::PubAck(id) => {
+                self.acknowledged(id, |state| state.on_puback(id));
+                Ok(())
             }
-            Packet::PubRec(id) | Packet::PubComp(id) => {
-                // The broker never sends QoS 2, so there is nothing to advance.
-                debug!(packet_id = id.get(), "ignoring an acknowledgement of a QoS 2 publish never sent");
+            Packet::PubRec(id) => self.pubrec(id).await,
+            Packet::PubComp(id) => {
+                self.acknowledged(id, |state| state.on_pubcomp(id));
                 Ok(())
             }
             Packet::Subscribe(subscribe) => self.subscribe(subscribe).await,
@@ -97,51 +105,128 @@ impl Session<'_> {
         }
     }
 
+    /// A PUBLISH: delivered (once, for QoS 2) unless the ACL forbids it, and
+    /// acknowledged after the store has what the delivery needs. A forbidden
+    /// publish is acknowledged and dropped, as MQTT 3.1.1 allows.
     async fn publish(&mut self, publish: Publish) -> Result<(), ReadEnd> {
         self.meters.messages_in.increment(1);
-        if !self.principal.acl().may_publish(&publish.topic) {
-            return Err(ReadEnd::PublishDenied(publish.topic.to_string()));
+        let allowed = self.principal.acl().may_publish(&publish.topic);
+        if !allowed {
+            info!(topic = %publish.topic, "publish denied by the ACL; dropped");
         }
-        let action = self.state.on_publish(publish.qos);
-        if action.route {
-            let namespace = self.principal.namespace_id();
-            self.hub.publish(namespace, &publish.topic, &publish.payload, publish.qos.qos()).await;
-        }
-        match action.reply {
-            Some(reply) => self.reply(reply).await,
-            None => Ok(()),
+        let message =
+            Message { topic: publish.topic, payload: publish.payload, qos: publish.qos.qos(), retain: publish.retain };
+        let namespace = &self.session.key.namespace;
+        match publish.qos {
+            QosPid::AtMostOnce => {
+                if allowed {
+                    let routed = self.hub.route(namespace, message).await;
+                    self.hub.complete(routed).await?;
+                }
+                Ok(())
+            }
+            QosPid::AtLeastOnce(id) => {
+                if allowed {
+                    let routed = self.hub.route(namespace, message).await;
+                    self.hub.complete(routed).await?;
+                }
+                self.reply(Packet::PubAck(id)).await
+            }
+            QosPid::ExactlyOnce(id) => {
+                let first = self.session.lock().state.on_inbound_qos2(id);
+                if first && allowed {
+                    let routed = self.hub.route(namespace, message).await;
+                    // The id is stored with the deliveries, so a resend after a
+                    // crash is recognised and not delivered again.
+                    let routed = if self.session.persistent {
+                        routed.with(Op::PutInbound { key: self.session.key.clone(), packet_id: id })
+                    } else {
+                        routed
+                    };
+                    self.hub.complete(routed).await?;
+                } else if first && self.session.persistent {
+                    let op = Op::PutInbound { key: self.session.key.clone(), packet_id: id };
+                    self.hub.store().commit(vec![op]).await?;
+                }
+                self.reply(Packet::PubRec(id)).await
+            }
         }
     }
 
+    /// PUBREL releases an inbound QoS 2 id; it is forgotten on disk before
+    /// PUBCOMP, so the client may reuse it at once.
+    async fn pubrel(&mut self, id: PacketId) -> Result<(), ReadEnd> {
+        let known = self.session.lock().state.on_pubrel(id);
+        if known && self.session.persistent {
+            let op = Op::DeleteInbound { key: self.session.key.clone(), packet_id: id };
+            self.hub.store().commit(vec![op]).await?;
+        }
+        self.reply(Packet::PubComp(id)).await
+    }
+
+    /// PUBACK or PUBCOMP: the outgoing message is done; the window opens.
+    fn acknowledged(&self, id: PacketId, finish: impl FnOnce(&mut SessionState) -> Option<u64>) {
+        let done = finish(&mut self.session.lock().state);
+        match done {
+            Some(seq) => {
+                if self.session.persistent {
+                    self.hub.store().submit(vec![Op::DeleteMessage { key: self.session.key.clone(), seq }]);
+                }
+                self.session.wake.notify_one();
+            }
+            None => debug!(packet_id = id.get(), "acknowledgement for a packet id not in flight"),
+        }
+    }
+
+    /// PUBREC: the client has the QoS 2 message. Its new phase is stored
+    /// before PUBREL goes out, so a crash can never resend the PUBLISH after
+    /// the client has been told to release it.
+    async fn pubrec(&mut self, id: PacketId) -> Result<(), ReadEnd> {
+        let released = {
+            let mut inner = self.session.lock();
+            inner.state.on_pubrec(id).and_then(|seq| inner.state.inflight(seq).map(|f| (seq, f.message.clone())))
+        };
+        match released {
+            Some((seq, message)) if self.session.persistent => {
+                let op = Op::PutMessage {
+                    key: self.session.key.clone(),
+                    seq,
+                    message,
+                    inflight: Some((id, Phase::AwaitingComp)),
+                };
+                self.hub.store().commit(vec![op]).await?;
+            }
+            Some(_) => {}
+            None => debug!(packet_id = id.get(), "PUBREC for a packet id not in flight"),
+        }
+        self.reply(Packet::PubRel(id)).await
+    }
+
     async fn subscribe(&mut self, subscribe: Subscribe) -> Result<(), ReadEnd> {
-        let namespace = self.principal.namespace_id();
+        let mut granted = Vec::with_capacity(subscribe.filters.len());
         let mut return_codes = Vec::with_capacity(subscribe.filters.len());
         for (filter, requested) in &subscribe.filters {
             if self.principal.acl().may_subscribe(filter) {
-                let granted = (*requested).min(MAX_GRANTED_QOS);
-                self.hub.subscribe(namespace, self.id, filter, granted);
-                return_codes.push(SubscribeReturnCode::Granted(granted));
+                granted.push((filter.clone(), *requested));
+                return_codes.push(SubscribeReturnCode::Granted(*requested));
             } else {
                 info!(filter, "subscription refused by the ACL");
                 return_codes.push(SubscribeReturnCode::Failure);
             }
         }
-        self.reply(Packet::SubAck(SubAck { packet_id: subscribe.packet_id, return_codes })).await
+        self.hub.subscribe(self.session, &granted).await?;
+        // SUBACK is queued before the retained messages, so it goes out first.
+        self.reply(Packet::SubAck(SubAck { packet_id: subscribe.packet_id, return_codes })).await?;
+        self.hub.deliver_retained(self.session, &granted).await?;
+        Ok(())
     }
 
     async fn unsubscribe(&mut self, unsubscribe: Unsubscribe) -> Result<(), ReadEnd> {
-        let namespace = self.principal.namespace_id();
-        for filter in &unsubscribe.filters {
-            self.hub.unsubscribe(namespace, self.id, filter);
-        }
+        self.hub.unsubscribe(self.session, &unsubscribe.filters).await?;
         self.reply(Packet::UnsubAck(unsubscribe.packet_id)).await
     }
 
     async fn reply(&self, packet: Packet) -> Result<(), ReadEnd> {
-        self.send(Control::Send(packet)).await
-    }
-
-    async fn send(&self, control: Control) -> Result<(), ReadEnd> {
-        self.control.send(control).await.map_err(|_| ReadEnd::WriterGone)
+        self.control.send(packet).await.map_err(|_| ReadEnd::WriterGone)
     }
 }

@@ -1,27 +1,28 @@
 //! The writer half of a connection: the only task that writes the socket.
 //!
-//! Drains two queues: control packets from the reader (acknowledgements,
-//! SUBACK, PINGRESP, and PUBACKs received, which free packet ids) and the
-//! session's outbox of routed messages. It waits only on its own socket, never
-//! on a reader, which is what keeps publishers from deadlocking each other.
+//! Writes the reader's control packets (acknowledgements, SUBACK, PINGRESP)
+//! and the session's queued messages, as many in flight as the window allows.
+//! A QoS 1 or 2 message to a persistent session is stored as in flight before
+//! its PUBLISH is written, so after a crash it is resent with its packet id and
+//! DUP set, and a QoS 2 one is never delivered twice. Control packets queued before a message became
+//! sendable are written before it (SUBACK before the retained messages). It
+//! waits only on its own socket and the store, never on a reader, which keeps
+//! publishers from deadlocking each other.
+
+use std::sync::Arc;
 
 use futures_util::SinkExt as _;
 use tokio::sync::mpsc;
-use tracing::debug;
 
 use super::Writer;
-use crate::mqtt::codec::{CodecError, Packet, PacketId};
+use crate::mqtt::codec::{CodecError, Packet, QosPid};
+use crate::mqtt::live_session::Session;
 use crate::mqtt::metrics::Meters;
-use crate::mqtt::session::{Delivery, Outbound, PacketIdsExhausted};
+use crate::mqtt::session::{Outgoing, Phase};
+use crate::mqtt::store::{Op, Store, StoreError};
 
-/// What the reader asks of the writer.
-#[derive(Debug)]
-pub enum Control {
-    /// Write this packet.
-    Send(Packet),
-    /// The client acknowledged this QoS 1 publish.
-    Acked(PacketId),
-}
+/// Messages taken off the queue in one go.
+const BATCH: usize = 64;
 
 /// Why the writer stopped before it was told to.
 #[derive(Debug, thiserror::Error)]
@@ -29,41 +30,97 @@ pub enum WriteError {
     #[error(transparent)]
     Codec(#[from] CodecError),
     #[error(transparent)]
-    Unacknowledged(#[from] PacketIdsExhausted),
+    Store(#[from] StoreError),
 }
 
-/// Writes until both queues close or a write fails.
-pub async fn run(
-    sink: &mut Writer,
-    control: &mut mpsc::Receiver<Control>,
-    outbox: &mut mpsc::Receiver<Delivery>,
-    meters: &Meters,
-) -> Result<(), WriteError> {
-    let mut session = Outbound::default();
-    loop {
-        tokio::select! {
-            biased;
-            command = control.recv() => match command {
-                Some(Control::Send(packet)) => sink.feed(packet).await?,
-                Some(Control::Acked(id)) => {
-                    if !session.on_puback(id) {
-                        debug!(packet_id = id.get(), "PUBACK for a packet id not in flight");
-                    }
-                }
-                None => return Ok(()),
-            },
-            delivery = outbox.recv() => match delivery {
-                Some(delivery) => {
-                    let publish = session.publish(delivery)?;
-                    sink.feed(Packet::Publish(publish)).await?;
-                    meters.messages_out.increment(1);
-                }
-                None => return Ok(()),
-            },
+/// What the writer works with.
+pub struct Writing<'a> {
+    pub session: &'a Arc<Session>,
+    pub connection: u64,
+    /// Most QoS 1 and 2 messages in flight at once.
+    pub window: usize,
+    pub store: &'a Store,
+    pub meters: &'a Meters,
+}
+
+impl Writing<'_> {
+    /// Writes `resend` first, then until the control queue closes, the
+    /// session is taken over, or a write fails.
+    pub async fn run(
+        &self,
+        sink: &mut Writer,
+        control: &mut mpsc::Receiver<Packet>,
+        resend: Vec<Packet>,
+    ) -> Result<(), WriteError> {
+        for packet in resend {
+            sink.feed(packet).await?;
         }
-        if control.is_empty() && outbox.is_empty() {
+        loop {
+            while let Ok(packet) = control.try_recv() {
+                sink.feed(packet).await?;
+            }
+            let Some(batch) = self.take() else {
+                // Another connection has the session now.
+                sink.flush().await?;
+                return Ok(());
+            };
+            if !batch.is_empty() {
+                self.session.made_room();
+                self.store_in_flight(&batch).await?;
+                while let Ok(packet) = control.try_recv() {
+                    sink.feed(packet).await?;
+                }
+                for outgoing in batch {
+                    sink.feed(Packet::Publish(outgoing.publish)).await?;
+                    self.meters.messages_out.increment(1);
+                }
+                self.meters.bytes_out.increment(sink.encoder_mut().take_bytes_encoded());
+                continue;
+            }
             sink.flush().await?;
+            self.meters.bytes_out.increment(sink.encoder_mut().take_bytes_encoded());
+            tokio::select! {
+                biased;
+                packet = control.recv() => match packet {
+                    Some(packet) => sink.feed(packet).await?,
+                    None => return Ok(()),
+                },
+                () = self.session.wake.notified() => {}
+            }
         }
-        meters.bytes_out.increment(sink.encoder_mut().take_bytes_encoded());
+    }
+
+    /// Up to [`BATCH`] messages the window allows; `None` once the session
+    /// is attached to another connection.
+    fn take(&self) -> Option<Vec<Outgoing>> {
+        let mut inner = self.session.lock();
+        if inner.connection != Some(self.connection) {
+            return None;
+        }
+        Some(std::iter::from_fn(|| inner.state.next_outgoing(self.window)).take(BATCH).collect())
+    }
+
+    async fn store_in_flight(&self, batch: &[Outgoing]) -> Result<(), StoreError> {
+        if !self.session.persistent {
+            return Ok(());
+        }
+        let ops: Vec<Op> = batch
+            .iter()
+            .filter_map(|outgoing| {
+                let (id, phase) = match outgoing.publish.qos {
+                    QosPid::AtMostOnce => return None,
+                    QosPid::AtLeastOnce(id) => (id, Phase::AwaitingAck),
+                    QosPid::ExactlyOnce(id) => (id, Phase::AwaitingRec),
+                };
+                let message = self.session.lock().state.inflight(outgoing.seq)?.message.clone();
+                Some(Op::PutMessage {
+                    key: self.session.key.clone(),
+                    seq: outgoing.seq,
+                    message,
+                    inflight: Some((id, phase)),
+                })
+            })
+            .collect();
+        if ops.is_empty() { Ok(()) } else { self.store.commit(ops).await }
     }
 }

@@ -1,0 +1,130 @@
+//! Persistent MQTT sessions with real clients: a paho-mqtt subscriber with
+//! CleanSession = 0 and a paho-mqtt QoS 2 publisher keep going through a
+//! broker `kill -9` and restart, and every acknowledged message reaches the
+//! subscriber exactly once; mosquitto_sub resumes its session and gets what
+//! was published while it was away, and another instance's client with the
+//! same id shares nothing with it.
+
+use std::time::Duration;
+
+use omnibus_tests::clients::{Login, mosquitto_pub};
+use omnibus_tests::process::Omnibus;
+use omnibus_tests::rest::Api;
+use omnibus_tests::temp_dir;
+use tokio::io::AsyncBufReadExt as _;
+
+/// Acknowledgements before the kill, and messages in all.
+const KILL_AFTER: usize = 150;
+const COUNT: usize = 400;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos_2_through_kill_9_is_delivered_exactly_once_to_a_persistent_session() {
+    let dir = temp_dir("omnibus-e2e-mqtt-persistent");
+    let mut omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("durable@example.com", "Durable").await;
+    let (_, credential) = api.instance_with_credential("durable").await;
+    let login = Login::from_credential(omnibus.mqtt, &credential);
+
+    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut script = tokio::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/clients/mqtt_persistent.py"))
+        .args([&login.addr.ip().to_string(), &login.addr.port().to_string(), &login.username, &login.password])
+        .args(["durable/n", &COUNT.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python runs");
+    let mut lines = tokio::io::BufReader::new(script.stdout.take().expect("stdout")).lines();
+    let (mut acked, mut killed, mut done) = (0, false, None);
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(90), lines.next_line())
+        .await
+        .expect("the clients keep talking")
+        .expect("read the clients")
+    {
+        if line.starts_with("acked ") {
+            acked += 1;
+            if acked == KILL_AFTER && !killed {
+                omnibus.signal("KILL", Duration::from_secs(5));
+                omnibus.restart();
+                killed = true;
+            }
+        } else if line.starts_with("done ") {
+            done = Some(line);
+        } else {
+            panic!("the clients failed: {line}\n{}", omnibus.log_text());
+        }
+    }
+    let done = done.expect("the clients finished");
+    assert!(killed && acked == COUNT, "{acked} of {COUNT} acknowledged: {done}");
+    assert_eq!(
+        done,
+        format!("done acked {COUNT} received {COUNT} duplicates 0 missing 0"),
+        "every acknowledged message exactly once"
+    );
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `mosquitto_sub -c -i ID -q 1`: a persistent session that keeps its
+/// subscription and collects `count` messages, then exits.
+async fn mosquitto_durable_sub(
+    login: &Login,
+    client_id: &str,
+    filter: &str,
+    count: usize,
+    wait: u32,
+) -> (bool, String) {
+    let run = tokio::process::Command::new("mosquitto_sub")
+        .args(["-h", &login.addr.ip().to_string(), "-p", &login.addr.port().to_string()])
+        .args(["-u", &login.username, "-P", &login.password])
+        .args(["-c", "-i", client_id, "-q", "1", "-t", filter, "-C", &count.to_string(), "-W", &wait.to_string()])
+        .kill_on_drop(true)
+        .output();
+    let output = run.await.expect("mosquitto_sub runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_sub_resumes_its_session_with_what_it_missed() {
+    let dir = temp_dir("omnibus-e2e-mqtt-resume");
+    let mut omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("resume@example.com", "Resume").await;
+    let (_, credential) = api.instance_with_credential("resume").await;
+    let alice = Login::from_credential(omnibus.mqtt, &credential);
+    let mut other = Api::new(omnibus.base_url());
+    other.signup("other-resume@example.com", "Other").await;
+    let (_, other_credential) = other.instance_with_credential("resume").await;
+    let bob = Login::from_credential(omnibus.mqtt, &other_credential);
+
+    // Subscribe once (one retained message to make it exit), then go away.
+    assert!(mosquitto_pub(&alice, "news/first", "first", 1).await.success);
+    let retained = tokio::process::Command::new("mosquitto_pub")
+        .args(["-h", &alice.addr.ip().to_string(), "-p", &alice.addr.port().to_string()])
+        .args(["-u", &alice.username, "-P", &alice.password, "-t", "news/pinned", "-m", "pinned", "-q", "1", "-r"])
+        .status()
+        .await
+        .expect("mosquitto_pub runs");
+    assert!(retained.success());
+    let (ok, first) = mosquitto_durable_sub(&alice, "reader", "news/#", 1, 10).await;
+    assert!(ok && first == "pinned\n", "{first:?}");
+
+    // While it is away: two messages, a broker crash, one more.
+    assert!(mosquitto_pub(&alice, "news/a", "while-away-1", 1).await.success);
+    assert!(mosquitto_pub(&alice, "news/b", "while-away-2", 2).await.success);
+    omnibus.signal("KILL", Duration::from_secs(5));
+    omnibus.restart();
+    assert!(mosquitto_pub(&alice, "news/c", "after-restart", 1).await.success);
+    // The other instance's client with the same id has no session here.
+    let (_, stolen) = mosquitto_durable_sub(&bob, "reader", "news/#", 1, 2).await;
+    assert!(stolen.is_empty(), "another instance got {stolen:?}");
+
+    let (ok, missed) = mosquitto_durable_sub(&alice, "reader", "news/#", 3, 10).await;
+    assert!(ok, "{missed}");
+    assert_eq!(missed, "while-away-1\nwhile-away-2\nafter-restart\n");
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
