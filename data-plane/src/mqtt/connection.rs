@@ -149,7 +149,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: CancellationTok
     let connack = ConnAck { session_present, code: ConnectReturnCode::Accepted };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
-        shared.hub.disconnect(&session, connection);
+        shared.hub.disconnect(&session, connection).await;
         return;
     }
     metrics::connect_result("accepted");
@@ -161,10 +161,10 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: CancellationTok
     let live = Live { shared: &shared, accepted: &accepted, session: &session, connection, meters: &meters };
     let end = live.run(reader, writer, resend, kicked, &shutdown).await;
     end.log();
-    shared.hub.disconnect(&session, connection);
+    shared.hub.disconnect(&session, connection).await;
     if let Some(will) = accepted.will.filter(|_| end.publishes_will()) {
         meters.messages_in.increment(1);
-        let message = Message { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
+        let message = Message::new(will.topic, will.payload, will.qos, will.retain);
         if let Err(error) = shared.hub.publish(&session.key.namespace, message).await {
             tracing::error!(%error, "cannot publish the will");
         }

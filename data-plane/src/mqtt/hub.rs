@@ -4,7 +4,10 @@
 //!
 //! Owns the rules that span sessions: CONNECT's clean/resume decision,
 //! fan-out of a publish to every matching session (each once, at the lower of
-//! the publish's and the subscription's QoS), back pressure (a publisher waits
+//! the publish's and the subscription's QoS) and to one member of each
+//! matching shared subscription (an attached one when there is one, taking
+//! turns), handing a leaving member's shared messages to another member, back
+//! pressure (a publisher waits
 //! while an attached subscriber's queue is full; nothing is dropped for it),
 //! retained messages on publish and on subscribe, and what must be on disk
 //! before a delivery may be sent or a publisher acknowledged. Knows nothing
@@ -117,11 +120,42 @@ impl Hub {
     }
 
     /// The connection attached to `session` ended: a persistent session stays
-    /// (offline, still subscribed), any other goes.
-    pub fn disconnect(&self, session: &Arc<Session>, connection: u64) {
+    /// (offline, still subscribed), any other goes. Messages it holds from
+    /// shared subscriptions go to another member: an attached one, or, when
+    /// the session itself goes, any other.
+    pub async fn disconnect(&self, session: &Arc<Session>, connection: u64) {
         session.detach(connection);
-        if !session.persistent && !session.is_attached() {
+        if session.is_attached() {
+            return;
+        }
+        let namespace = &session.key.namespace;
+        let gone = !session.persistent;
+        if gone {
             self.unregister(session);
+        }
+        let give_away = |filter: &str| {
+            let members = read(&self.router).shared_members(namespace, filter);
+            self.pick(&members, session.id, !gone).is_some()
+        };
+        let orphans = session.lock().state.take_shared(give_away);
+        if orphans.is_empty() {
+            return;
+        }
+        if session.persistent {
+            let key = &session.key;
+            self.store
+                .submit(orphans.iter().map(|(seq, _)| Op::DeleteMessage { key: key.clone(), seq: *seq }).collect());
+        }
+        for (_, message) in orphans {
+            let Some(filter) = message.shared.clone() else { continue };
+            let members = read(&self.router).shared_members(namespace, &filter);
+            let Some((member, granted)) = self.pick(&members, session.id, !gone) else { continue };
+            let mut routed = Routed { ops: Vec::new(), pending: Vec::new(), reached: 0 };
+            let delivery = Message { shared: Some(filter), ..message.delivered_at(granted) };
+            self.enqueue(&member, delivery, &mut routed);
+            if let Err(error) = self.complete(routed).await {
+                warn!(%error, "cannot hand a shared message to another member");
+            }
         }
     }
 
@@ -182,19 +216,29 @@ impl Hub {
     /// session, and applies it to the retained messages if it is retained.
     /// Waits first while an attached subscriber's queue is full.
     pub async fn route(&self, namespace: &Arc<str>, message: Message) -> Routed {
-        let targets: Vec<(Arc<Session>, QoS)> = {
-            let matched = read(&self.router).route(namespace, &message.topic);
+        let targets: Vec<(Arc<Session>, QoS, Option<Arc<str>>)> = {
+            let routes = read(&self.router).route(namespace, &message.topic);
             let sessions = read(&self.sessions);
-            matched.into_iter().filter_map(|(id, qos)| sessions.get(&id).map(|s| (s.clone(), qos))).collect()
+            let ordinary =
+                routes.sessions.into_iter().filter_map(|(id, qos)| sessions.get(&id).map(|s| (s.clone(), qos, None)));
+            let shared: Vec<_> = routes
+                .shared
+                .into_iter()
+                .filter_map(|route| {
+                    let (member, qos) = pick_among(&sessions, &route.members, route.turn, None, false)?;
+                    Some((member, qos, Some(route.filter)))
+                })
+                .collect();
+            ordinary.chain(shared).collect()
         };
         // Wait for room everywhere before queuing anywhere: a message queued
         // but not yet ready must never wait on another full queue.
-        for (session, _) in &targets {
+        for (session, _, _) in &targets {
             session.wait_for_room().await;
         }
         let mut routed = Routed { ops: Vec::new(), pending: Vec::new(), reached: 0 };
-        for (session, granted) in targets {
-            self.enqueue(&session, message.delivered_at(granted), &mut routed);
+        for (session, granted, shared) in targets {
+            self.enqueue(&session, Message { shared, ..message.delivered_at(granted) }, &mut routed);
         }
         if message.retain {
             let op = match write(&self.retained).apply(namespace, &message) {
@@ -306,9 +350,45 @@ impl Hub {
         }
     }
 
+    /// A member of a shared subscription other than `leaving`: an attached
+    /// one, or, unless `attached_only`, any.
+    fn pick(
+        &self,
+        members: &[(SessionId, QoS)],
+        leaving: SessionId,
+        attached_only: bool,
+    ) -> Option<(Arc<Session>, QoS)> {
+        pick_among(&read(&self.sessions), members, 0, Some(leaving), attached_only)
+    }
+
     fn next_id(&self) -> SessionId {
         self.next_session.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// The attached member whose `turn` it is among the attached ones (skipping
+/// `except`), so they share the messages evenly; with none attached, unless
+/// `attached_only`, a member whose session keeps the message until it is back.
+fn pick_among(
+    sessions: &HashMap<SessionId, Arc<Session>>,
+    members: &[(SessionId, QoS)],
+    turn: usize,
+    except: Option<SessionId>,
+    attached_only: bool,
+) -> Option<(Arc<Session>, QoS)> {
+    let candidates: Vec<(Arc<Session>, QoS)> = members
+        .iter()
+        .filter(|(id, _)| Some(*id) != except)
+        .filter_map(|(id, qos)| Some((sessions.get(id)?.clone(), *qos)))
+        .collect();
+    let attached: Vec<&(Arc<Session>, QoS)> = candidates.iter().filter(|(s, _)| s.is_attached()).collect();
+    if !attached.is_empty() {
+        return Some(attached[turn % attached.len()].clone());
+    }
+    if attached_only || candidates.is_empty() {
+        return None;
+    }
+    Some(candidates[turn % candidates.len()].clone())
 }
 
 fn record_of(state: &SessionState) -> SessionRecord {
@@ -344,7 +424,7 @@ mod tests {
     }
 
     fn message(topic: &str, payload: &'static str, qos: QoS, retain: bool) -> Message {
-        Message { topic: Arc::from(topic), payload: Bytes::from_static(payload.as_bytes()), qos, retain }
+        Message::new(Arc::from(topic), Bytes::from_static(payload.as_bytes()), qos, retain)
     }
 
     /// Every message the session would send now, with a wide window.
@@ -364,7 +444,7 @@ mod tests {
         assert!(!present);
         sub.attach(1);
         hub.subscribe(&sub, &[("a/#".into(), QoS::ExactlyOnce)]).await.unwrap();
-        hub.disconnect(&sub, 1);
+        hub.disconnect(&sub, 1).await;
         // Offline: QoS 1 and 2 are queued, QoS 0 is not.
         for (payload, qos) in [("zero", QoS::AtMostOnce), ("one", QoS::AtLeastOnce), ("two", QoS::ExactlyOnce)] {
             hub.publish(&ns, message("a/b", payload, qos, false)).await.unwrap();
@@ -471,5 +551,42 @@ mod tests {
         assert_eq!(hub.publish(&Arc::from("tenant-a"), message("t", "x", QoS::AtMostOnce, false)).await.unwrap(), 1);
         assert_eq!(drain(&a).len(), 1);
         assert!(drain(&b).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_shared_subscription_delivers_each_message_to_one_member_and_a_leaver_hands_over() {
+        let hub = Hub::open(&dir(), 100).unwrap();
+        let ns: Arc<str> = Arc::from("ns");
+        let filter = [("$share/workers/jobs/+".to_string(), QoS::AtLeastOnce)];
+        let (one, _) = hub.connect(key("ns", "one"), true).await.unwrap();
+        let (two, _) = hub.connect(key("ns", "two"), true).await.unwrap();
+        let (offline, _) = hub.connect(key("ns", "offline"), false).await.unwrap();
+        for (session, connection) in [(&one, 1), (&two, 2), (&offline, 3)] {
+            session.attach(connection);
+            hub.subscribe(session, &filter).await.unwrap();
+        }
+        hub.disconnect(&offline, 3).await;
+        for n in 0..6 {
+            let payload: &'static str = ["0", "1", "2", "3", "4", "5"][n];
+            assert_eq!(hub.publish(&ns, message("jobs/a", payload, QoS::AtLeastOnce, false)).await.unwrap(), 1);
+        }
+        // Attached members take turns; the offline one gets nothing while they are there.
+        let (got_one, got_two) = (one.lock().state.queued(), two.lock().state.queued());
+        assert_eq!((got_one, got_two, offline.lock().state.queued()), (3, 3, 0));
+        // One takes a message in flight, then leaves: its three go to the other attached member.
+        one.lock().state.next_outgoing(10).unwrap();
+        hub.disconnect(&one, 1).await;
+        assert_eq!(two.lock().state.queued(), 6);
+        // The last attached member leaves: the persistent offline member keeps the work.
+        hub.disconnect(&two, 2).await;
+        assert_eq!(offline.lock().state.queued(), 6);
+        let mut seen: Vec<Bytes> = drain_after_attach(&offline, 4);
+        seen.sort();
+        assert_eq!(seen, ["0", "1", "2", "3", "4", "5"].map(Bytes::from));
+    }
+
+    fn drain_after_attach(session: &Session, connection: u64) -> Vec<Bytes> {
+        session.attach(connection);
+        drain(session).into_iter().map(|(payload, _, _)| payload).collect()
     }
 }

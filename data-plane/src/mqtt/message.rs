@@ -22,12 +22,20 @@ pub struct Message {
     pub qos: QoS,
     /// Set on deliveries of retained messages made because of a subscription.
     pub retain: bool,
+    /// On a delivery: the shared subscription (`$share/...`) it came through,
+    /// so it can go to another member if this one leaves.
+    pub shared: Option<Arc<str>>,
 }
 
 impl Message {
+    /// A message as published.
+    pub fn new(topic: Arc<str>, payload: Bytes, qos: QoS, retain: bool) -> Message {
+        Message { topic, payload, qos, retain, shared: None }
+    }
+
     /// The copy delivered to a subscription granted `granted`.
     pub fn delivered_at(&self, granted: QoS) -> Message {
-        Message { qos: self.qos.min(granted), retain: false, ..self.clone() }
+        Message { qos: self.qos.min(granted), retain: false, shared: None, ..self.clone() }
     }
 }
 
@@ -53,8 +61,7 @@ mod tests {
 
     #[test]
     fn a_delivery_takes_the_lower_qos_and_no_retain_flag() {
-        let message =
-            Message { topic: Arc::from("a/b"), payload: Bytes::from_static(b"x"), qos: QoS::ExactlyOnce, retain: true };
+        let message = Message::new(Arc::from("a/b"), Bytes::from_static(b"x"), QoS::ExactlyOnce, true);
         let delivered = message.delivered_at(QoS::AtLeastOnce);
         assert_eq!((delivered.qos, delivered.retain), (QoS::AtLeastOnce, false));
         let bytes = postcard::to_stdvec(&message).unwrap();

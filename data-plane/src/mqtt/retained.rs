@@ -66,12 +66,7 @@ mod tests {
     use crate::mqtt::codec::QoS;
 
     fn message(topic: &str, payload: &'static str) -> Message {
-        Message {
-            topic: Arc::from(topic),
-            payload: Bytes::from_static(payload.as_bytes()),
-            qos: QoS::AtLeastOnce,
-            retain: true,
-        }
+        Message::new(Arc::from(topic), Bytes::from_static(payload.as_bytes()), QoS::AtLeastOnce, true)
     }
 
     #[test]

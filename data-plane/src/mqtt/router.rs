@@ -1,17 +1,42 @@
-//! Subscription tables: which live sessions want a topic, per namespace.
+//! Subscription tables: which sessions want a topic, per namespace.
 //!
 //! Owns one trie per namespace, keyed by topic level, and nothing else: it
 //! holds session ids, not queues or sockets, and does no locking (the caller
-//! wraps it). Namespaces never share a table, so a topic of one namespace can
-//! only ever reach subscriptions of that namespace.
+//! wraps it). Shared subscriptions (`$share/{group}/{filter}`) sit at their
+//! filter's node as groups whose members take turns (a cursor per group);
+//! which member gets a message is the caller's pick among the order given.
+//! Namespaces never share a table, so a topic of one namespace can only ever
+//! reach subscriptions of that namespace.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::mqtt::codec::QoS;
-use crate::mqtt::topic::{LEVEL_SEPARATOR, MULTI_LEVEL, SINGLE_LEVEL};
+use crate::mqtt::topic::{self, LEVEL_SEPARATOR, MULTI_LEVEL, SINGLE_LEVEL};
 
 /// Identifies one live connection's session for the lifetime of the process.
 pub type SessionId = u64;
+
+/// One shared subscription a topic matched: its members, and whose turn it
+/// is (a count that goes up by one per message; the caller picks among the
+/// members it can deliver to now with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedRoute {
+    /// The whole `$share/{group}/{filter}`.
+    pub filter: Arc<str>,
+    pub members: Vec<(SessionId, QoS)>,
+    pub turn: usize,
+}
+
+/// Who a topic goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routes {
+    /// Ordinary subscriptions: each session once, at its highest QoS.
+    pub sessions: Vec<(SessionId, QoS)>,
+    /// One entry per matching shared subscription; one member each.
+    pub shared: Vec<SharedRoute>,
+}
 
 /// All namespaces' subscription tables. Empty tables are dropped.
 #[derive(Debug, Default)]
@@ -54,20 +79,37 @@ impl Router {
         self.namespaces.remove(namespace);
     }
 
-    /// The sessions of `namespace` subscribed to the topic name `topic`, each
-    /// once, with the highest QoS among its matching subscriptions.
-    pub fn route(&self, namespace: &str, topic: &str) -> Vec<(SessionId, QoS)> {
+    /// Who in `namespace` is subscribed to the topic name `topic`: each
+    /// ordinary subscriber once with the highest QoS among its matching
+    /// subscriptions, and each matching shared subscription's members (the
+    /// group's cursor moves on by one).
+    pub fn route(&self, namespace: &str, topic: &str) -> Routes {
         let Some(table) = self.namespaces.get(namespace) else {
-            return Vec::new();
+            return Routes::default();
         };
         let mut matched = Vec::new();
+        let mut groups = Vec::new();
         let levels: Vec<&str> = topic.split(LEVEL_SEPARATOR).collect();
         let dollar = topic.starts_with('$');
-        table.root.collect(&levels, dollar, &mut matched);
+        table.root.collect(&levels, dollar, &mut matched, &mut groups);
         // Highest QoS first per session, then keep the first of each session.
         matched.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         matched.dedup_by_key(|(session, _)| *session);
-        matched
+        let shared = groups.into_iter().map(|group| group.take_turn()).collect();
+        Routes { sessions: matched, shared }
+    }
+
+    /// The members of the shared subscription `filter` (the whole
+    /// `$share/...`), leaving the cursor where it is.
+    pub fn shared_members(&self, namespace: &str, filter: &str) -> Vec<(SessionId, QoS)> {
+        let Some(Ok((group, inner))) = topic::shared(filter) else { return Vec::new() };
+        let Some(table) = self.namespaces.get(namespace) else { return Vec::new() };
+        let levels: Vec<&str> = inner.split(LEVEL_SEPARATOR).collect();
+        table
+            .root
+            .find(&levels)
+            .and_then(|(node, multi)| node.groups(multi).get(group))
+            .map_or_else(Vec::new, SharedGroup::members)
     }
 
     /// Number of namespaces with at least one subscription.
@@ -86,13 +128,18 @@ struct Table {
 
 impl Table {
     fn subscribe(&mut self, session: SessionId, filter: &str, qos: QoS) {
+        let (group, inner) = match topic::shared(filter) {
+            Some(Ok((group, inner))) => (Some(group), inner),
+            Some(Err(())) => return,
+            None => (None, filter),
+        };
         let mut node = &mut self.root;
-        let mut levels = filter.split(LEVEL_SEPARATOR).peekable();
+        let mut levels = inner.split(LEVEL_SEPARATOR).peekable();
+        let mut multi = false;
         while let Some(level) = levels.next() {
             if level == MULTI_LEVEL && levels.peek().is_none() {
-                node.multi.insert(session, qos);
-                self.filters.entry(session).or_default().insert(filter.to_owned());
-                return;
+                multi = true;
+                break;
             }
             node = if level == SINGLE_LEVEL {
                 node.single.get_or_insert_with(Box::default)
@@ -100,7 +147,19 @@ impl Table {
                 node.literal.entry(level.to_owned()).or_default()
             };
         }
-        node.exact.insert(session, qos);
+        match (group, multi) {
+            (None, false) => {
+                node.exact.insert(session, qos);
+            }
+            (None, true) => {
+                node.multi.insert(session, qos);
+            }
+            (Some(group), multi) => {
+                let groups = if multi { &mut node.shared_multi } else { &mut node.shared_exact };
+                let entry = groups.entry(group.to_owned()).or_insert_with(|| SharedGroup::new(filter));
+                entry.members.insert(session, qos);
+            }
+        }
         self.filters.entry(session).or_default().insert(filter.to_owned());
     }
 
@@ -114,8 +173,7 @@ impl Table {
         if filters.is_empty() {
             self.filters.remove(&session);
         }
-        let levels: Vec<&str> = filter.split(LEVEL_SEPARATOR).collect();
-        self.root.remove(&levels, session);
+        self.root.remove(filter, session);
         true
     }
 
@@ -124,13 +182,35 @@ impl Table {
             return;
         };
         for filter in filters {
-            let levels: Vec<&str> = filter.split(LEVEL_SEPARATOR).collect();
-            self.root.remove(&levels, session);
+            self.root.remove(&filter, session);
         }
     }
 
     fn is_empty(&self) -> bool {
         self.filters.is_empty()
+    }
+}
+
+/// The members of one shared subscription and whose turn is next.
+#[derive(Debug)]
+struct SharedGroup {
+    filter: Arc<str>,
+    members: BTreeMap<SessionId, QoS>,
+    cursor: AtomicUsize,
+}
+
+impl SharedGroup {
+    fn new(filter: &str) -> SharedGroup {
+        SharedGroup { filter: Arc::from(filter), members: BTreeMap::new(), cursor: AtomicUsize::new(0) }
+    }
+
+    fn members(&self) -> Vec<(SessionId, QoS)> {
+        self.members.iter().map(|(s, q)| (*s, *q)).collect()
+    }
+
+    fn take_turn(&self) -> SharedRoute {
+        let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
+        SharedRoute { filter: self.filter.clone(), members: self.members(), turn }
     }
 }
 
@@ -145,46 +225,91 @@ struct Node {
     exact: HashMap<SessionId, QoS>,
     /// Sessions whose filter is this node's path followed by `#`.
     multi: HashMap<SessionId, QoS>,
+    /// Shared subscriptions by group, ending here / followed by `#`.
+    shared_exact: HashMap<String, SharedGroup>,
+    shared_multi: HashMap<String, SharedGroup>,
 }
 
 impl Node {
     /// Adds the subscriptions matching `levels` (the rest of a topic below
     /// this node). `dollar_first` is set while at the root of a `$` topic,
     /// which wildcards must not match.
-    fn collect(&self, levels: &[&str], dollar_first: bool, out: &mut Vec<(SessionId, QoS)>) {
+    fn collect<'a>(
+        &'a self,
+        levels: &[&str],
+        dollar_first: bool,
+        out: &mut Vec<(SessionId, QoS)>,
+        groups: &mut Vec<&'a SharedGroup>,
+    ) {
         if !dollar_first {
             out.extend(self.multi.iter().map(|(s, q)| (*s, *q)));
+            groups.extend(self.shared_multi.values());
         }
         let Some((level, rest)) = levels.split_first() else {
             out.extend(self.exact.iter().map(|(s, q)| (*s, *q)));
+            groups.extend(self.shared_exact.values());
             return;
         };
         if let Some(child) = self.literal.get(*level) {
-            child.collect(rest, false, out);
+            child.collect(rest, false, out, groups);
         }
         if !dollar_first && let Some(child) = &self.single {
-            child.collect(rest, false, out);
+            child.collect(rest, false, out, groups);
         }
     }
 
-    /// Removes `session` from the filter `levels` below this node and prunes
-    /// emptied children.
-    fn remove(&mut self, levels: &[&str], session: SessionId) {
+    /// The node a filter's `levels` end at, and whether they end with `#`.
+    fn find(&self, levels: &[&str]) -> Option<(&Node, bool)> {
+        let Some((level, rest)) = levels.split_first() else { return Some((self, false)) };
+        if *level == MULTI_LEVEL && rest.is_empty() {
+            return Some((self, true));
+        }
+        let child = if *level == SINGLE_LEVEL { self.single.as_deref()? } else { self.literal.get(*level)? };
+        child.find(rest)
+    }
+
+    fn groups(&self, multi: bool) -> &HashMap<String, SharedGroup> {
+        if multi { &self.shared_multi } else { &self.shared_exact }
+    }
+
+    /// Removes `session`'s subscription to `filter` (ordinary or shared) and
+    /// prunes emptied nodes.
+    fn remove(&mut self, filter: &str, session: SessionId) {
+        let (group, inner) = match topic::shared(filter) {
+            Some(Ok((group, inner))) => (Some(group), inner),
+            Some(Err(())) => return,
+            None => (None, filter),
+        };
+        let levels: Vec<&str> = inner.split(LEVEL_SEPARATOR).collect();
+        self.remove_at(&levels, group, session);
+    }
+
+    fn remove_at(&mut self, levels: &[&str], group: Option<&str>, session: SessionId) {
         let Some((level, rest)) = levels.split_first() else {
-            self.exact.remove(&session);
+            match group {
+                None => {
+                    self.exact.remove(&session);
+                }
+                Some(group) => remove_member(&mut self.shared_exact, group, session),
+            }
             return;
         };
         if *level == MULTI_LEVEL && rest.is_empty() {
-            self.multi.remove(&session);
+            match group {
+                None => {
+                    self.multi.remove(&session);
+                }
+                Some(group) => remove_member(&mut self.shared_multi, group, session),
+            }
         } else if *level == SINGLE_LEVEL {
             if let Some(child) = &mut self.single {
-                child.remove(rest, session);
+                child.remove_at(rest, group, session);
                 if child.is_empty() {
                     self.single = None;
                 }
             }
         } else if let Some(child) = self.literal.get_mut(*level) {
-            child.remove(rest, session);
+            child.remove_at(rest, group, session);
             if child.is_empty() {
                 self.literal.remove(*level);
             }
@@ -192,7 +317,21 @@ impl Node {
     }
 
     fn is_empty(&self) -> bool {
-        self.literal.is_empty() && self.single.is_none() && self.exact.is_empty() && self.multi.is_empty()
+        self.literal.is_empty()
+            && self.single.is_none()
+            && self.exact.is_empty()
+            && self.multi.is_empty()
+            && self.shared_exact.is_empty()
+            && self.shared_multi.is_empty()
+    }
+}
+
+fn remove_member(groups: &mut HashMap<String, SharedGroup>, group: &str, session: SessionId) {
+    if let Some(entry) = groups.get_mut(group) {
+        entry.members.remove(&session);
+        if entry.members.is_empty() {
+            groups.remove(group);
+        }
     }
 }
 
@@ -201,7 +340,42 @@ mod tests {
     use super::*;
 
     fn routed(router: &Router, namespace: &str, topic: &str) -> Vec<(SessionId, QoS)> {
-        router.route(namespace, topic)
+        router.route(namespace, topic).sessions
+    }
+
+    /// The member each shared group's turn gives a topic to (all members
+    /// able to take it), in group order.
+    fn shared_turns(router: &Router, topic: &str) -> Vec<(String, SessionId)> {
+        let mut turns: Vec<(String, SessionId)> = router
+            .route("ns", topic)
+            .shared
+            .into_iter()
+            .map(|r| (r.filter.to_string(), r.members[r.turn % r.members.len()].0))
+            .collect();
+        turns.sort();
+        turns
+    }
+
+    #[test]
+    fn shared_groups_take_turns_and_sit_beside_ordinary_subscriptions() {
+        let mut router = Router::default();
+        router.subscribe("ns", 1, "$share/g/a/+", QoS::AtLeastOnce);
+        router.subscribe("ns", 2, "$share/g/a/+", QoS::AtMostOnce);
+        router.subscribe("ns", 3, "$share/h/a/#", QoS::AtMostOnce);
+        router.subscribe("ns", 1, "a/b", QoS::AtMostOnce);
+        let turns: Vec<_> = (0..4).map(|_| shared_turns(&router, "a/b")).collect();
+        assert_eq!(turns[0], [("$share/g/a/+".to_string(), 1), ("$share/h/a/#".to_string(), 3)]);
+        assert_eq!(turns[1], [("$share/g/a/+".to_string(), 2), ("$share/h/a/#".to_string(), 3)]);
+        assert_eq!(turns[2][0].1, 1);
+        assert_eq!(routed(&router, "ns", "a/b"), vec![(1, QoS::AtMostOnce)], "the ordinary subscription apart");
+        assert!(shared_turns(&router, "$SYS/b").is_empty(), "a wildcard group filter does not match $ topics");
+        assert_eq!(router.shared_members("ns", "$share/g/a/+").len(), 2);
+        assert!(router.unsubscribe("ns", 2, "$share/g/a/+"));
+        assert_eq!(shared_turns(&router, "a/b")[0].1, 1);
+        router.remove_session("ns", 1);
+        router.remove_session("ns", 3);
+        assert!(router.route("ns", "a/b").shared.is_empty());
+        assert_eq!(router.namespace_count(), 0);
     }
 
     #[test]

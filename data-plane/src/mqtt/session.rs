@@ -228,6 +228,25 @@ impl SessionState {
         self.awaiting_release.len()
     }
 
+    /// Takes out every queued or in-flight message that came through a shared
+    /// subscription `give_away` accepts (its member is leaving), in order.
+    pub fn take_shared(&mut self, give_away: impl Fn(&str) -> bool) -> Vec<(u64, Message)> {
+        let leaves = |message: &Message| message.shared.as_deref().is_some_and(&give_away);
+        let mut taken: Vec<(u64, Message)> = Vec::new();
+        let seqs: Vec<u64> = self.inflight.iter().filter(|(_, f)| leaves(&f.message)).map(|(seq, _)| *seq).collect();
+        for seq in seqs {
+            if let Some(inflight) = self.inflight.remove(&seq) {
+                self.by_packet_id.remove(&inflight.packet_id);
+                taken.push((seq, inflight.message));
+            }
+        }
+        let (gone, kept): (VecDeque<Queued>, VecDeque<Queued>) = self.queue.drain(..).partition(|q| leaves(&q.message));
+        self.queue = kept;
+        taken.extend(gone.into_iter().map(|q| (q.seq, q.message)));
+        taken.sort_by_key(|(seq, _)| *seq);
+        taken
+    }
+
     /// Rebuilds a queued message from the store.
     pub fn restore_queued(&mut self, seq: u64, message: Message) {
         let index = self.queue.partition_point(|q| q.seq < seq);
@@ -292,7 +311,7 @@ mod tests {
     }
 
     fn message(payload: &'static str, qos: QoS) -> Message {
-        Message { topic: Arc::from("t"), payload: Bytes::from_static(payload.as_bytes()), qos, retain: false }
+        Message::new(Arc::from("t"), Bytes::from_static(payload.as_bytes()), qos, false)
     }
 
     #[test]

@@ -447,12 +447,7 @@ mod tests {
     }
 
     fn message(topic: &str, payload: &'static str) -> Message {
-        Message {
-            topic: Arc::from(topic),
-            payload: Bytes::from_static(payload.as_bytes()),
-            qos: QoS::AtLeastOnce,
-            retain: false,
-        }
+        Message::new(Arc::from(topic), Bytes::from_static(payload.as_bytes()), QoS::AtLeastOnce, false)
     }
 
     fn pid(id: u16) -> PacketId {

@@ -548,3 +548,32 @@ async fn retained_messages_are_set_replaced_cleared_and_kept_per_namespace() {
     other.expect_nothing().await;
     fixture.stop().await;
 }
+
+#[tokio::test]
+async fn shared_subscriptions_split_the_work_and_respect_the_acl_inside_the_group() {
+    let fixture = Fixture::start().await;
+    let mut one = fixture.login("alice", "one").await;
+    let mut two = fixture.login("alice", "two").await;
+    for worker in [&mut one, &mut two] {
+        assert_eq!(
+            worker.subscribe(&[("$share/workers/jobs/#", QoS::AtLeastOnce)]).await,
+            vec![SubscribeReturnCode::Granted(QoS::AtLeastOnce)]
+        );
+    }
+    let mut carol = fixture.login("carol", "carol").await;
+    let refused = carol.subscribe(&[("$share/g/b/#", QoS::AtMostOnce), ("$share//a", QoS::AtMostOnce)]).await;
+    assert_eq!(refused, vec![SubscribeReturnCode::Failure, SubscribeReturnCode::Failure]);
+    let mut publisher = fixture.login("alice", "pub").await;
+    for n in 1..=4u16 {
+        publisher.send(publish("jobs/x", b"job", QosPid::AtLeastOnce(pid(n)))).await;
+        assert_eq!(publisher.recv().await, Packet::PubAck(pid(n)));
+    }
+    for worker in [&mut one, &mut two] {
+        for _ in 0..2 {
+            let delivered = worker.recv().await;
+            acknowledge(worker, delivered).await;
+        }
+        worker.expect_nothing().await;
+    }
+    fixture.stop().await;
+}

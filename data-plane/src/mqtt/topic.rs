@@ -7,6 +7,28 @@
 
 pub use omnibus_api::topic::{LEVEL_SEPARATOR, MULTI_LEVEL, SINGLE_LEVEL, TopicError, validate_filter, validate_name};
 
+/// Prefix of a shared subscription's filter: `$share/{group}/{filter}`.
+pub const SHARED_PREFIX: &str = "$share/";
+
+/// A `$share/{group}/{filter}` filter split in its parts, or `None` for an
+/// ordinary filter. The group must be non-empty without `/`, `+` or `#`, and the
+/// filter non-empty (MQTT 5.0 §4.8.2); anything else is `Some(Err(()))`.
+pub fn shared(filter: &str) -> Option<Result<(&str, &str), ()>> {
+    let rest = filter.strip_prefix(SHARED_PREFIX)?;
+    let Some((group, inner)) = rest.split_once(LEVEL_SEPARATOR) else { return Some(Err(())) };
+    let valid = !group.is_empty() && !group.contains(['+', '#']) && !inner.is_empty();
+    Some(if valid { Ok((group, inner)) } else { Err(()) })
+}
+
+/// The filter that decides which topics `filter` receives: the part after
+/// the group of a shared subscription, else the filter itself.
+pub fn effective(filter: &str) -> &str {
+    match shared(filter) {
+        Some(Ok((_, inner))) => inner,
+        _ => filter,
+    }
+}
+
 /// Whether `filter` (assumed valid) matches the topic name `name`.
 ///
 /// A filter whose first level is a wildcard does not match names starting
@@ -88,6 +110,18 @@ mod tests {
         for (filter, name, expected) in cases {
             assert_eq!(matches(filter, name), *expected, "{filter:?} vs {name:?}");
         }
+    }
+
+    #[test]
+    fn splits_shared_subscriptions() {
+        assert_eq!(shared("$share/workers/a/+"), Some(Ok(("workers", "a/+"))));
+        assert_eq!(shared("a/b"), None);
+        assert_eq!(shared("$SYS/x"), None);
+        for bad in ["$share/", "$share/g", "$share//a", "$share/g+/a", "$share/#/a", "$share/g/"] {
+            assert_eq!(shared(bad), Some(Err(())), "{bad}");
+        }
+        assert_eq!(effective("$share/g/a/#"), "a/#");
+        assert_eq!(effective("a/#"), "a/#");
     }
 
     #[test]

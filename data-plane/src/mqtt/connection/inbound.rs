@@ -22,6 +22,7 @@ use crate::mqtt::message::Message;
 use crate::mqtt::metrics::Meters;
 use crate::mqtt::session::{Phase, SessionState};
 use crate::mqtt::store::{Op, StoreError};
+use crate::mqtt::topic;
 use crate::tenancy::Principal;
 
 /// Why the reader stopped.
@@ -114,8 +115,7 @@ impl Reading<'_> {
         if !allowed {
             info!(topic = %publish.topic, "publish denied by the ACL; dropped");
         }
-        let message =
-            Message { topic: publish.topic, payload: publish.payload, qos: publish.qos.qos(), retain: publish.retain };
+        let message = Message::new(publish.topic, publish.payload, publish.qos.qos(), publish.retain);
         let namespace = &self.session.key.namespace;
         match publish.qos {
             QosPid::AtMostOnce => {
@@ -206,7 +206,10 @@ impl Reading<'_> {
         let mut granted = Vec::with_capacity(subscribe.filters.len());
         let mut return_codes = Vec::with_capacity(subscribe.filters.len());
         for (filter, requested) in &subscribe.filters {
-            if self.principal.acl().may_subscribe(filter) {
+            if topic::shared(filter).is_some_and(|parts| parts.is_err()) {
+                info!(filter, "refusing a malformed shared subscription");
+                return_codes.push(SubscribeReturnCode::Failure);
+            } else if self.principal.acl().may_subscribe(topic::effective(filter)) {
                 granted.push((filter.clone(), *requested));
                 return_codes.push(SubscribeReturnCode::Granted(*requested));
             } else {
