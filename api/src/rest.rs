@@ -123,13 +123,22 @@ pub enum InstanceStatus {
 }
 
 /// Where clients connect, as `host:port`; absent for protocols the fleet does
-/// not serve yet.
+/// not serve (TLS ones, when the fleet has no certificate).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Endpoints {
+    /// MQTT on TCP.
     #[serde(default)]
     pub mqtt: Option<String>,
+    /// MQTT over WebSocket: `ws://{mqtt_ws}/mqtt`, subprotocol `mqtt`.
     #[serde(default)]
     pub mqtt_ws: Option<String>,
+    /// MQTT over TLS.
+    #[serde(default)]
+    pub mqtt_tls: Option<String>,
+    /// MQTT over WebSocket over TLS: `wss://{mqtt_wss}/mqtt`.
+    #[serde(default)]
+    pub mqtt_wss: Option<String>,
+    /// The Kafka protocol, SASL over TCP.
     #[serde(default)]
     pub kafka: Option<String>,
 }
@@ -141,7 +150,13 @@ pub struct Endpoints {
     "status": "ready",
     "plan": "developer",
     "region": "local",
-    "endpoints": {"mqtt": "localhost:1883", "mqtt_ws": null, "kafka": null},
+    "endpoints": {
+        "mqtt": "localhost:1883",
+        "mqtt_ws": "localhost:8083",
+        "mqtt_tls": null,
+        "mqtt_wss": null,
+        "kafka": "localhost:9092"
+    },
     "created_at": "2026-11-24T08:00:00Z"
 }))]
 pub struct Instance {

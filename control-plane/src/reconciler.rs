@@ -248,7 +248,14 @@ impl Reconciler {
 
 fn endpoints_of(wire: fleet::Endpoints) -> Endpoints {
     let some = |s: String| Some(s).filter(|s| !s.is_empty());
-    Endpoints { mqtt: some(wire.mqtt), mqtt_ws: some(wire.mqtt_ws), kafka: some(wire.kafka) }
+    let fleet::Endpoints { mqtt, kafka, mqtt_ws, mqtt_tls, mqtt_wss } = wire;
+    Endpoints {
+        mqtt: some(mqtt),
+        mqtt_ws: some(mqtt_ws),
+        mqtt_tls: some(mqtt_tls),
+        mqtt_wss: some(mqtt_wss),
+        kafka: some(kafka),
+    }
 }
 
 fn wire_credential(row: &CredentialRow) -> Result<fleet::Credential, PassError> {

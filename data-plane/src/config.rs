@@ -21,6 +21,23 @@ pub struct BrokerConfig {
     pub data_dir: PathBuf,
     /// Where MQTT clients connect. Default `0.0.0.0:1883`.
     pub mqtt_listen: SocketAddr,
+    /// Where MQTT over WebSocket clients connect: path `/mqtt`, subprotocol
+    /// `mqtt` (or `mqttv3.1`). Default `0.0.0.0:8083`.
+    pub mqtt_ws_listen: SocketAddr,
+    /// Where MQTT over TLS clients connect; bound only when `tls_cert_path`
+    /// and `tls_key_path` are set. Default `0.0.0.0:8883`.
+    pub mqtt_tls_listen: SocketAddr,
+    /// Where MQTT over WebSocket over TLS clients connect (path `/mqtt`);
+    /// bound only when `tls_cert_path` and `tls_key_path` are set.
+    /// Default `0.0.0.0:8084`.
+    pub mqtt_wss_listen: SocketAddr,
+    /// PEM file with the certificate chain the TLS listeners present, the
+    /// server's certificate first, then its intermediates. Read once at
+    /// startup. Default: none, and no TLS listeners.
+    pub tls_cert_path: Option<PathBuf>,
+    /// PEM file with the private key of that certificate (PKCS#8, PKCS#1 or
+    /// SEC1). Default: none.
+    pub tls_key_path: Option<PathBuf>,
     /// Where Kafka clients connect. Default `0.0.0.0:9092`.
     pub kafka_listen: SocketAddr,
     /// Where the fleet gRPC service, `GET /metrics` and `GET /healthz` are
@@ -47,6 +64,11 @@ impl Default for BrokerConfig {
             broker_id: "broker-0".to_owned(),
             data_dir: PathBuf::from("./omnibus-data/broker"),
             mqtt_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1883)),
+            mqtt_ws_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8083)),
+            mqtt_tls_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8883)),
+            mqtt_wss_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 8084)),
+            tls_cert_path: None,
+            tls_key_path: None,
             kafka_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 9092)),
             grpc_listen: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 9190)),
             max_request_size: 100 * 1024 * 1024,
@@ -66,6 +88,10 @@ mod tests {
         let config: BrokerConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(config.broker_id, "broker-0");
         assert_eq!(config.mqtt_listen.port(), 1883);
+        assert_eq!(config.mqtt_ws_listen.port(), 8083);
+        assert_eq!(config.mqtt_tls_listen.port(), 8883);
+        assert_eq!(config.mqtt_wss_listen.port(), 8084);
+        assert_eq!(config.tls_cert_path, None);
         assert_eq!(config.grpc_listen.port(), 9190);
         assert_eq!(config.max_packet_size, 1_048_576);
     }

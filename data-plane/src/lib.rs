@@ -4,7 +4,8 @@
 //! [`Broker::serve`] runs until told to stop. Inside:
 //! - [`config`]: the broker's settings;
 //! - [`tenancy`]: namespaces, credentials, authentication, ACLs, live sessions;
-//! - [`mqtt`]: the MQTT 3.1 / 3.1.1 front end;
+//! - [`mqtt`]: the MQTT 3.1 / 3.1.1 front end, over TCP, TLS, WebSocket and
+//!   WebSocket over TLS;
 //! - `kafka`: the Kafka wire-protocol front end;
 //! - `catalog`: each namespace's topics and their partition logs
 //!   (`omnibus-commit-log`);
@@ -39,13 +40,18 @@ pub use config::BrokerConfig;
 use admin::{AdminListener, Identity};
 use catalog::Catalog;
 use kafka::KafkaListener;
-use mqtt::MqttListener;
+use mqtt::{MqttListener, TlsError, Transport};
 use tenancy::{StoreError, Tenancy};
 
 /// Where a bound broker listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BrokerAddrs {
     pub mqtt: SocketAddr,
+    pub mqtt_ws: SocketAddr,
+    /// `None` when no TLS certificate is configured.
+    pub mqtt_tls: Option<SocketAddr>,
+    /// `None` when no TLS certificate is configured.
+    pub mqtt_wss: Option<SocketAddr>,
     pub kafka: SocketAddr,
     pub grpc: SocketAddr,
 }
@@ -55,6 +61,8 @@ pub struct BrokerAddrs {
 pub enum BrokerError {
     #[error("cannot bind the {listener} listener on {addr}: {source}")]
     Bind { listener: &'static str, addr: SocketAddr, source: io::Error },
+    #[error("cannot set up the TLS listeners: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot load broker metadata: {0}")]
     Metadata(#[from] StoreError),
     #[error("cannot open the topic catalog: {0}")]
@@ -93,6 +101,11 @@ impl Broker {
             broker_id,
             data_dir,
             mqtt_listen,
+            mqtt_ws_listen,
+            mqtt_tls_listen,
+            mqtt_wss_listen,
+            tls_cert_path,
+            tls_key_path,
             kafka_listen,
             grpc_listen,
             advertised_host,
@@ -100,6 +113,7 @@ impl Broker {
             max_request_size,
             max_packet_size,
         } = config;
+        let tls = mqtt::transport::tls::configured(tls_cert_path.as_deref(), tls_key_path.as_deref())?;
         let tenancy = Arc::new(Tenancy::open(&data_dir).await?);
         let catalog_dir = data_dir.clone();
         let durability_of = tenancy.clone();
@@ -137,10 +151,26 @@ impl Broker {
         mqtt::metrics::describe();
 
         let bind_error = |listener, addr| move |source| BrokerError::Bind { listener, addr, source };
-        let mqtt = MqttListener::bind(mqtt_listen, tenancy.clone(), hub.clone(), max_packet_size)
+        let mut mqtt = MqttListener::bind(mqtt_listen, tenancy.clone(), hub.clone(), max_packet_size)
             .await
             .map_err(bind_error("mqtt", mqtt_listen))?;
         let mqtt_addr = mqtt.local_addr()?;
+        let mqtt_ws_addr =
+            mqtt.bind_transport(mqtt_ws_listen, Transport::Ws).await.map_err(bind_error("mqtt-ws", mqtt_ws_listen))?;
+        let (mqtt_tls_addr, mqtt_wss_addr) = match tls {
+            Some(acceptor) => {
+                let tls = mqtt
+                    .bind_transport(mqtt_tls_listen, Transport::Tls(acceptor.clone()))
+                    .await
+                    .map_err(bind_error("mqtt-tls", mqtt_tls_listen))?;
+                let wss = mqtt
+                    .bind_transport(mqtt_wss_listen, Transport::Wss(acceptor))
+                    .await
+                    .map_err(bind_error("mqtt-wss", mqtt_wss_listen))?;
+                (Some(tls), Some(wss))
+            }
+            None => (None, None),
+        };
         let kafka_shared = |bound: SocketAddr| kafka::Shared {
             tenancy: tenancy.clone(),
             catalog: catalog.clone(),
@@ -155,16 +185,27 @@ impl Broker {
         };
         let kafka = KafkaListener::bind(kafka_listen, kafka_shared).await.map_err(bind_error("kafka", kafka_listen))?;
         let kafka_addr = kafka.local_addr()?;
+        let endpoint = |addr: Option<SocketAddr>| addr.map(|a| format!("{advertised_host}:{}", a.port()));
         let identity = Identity {
             broker_id,
             incarnation: uuid::Uuid::now_v7().to_string(),
             mqtt_endpoint: format!("{advertised_host}:{}", mqtt_addr.port()),
+            mqtt_ws_endpoint: format!("{advertised_host}:{}", mqtt_ws_addr.port()),
+            mqtt_tls_endpoint: endpoint(mqtt_tls_addr).unwrap_or_default(),
+            mqtt_wss_endpoint: endpoint(mqtt_wss_addr).unwrap_or_default(),
             kafka_endpoint: format!("{advertised_host}:{}", advertised_kafka_port.unwrap_or(kafka_addr.port())),
         };
         let admin = AdminListener::bind(grpc_listen, tenancy, catalog.clone(), groups, hub, identity, metrics)
             .await
             .map_err(bind_error("grpc", grpc_listen))?;
-        let addrs = BrokerAddrs { mqtt: mqtt_addr, kafka: kafka_addr, grpc: admin.local_addr()? };
+        let addrs = BrokerAddrs {
+            mqtt: mqtt_addr,
+            mqtt_ws: mqtt_ws_addr,
+            mqtt_tls: mqtt_tls_addr,
+            mqtt_wss: mqtt_wss_addr,
+            kafka: kafka_addr,
+            grpc: admin.local_addr()?,
+        };
         Ok(Broker { addrs, mqtt, kafka, admin, catalog })
     }
 
@@ -240,6 +281,9 @@ mod tests {
         BrokerConfig {
             data_dir: std::env::temp_dir().join(format!("omnibus-dp-broker-{}", uuid::Uuid::new_v4())),
             mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+            mqtt_ws_listen: "127.0.0.1:0".parse().unwrap(),
+            mqtt_tls_listen: "127.0.0.1:0".parse().unwrap(),
+            mqtt_wss_listen: "127.0.0.1:0".parse().unwrap(),
             kafka_listen: "127.0.0.1:0".parse().unwrap(),
             grpc_listen: "127.0.0.1:0".parse().unwrap(),
             advertised_host: "broker.test".into(),
@@ -274,7 +318,11 @@ mod tests {
         let mut fleet = FleetClient::connect(format!("http://{}", addrs.grpc)).await.unwrap();
         let health = fleet.health(HealthRequest {}).await.unwrap().into_inner();
         assert_eq!(health.broker_id, "broker-0");
-        assert_eq!(health.endpoints.unwrap().mqtt, format!("broker.test:{}", addrs.mqtt.port()));
+        let endpoints = health.endpoints.unwrap();
+        assert_eq!(endpoints.mqtt, format!("broker.test:{}", addrs.mqtt.port()));
+        assert_eq!(endpoints.mqtt_ws, format!("broker.test:{}", addrs.mqtt_ws.port()));
+        assert_eq!((endpoints.mqtt_tls.as_str(), endpoints.mqtt_wss.as_str()), ("", ""), "no certificate, no TLS");
+        assert_eq!((addrs.mqtt_tls, addrs.mqtt_wss), (None, None));
 
         let metrics = http_get(addrs.grpc, "/metrics").await;
         assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
@@ -289,6 +337,81 @@ mod tests {
         let mut rest = Vec::new();
         assert_eq!(client.read_to_end(&mut rest).await.unwrap(), 0, "the client connection is closed");
         std::fs::remove_dir_all(data_dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn serves_mqtt_over_tcp_websocket_tls_and_websocket_over_tls() {
+        use futures_util::{SinkExt as _, StreamExt as _};
+        use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};
+
+        // CONNECT (3.1.1) without credentials, and its answer: CONNACK 5, not authorized.
+        const CONNECT: &[u8] = &[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 30, 0, 1, b'c'];
+        const REFUSED: &[u8] = &[0x20, 2, 0, 5];
+        let config = config();
+        let data_dir = config.data_dir.clone();
+        let pki = mqtt::transport::tls::tests::TestPki::new(&data_dir.join("pki"));
+        let config = BrokerConfig {
+            tls_cert_path: Some(pki.cert_path.clone()),
+            tls_key_path: Some(pki.key_path.clone()),
+            ..config
+        };
+        let broker = Broker::bind(config, metrics()).await.unwrap();
+        let addrs = broker.local_addrs();
+        let (tls, wss) = (addrs.mqtt_tls.unwrap(), addrs.mqtt_wss.unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(broker.serve(async move {
+            let _ = stopped.await;
+        }));
+        let mut fleet = FleetClient::connect(format!("http://{}", addrs.grpc)).await.unwrap();
+        let endpoints = fleet.health(HealthRequest {}).await.unwrap().into_inner().endpoints.unwrap();
+        assert_eq!(endpoints.mqtt_tls, format!("broker.test:{}", tls.port()));
+        assert_eq!(endpoints.mqtt_wss, format!("broker.test:{}", wss.port()));
+
+        let tcp = |addr| async move { tokio::net::TcpStream::connect(addr).await.unwrap() };
+        let connector = pki.connector();
+        let tls_to = |addr| {
+            let connector = connector.clone();
+            async move {
+                let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+                connector.connect(name, tcp(addr).await).await.unwrap()
+            }
+        };
+        let mut answer = [0; 4];
+        let mut plain = tcp(addrs.mqtt).await;
+        plain.write_all(CONNECT).await.unwrap();
+        plain.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer, REFUSED);
+        let mut over_tls = tls_to(tls).await;
+        over_tls.write_all(CONNECT).await.unwrap();
+        over_tls.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer, REFUSED);
+
+        let mut request = "ws://localhost/mqtt".into_client_request().unwrap();
+        request.headers_mut().insert("sec-websocket-protocol", "mqtt".parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::client_async(request.clone(), tcp(addrs.mqtt_ws).await).await.unwrap();
+        ws.send(Message::binary(CONNECT)).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::binary(REFUSED));
+        let (mut wss, _) = tokio_tungstenite::client_async(request, tls_to(wss).await).await.unwrap();
+        wss.send(Message::binary(CONNECT)).await.unwrap();
+        assert_eq!(wss.next().await.unwrap().unwrap(), Message::binary(REFUSED));
+
+        stop.send(()).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), serving).await.unwrap().unwrap().unwrap();
+        std::fs::remove_dir_all(data_dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tls_setup_error_names_the_file() {
+        let config = BrokerConfig {
+            tls_cert_path: Some("/nonexistent/omnibus.pem".into()),
+            tls_key_path: Some("/nonexistent/omnibus.key".into()),
+            ..config()
+        };
+        let data_dir = config.data_dir.clone();
+        let error = Broker::bind(config, metrics()).await.err().unwrap().to_string();
+        assert!(error.starts_with("cannot set up the TLS listeners: "), "{error}");
+        assert!(error.contains("/nonexistent/omnibus.pem"), "{error}");
+        let _ = std::fs::remove_dir_all(data_dir);
     }
 
     #[tokio::test]

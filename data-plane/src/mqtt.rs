@@ -1,4 +1,5 @@
-//! The MQTT front end: MQTT 3.1 and 3.1.1 over TCP.
+//! The MQTT front end: MQTT 3.1 and 3.1.1 over TCP, TLS, WebSocket and
+//! WebSocket over TLS.
 //!
 //! Layered so each part can grow towards MQTT 5.0 on its own:
 //! - [`codec`]: bytes ↔ packets, sans-IO;
@@ -12,7 +13,8 @@
 //! - `store`: persistent sessions and retained messages on disk (redb);
 //! - [`hub`]: the router, the sessions, retained messages and the store
 //!   together: CONNECT's clean/resume, fan-out, back pressure;
-//! - `connection` and `server`: the sockets and tasks.
+//! - [`transport`]: TLS and WebSocket, up to the first MQTT byte;
+//! - `connection` and `server`: the listeners, sockets and tasks.
 //!
 //! Every name a client uses (topic, client id) is scoped by the namespace its
 //! credential belongs to; this module asks [`crate::tenancy`] who a client is
@@ -32,7 +34,9 @@ mod store;
 #[cfg(test)]
 mod tests;
 pub mod topic;
+pub mod transport;
 
 pub use hub::Hub;
 pub use server::MqttListener;
 pub use store::StoreError;
+pub use transport::{TlsError, Transport};

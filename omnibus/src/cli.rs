@@ -49,6 +49,21 @@ pub struct DevArgs {
     /// MQTT address [default: 127.0.0.1:1883].
     #[arg(long, env = "OMNIBUS_MQTT_LISTEN")]
     pub mqtt_listen: Option<SocketAddr>,
+    /// MQTT over WebSocket address, path /mqtt [default: 127.0.0.1:8083].
+    #[arg(long, env = "OMNIBUS_MQTT_WS_LISTEN")]
+    pub mqtt_ws_listen: Option<SocketAddr>,
+    /// MQTT over TLS address, served when a certificate is set [default: 127.0.0.1:8883].
+    #[arg(long, env = "OMNIBUS_MQTT_TLS_LISTEN")]
+    pub mqtt_tls_listen: Option<SocketAddr>,
+    /// MQTT over WebSocket over TLS address, served when a certificate is set [default: 127.0.0.1:8084].
+    #[arg(long, env = "OMNIBUS_MQTT_WSS_LISTEN")]
+    pub mqtt_wss_listen: Option<SocketAddr>,
+    /// PEM certificate chain (server certificate first) for the TLS listeners [default: none, no TLS].
+    #[arg(long, env = "OMNIBUS_TLS_CERT_PATH")]
+    pub tls_cert_path: Option<PathBuf>,
+    /// PEM private key of that certificate [default: none].
+    #[arg(long, env = "OMNIBUS_TLS_KEY_PATH")]
+    pub tls_key_path: Option<PathBuf>,
     /// Kafka address [default: 127.0.0.1:9092].
     #[arg(long, env = "OMNIBUS_KAFKA_LISTEN")]
     pub kafka_listen: Option<SocketAddr>,
@@ -99,6 +114,21 @@ pub struct BrokerArgs {
     /// MQTT address [default: 0.0.0.0:1883].
     #[arg(long, env = "OMNIBUS_MQTT_LISTEN")]
     pub mqtt_listen: Option<SocketAddr>,
+    /// MQTT over WebSocket address, path /mqtt [default: 0.0.0.0:8083].
+    #[arg(long, env = "OMNIBUS_MQTT_WS_LISTEN")]
+    pub mqtt_ws_listen: Option<SocketAddr>,
+    /// MQTT over TLS address, served when a certificate is set [default: 0.0.0.0:8883].
+    #[arg(long, env = "OMNIBUS_MQTT_TLS_LISTEN")]
+    pub mqtt_tls_listen: Option<SocketAddr>,
+    /// MQTT over WebSocket over TLS address, served when a certificate is set [default: 0.0.0.0:8084].
+    #[arg(long, env = "OMNIBUS_MQTT_WSS_LISTEN")]
+    pub mqtt_wss_listen: Option<SocketAddr>,
+    /// PEM certificate chain (server certificate first) for the TLS listeners [default: none, no TLS].
+    #[arg(long, env = "OMNIBUS_TLS_CERT_PATH")]
+    pub tls_cert_path: Option<PathBuf>,
+    /// PEM private key of that certificate [default: none].
+    #[arg(long, env = "OMNIBUS_TLS_KEY_PATH")]
+    pub tls_key_path: Option<PathBuf>,
     /// Kafka address [default: 0.0.0.0:9092].
     #[arg(long, env = "OMNIBUS_KAFKA_LISTEN")]
     pub kafka_listen: Option<SocketAddr>,

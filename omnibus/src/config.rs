@@ -42,6 +42,9 @@ impl Default for DevConfig {
             control_plane: ControlPlaneConfig { listen: loopback(8080), ..ControlPlaneConfig::default() },
             broker: BrokerConfig {
                 mqtt_listen: loopback(1883),
+                mqtt_ws_listen: loopback(8083),
+                mqtt_tls_listen: loopback(8883),
+                mqtt_wss_listen: loopback(8084),
                 kafka_listen: loopback(9092),
                 grpc_listen: loopback(9190),
                 ..BrokerConfig::default()
@@ -57,6 +60,11 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
         data_dir,
         http_listen,
         mqtt_listen,
+        mqtt_ws_listen,
+        mqtt_tls_listen,
+        mqtt_wss_listen,
+        tls_cert_path,
+        tls_key_path,
         kafka_listen,
         grpc_listen,
         database_url,
@@ -66,6 +74,11 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
     set(&mut config.data_dir, data_dir);
     set(&mut config.control_plane.listen, http_listen);
     set(&mut config.broker.mqtt_listen, mqtt_listen);
+    set(&mut config.broker.mqtt_ws_listen, mqtt_ws_listen);
+    set(&mut config.broker.mqtt_tls_listen, mqtt_tls_listen);
+    set(&mut config.broker.mqtt_wss_listen, mqtt_wss_listen);
+    set_some(&mut config.broker.tls_cert_path, tls_cert_path);
+    set_some(&mut config.broker.tls_key_path, tls_key_path);
     set(&mut config.broker.kafka_listen, kafka_listen);
     set(&mut config.broker.grpc_listen, grpc_listen);
     set(&mut config.broker.advertised_host, advertised_host);
@@ -112,6 +125,11 @@ pub fn broker(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
         data_dir,
         broker_id,
         mqtt_listen,
+        mqtt_ws_listen,
+        mqtt_tls_listen,
+        mqtt_wss_listen,
+        tls_cert_path,
+        tls_key_path,
         kafka_listen,
         grpc_listen,
         advertised_host,
@@ -120,6 +138,11 @@ pub fn broker(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
     set(&mut config.data_dir, data_dir);
     set(&mut config.broker_id, broker_id);
     set(&mut config.mqtt_listen, mqtt_listen);
+    set(&mut config.mqtt_ws_listen, mqtt_ws_listen);
+    set(&mut config.mqtt_tls_listen, mqtt_tls_listen);
+    set(&mut config.mqtt_wss_listen, mqtt_wss_listen);
+    set_some(&mut config.tls_cert_path, tls_cert_path);
+    set_some(&mut config.tls_key_path, tls_key_path);
     set(&mut config.kafka_listen, kafka_listen);
     set(&mut config.grpc_listen, grpc_listen);
     set(&mut config.advertised_host, advertised_host);
@@ -143,6 +166,13 @@ pub fn print(args: &PrintConfigArgs) -> anyhow::Result<()> {
 
 fn set<T: Clone>(field: &mut T, value: &Option<T>) {
     if let Some(value) = value {
+        field.clone_from(value);
+    }
+}
+
+/// Like [`set`], for a setting that is itself optional.
+fn set_some<T: Clone>(field: &mut Option<T>, value: &Option<T>) {
+    if value.is_some() {
         field.clone_from(value);
     }
 }
@@ -196,6 +226,8 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/srv/omnibus"));
         assert_eq!(config.broker.mqtt_listen.port(), 11883);
         assert_eq!(config.broker.grpc_listen, "127.0.0.1:9190".parse().unwrap());
+        assert_eq!(config.broker.mqtt_ws_listen, "127.0.0.1:8083".parse().unwrap());
+        assert_eq!(config.broker.tls_cert_path, None);
         assert_eq!(config.control_plane.listen, "127.0.0.1:8080".parse().unwrap());
 
         std::fs::write(&path, "[broker]\nno_such_key = 1\n").unwrap();

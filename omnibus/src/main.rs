@@ -33,8 +33,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let control_plane =
                 ControlPlane::bind(config.control_plane, metrics).await.context("start the control plane")?;
             let addrs = broker.local_addrs();
+            let tls = |addr: Option<std::net::SocketAddr>| addr.map_or_else(|| "off".to_owned(), |a| a.to_string());
             tracing::info!(
-                http = %control_plane.local_addr(), mqtt = %addrs.mqtt,
+                http = %control_plane.local_addr(), mqtt = %addrs.mqtt, mqtt_ws = %addrs.mqtt_ws,
+                mqtt_tls = %tls(addrs.mqtt_tls), mqtt_wss = %tls(addrs.mqtt_wss),
                 kafka = %addrs.kafka, grpc = %addrs.grpc,
                 "omnibus is ready"
             );

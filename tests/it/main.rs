@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `omnibus dev` binary on free ports, driven over
-//! HTTP, by real MQTT clients (mosquitto_pub/sub, paho-mqtt) and by real Kafka
+//! HTTP, by real MQTT clients (mosquitto_pub/sub, paho-mqtt; over TCP, TLS,
+//! WebSocket and WebSocket over TLS) and by real Kafka
 //! clients (kcat, confluent-kafka, Apache Kafka's Java client and tools,
 //! franz-go).
 
@@ -11,5 +12,6 @@ mod kafka_java;
 mod kafka_java_client;
 mod lifecycle;
 mod mqtt_sessions;
+mod mqtt_transports;
 mod tour;
 mod tracing;

@@ -1,19 +1,23 @@
-//! Real third-party MQTT clients, run as processes: mosquitto_sub and
-//! mosquitto_pub (Eclipse Mosquitto) and a paho-mqtt script.
+//! Real third-party clients, run as processes: mosquitto_sub and mosquitto_pub
+//! (Eclipse Mosquitto; TCP or TLS), paho-mqtt scripts (TCP, TLS, WebSocket or
+//! WebSocket over TLS), kcat and confluent-kafka scripts.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-/// Who connects: the broker address and a credential.
+/// Who connects: the broker address and a credential, and for TLS the CA
+/// file that verifies the broker.
 #[derive(Clone)]
 pub struct Login {
     pub addr: SocketAddr,
     pub username: String,
     pub password: String,
+    pub cafile: Option<PathBuf>,
 }
 
 impl Login {
@@ -23,11 +27,17 @@ impl Login {
             addr,
             username: credential["username"].as_str().expect("username").into(),
             password: credential["password"].as_str().expect("password").into(),
+            cafile: None,
         }
     }
 
+    /// The same credential over TLS to `addr`, trusting the CA in `cafile`.
+    pub fn over_tls(&self, addr: SocketAddr, cafile: PathBuf) -> Login {
+        Login { addr, cafile: Some(cafile), ..self.clone() }
+    }
+
     fn args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "-h".into(),
             self.addr.ip().to_string(),
             "-p".into(),
@@ -36,7 +46,11 @@ impl Login {
             self.username.clone(),
             "-P".into(),
             self.password.clone(),
-        ]
+        ];
+        if let Some(cafile) = &self.cafile {
+            args.extend(["--cafile".into(), cafile.display().to_string()]);
+        }
+        args
     }
 }
 
@@ -120,6 +134,45 @@ pub async fn mosquitto_pub(login: &Login, topic: &str, message: &str, qos: u8) -
 pub async fn paho_roundtrip(login: &Login, topic: &str) -> Result<(), String> {
     let (host, port) = (login.addr.ip().to_string(), login.addr.port().to_string());
     python_client("paho_roundtrip.py", &[&host, &port, &login.username, &login.password, topic], "roundtrip ok").await
+}
+
+/// How `paho_transport` reaches the broker.
+pub enum PahoTransport {
+    Tcp,
+    /// WebSocket, path `/mqtt`.
+    WebSocket,
+}
+
+/// Runs `clients/paho_transport.py`: Alice and Bob (of another instance),
+/// both over `transport` to `alice.addr` (TLS when `alice.cafile` is set), at
+/// MQTT `protocol` ("3.1" or "3.1.1"); each receives only its own instance's
+/// messages, one of them 200 kB. Returns the script's output on failure.
+pub async fn paho_transport(
+    alice: &Login,
+    bob: &Login,
+    transport: PahoTransport,
+    protocol: &str,
+    topic: &str,
+) -> Result<(), String> {
+    let (host, port) = (alice.addr.ip().to_string(), alice.addr.port().to_string());
+    let transport = match transport {
+        PahoTransport::Tcp => "tcp",
+        PahoTransport::WebSocket => "websockets",
+    };
+    let cafile = alice.cafile.as_ref().map_or_else(|| "-".to_owned(), |p| p.display().to_string());
+    let args = [
+        host.as_str(),
+        &port,
+        transport,
+        &cafile,
+        protocol,
+        topic,
+        &alice.username,
+        &alice.password,
+        &bob.username,
+        &bob.password,
+    ];
+    python_client("paho_transport.py", &args, "transport ok").await
 }
 
 /// SASL login for Kafka clients.

@@ -23,6 +23,11 @@ pub struct Omnibus {
     child: Option<Child>,
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
+    pub mqtt_ws: SocketAddr,
+    /// Bound only when the environment names a certificate (`OMNIBUS_TLS_CERT_PATH`).
+    pub mqtt_tls: SocketAddr,
+    /// Bound only when the environment names a certificate (`OMNIBUS_TLS_CERT_PATH`).
+    pub mqtt_wss: SocketAddr,
     pub kafka: SocketAddr,
     pub grpc: SocketAddr,
     pub data_dir: PathBuf,
@@ -39,6 +44,9 @@ impl Omnibus {
             child: None,
             http: port(0),
             mqtt: port(1),
+            mqtt_ws: port(4),
+            mqtt_tls: port(5),
+            mqtt_wss: port(6),
             kafka: port(3),
             grpc: port(2),
             data_dir: data_dir.to_path_buf(),
@@ -60,6 +68,12 @@ impl Omnibus {
             .arg(self.http.to_string())
             .arg("--mqtt-listen")
             .arg(self.mqtt.to_string())
+            .arg("--mqtt-ws-listen")
+            .arg(self.mqtt_ws.to_string())
+            .arg("--mqtt-tls-listen")
+            .arg(self.mqtt_tls.to_string())
+            .arg("--mqtt-wss-listen")
+            .arg(self.mqtt_wss.to_string())
             .arg("--kafka-listen")
             .arg(self.kafka.to_string())
             .arg("--grpc-listen")
@@ -83,12 +97,18 @@ impl Omnibus {
                 panic!("omnibus exited with {status} while starting:\n{}", self.log_text());
             }
             let up = |addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
-            if up(self.http) && up(self.mqtt) && up(self.kafka) && up(self.grpc) {
+            let tls_up = !self.serves_tls() || (up(self.mqtt_tls) && up(self.mqtt_wss));
+            if up(self.http) && up(self.mqtt) && up(self.mqtt_ws) && up(self.kafka) && up(self.grpc) && tls_up {
                 return;
             }
             assert!(Instant::now() < deadline, "omnibus did not start in 30 s:\n{}", self.log_text());
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Whether the TLS listeners are configured (by `OMNIBUS_TLS_CERT_PATH`).
+    fn serves_tls(&self) -> bool {
+        self.env.iter().any(|(k, _)| k == "OMNIBUS_TLS_CERT_PATH")
     }
 
     pub fn base_url(&self) -> String {

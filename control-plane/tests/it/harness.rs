@@ -136,6 +136,7 @@ where
         BrokerConfig {
             data_dir: dir.join("broker"),
             mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+            mqtt_ws_listen: "127.0.0.1:0".parse().unwrap(),
             kafka_listen: "127.0.0.1:0".parse().unwrap(),
             grpc_listen: "127.0.0.1:0".parse().unwrap(),
             ..BrokerConfig::default()

@@ -143,6 +143,10 @@ pub async fn instances_become_ready_and_page(env: Env) {
     assert_eq!(instance["plan"], "developer");
     assert_eq!(instance["region"], "local");
     assert_eq!(instance["endpoints"]["mqtt"], format!("localhost:{}", env.mqtt.port()));
+    assert!(instance["endpoints"]["mqtt_ws"].as_str().is_some_and(|e| e.starts_with("localhost:")), "{instance}");
+    // The fleet has no certificate, so no TLS endpoints.
+    assert_eq!(instance["endpoints"]["mqtt_tls"], Value::Null, "{instance}");
+    assert_eq!(instance["endpoints"]["mqtt_wss"], Value::Null, "{instance}");
     let id = instance["id"].as_str().unwrap();
 
     let got = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&token), None).await;

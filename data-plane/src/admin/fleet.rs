@@ -32,6 +32,13 @@ pub struct Identity {
     pub incarnation: String,
     /// `host:port` of the MQTT listener.
     pub mqtt_endpoint: String,
+    /// `host:port` of the MQTT over WebSocket listener.
+    pub mqtt_ws_endpoint: String,
+    /// `host:port` of the MQTT over TLS listener; empty when there is none.
+    pub mqtt_tls_endpoint: String,
+    /// `host:port` of the MQTT over WebSocket over TLS listener; empty when
+    /// there is none.
+    pub mqtt_wss_endpoint: String,
     /// `host:port` of the Kafka listener.
     pub kafka_endpoint: String,
 }
@@ -148,7 +155,9 @@ impl Fleet for FleetService {
             endpoints: Some(Endpoints {
                 mqtt: self.identity.mqtt_endpoint.clone(),
                 kafka: self.identity.kafka_endpoint.clone(),
-                mqtt_ws: String::new(),
+                mqtt_ws: self.identity.mqtt_ws_endpoint.clone(),
+                mqtt_tls: self.identity.mqtt_tls_endpoint.clone(),
+                mqtt_wss: self.identity.mqtt_wss_endpoint.clone(),
             }),
             namespaces: self.tenancy.namespace_count() as u64,
             connections: self.tenancy.sessions().len() as u64,
@@ -171,6 +180,9 @@ mod tests {
             broker_id: "broker-7".into(),
             incarnation: "inc".into(),
             mqtt_endpoint: "localhost:1883".into(),
+            mqtt_ws_endpoint: "localhost:8083".into(),
+            mqtt_tls_endpoint: String::new(),
+            mqtt_wss_endpoint: String::new(),
             kafka_endpoint: "localhost:9092".into(),
         };
         let catalog = Arc::new(Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap());

@@ -1,4 +1,5 @@
-//! One MQTT client connection, from the first byte to close.
+//! One MQTT client connection, from the first MQTT byte to close, over any
+//! byte stream: `transport` has done the TLS and WebSocket handshakes before.
 //!
 //! Owns the connection's life: CONNECT within 10 s, the CONNACK (with session
 //! present when a persistent session is resumed), registration (takeover of
@@ -16,9 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use tokio::io::AsyncWriteExt as _;
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
@@ -35,10 +34,15 @@ use handshake::{Accepted, Refusal};
 use inbound::{ReadEnd, Reading};
 use outbound::{WriteError, Writing};
 
-type Reader = FramedRead<OwnedReadHalf, MqttCodec>;
-type Writer = FramedWrite<OwnedWriteHalf, MqttCodec>;
+/// The byte stream of a connection, whatever carries it (TCP, TLS, WebSocket).
+trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for S {}
 
-/// How long a client has to send CONNECT after the TCP connection opens.
+type Stream = Box<dyn ByteStream>;
+type Reader = FramedRead<ReadHalf<Stream>, MqttCodec>;
+type Writer = FramedWrite<WriteHalf<Stream>, MqttCodec>;
+
+/// How long a client has to send CONNECT once its transport is up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a refused client has to read its CONNACK before the socket closes.
 const LINGER: Duration = Duration::from_secs(1);
@@ -47,10 +51,14 @@ const CONTROL_CAPACITY: usize = 64;
 /// QoS 1 and 2 messages in flight to an MQTT 3.1.1 client at once.
 const MAX_INFLIGHT: usize = 32;
 
-/// Serves one accepted TCP connection until it closes or `shutdown` fires.
-pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
+/// Serves one connection, over whichever transport `stream` is (TCP, or TLS
+/// and WebSocket past their handshakes), until it closes or `shutdown` fires.
+pub async fn run<S>(stream: S, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let span = info_span!("mqtt_connection", %peer, namespace = field::Empty, client_id = field::Empty);
-    serve(stream, shared, shutdown).instrument(span).await;
+    serve(Box::new(stream), shared, shutdown).instrument(span).await;
 }
 
 /// How a connection ended, once both halves stopped.
@@ -94,11 +102,8 @@ impl End {
     }
 }
 
-async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: CancellationToken) {
-    if let Err(error) = stream.set_nodelay(true) {
-        debug!(%error, "cannot set TCP_NODELAY");
-    }
-    let (read, write) = stream.into_split();
+async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let (read, write) = tokio::io::split(stream);
     let mut reader = FramedRead::new(read, MqttCodec::new(shared.max_packet_size));
     let mut writer = FramedWrite::new(write, MqttCodec::new(shared.max_packet_size));
 

@@ -1,7 +1,9 @@
-//! The MQTT listener: accepts TCP connections and runs one task per client.
+//! The MQTT listeners: one per transport (TCP, TLS, WebSocket, WebSocket over
+//! TLS), all sharing one hub, so clients on any of them reach each other.
 //!
-//! Owns the state every connection shares and hands each accepted client to
-//! `connection` (the loop itself is `crate::accept`). Knows nothing of packets.
+//! Owns the state every connection shares and hands each accepted socket to
+//! `transport`, which runs the handshakes and then `connection` (the accept
+//! loop itself is `crate::accept`). Knows nothing of packets.
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::connection;
 use super::hub::Hub;
+use super::transport::Transport;
 use crate::tenancy::Tenancy;
 
 /// What every connection of the listener shares.
@@ -30,35 +32,49 @@ impl Shared {
     }
 }
 
-/// A bound MQTT listener, not yet accepting.
+/// Bound MQTT listeners, not yet accepting.
 pub struct MqttListener {
-    listener: TcpListener,
+    listeners: Vec<(TcpListener, Transport)>,
     shared: Arc<Shared>,
 }
 
 impl MqttListener {
+    /// Binds the MQTT/TCP listener; [`MqttListener::bind_transport`] adds the others.
     pub async fn bind(
         addr: SocketAddr,
         tenancy: Arc<Tenancy>,
         hub: Arc<Hub>,
         max_packet_size: u32,
     ) -> io::Result<MqttListener> {
-        let listener = TcpListener::bind(addr).await?;
         let shared = Shared { tenancy, hub, max_packet_size, next_connection: AtomicU64::new(1) };
-        Ok(MqttListener { listener, shared: Arc::new(shared) })
+        let mut listener = MqttListener { listeners: Vec::new(), shared: Arc::new(shared) };
+        listener.bind_transport(addr, Transport::Tcp).await?;
+        Ok(listener)
     }
 
+    /// Binds one more listener, for `transport`; returns its address.
+    pub async fn bind_transport(&mut self, addr: SocketAddr, transport: Transport) -> io::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        self.listeners.push((listener, transport));
+        Ok(bound)
+    }
+
+    /// The address of the MQTT/TCP listener.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.listeners[0].0.local_addr()
     }
 
-    /// Accepts clients until `shutdown` fires, then closes every connection
-    /// and returns once all of them have ended.
+    /// Accepts clients on every listener until `shutdown` fires, then closes
+    /// every connection and returns once all of them have ended.
     pub async fn serve(self, shutdown: CancellationToken) {
         let shared = self.shared;
-        crate::accept::serve(self.listener, "mqtt", shutdown.clone(), move |stream, peer| {
-            connection::run(stream, peer, shared.clone(), shutdown.clone())
-        })
-        .await;
+        let listeners = self.listeners.into_iter().map(|(listener, transport)| {
+            let (shared, stop) = (shared.clone(), shutdown.clone());
+            crate::accept::serve(listener, transport.name(), shutdown.clone(), move |stream, peer| {
+                transport.clone().serve(stream, peer, shared.clone(), stop.clone())
+            })
+        });
+        futures_util::future::join_all(listeners).await;
     }
 }
