@@ -137,6 +137,7 @@ impl Broker {
                 .await
                 .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
+        mqtt::Hub::spawn_delayed_delivery(&hub);
         let ids_dir = data_dir.clone();
         let producer_ids = Arc::new(
             tokio::task::spawn_blocking(move || kafka::ProducerIds::open(&ids_dir))

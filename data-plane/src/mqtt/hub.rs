@@ -9,15 +9,18 @@
 //! turns), handing a leaving member's shared messages to another member, back
 //! pressure (a publisher waits
 //! while an attached subscriber's queue is full; nothing is dropped for it),
-//! retained messages on publish and on subscribe, and what must be on disk
-//! before a delivery may be sent or a publisher acknowledged. Knows nothing
-//! of sockets, packets or ACLs.
+//! retained messages on publish and on subscribe, delayed publishes (kept on
+//! disk until their time), and what must be on disk before a delivery may be
+//! sent or a publisher acknowledged. Knows nothing of sockets, packets or
+//! ACLs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::Notify;
 use tracing::warn;
 
 use crate::mqtt::codec::QoS;
@@ -27,7 +30,7 @@ use crate::mqtt::metrics;
 use crate::mqtt::retained::{Retain, Retained};
 use crate::mqtt::router::{Router, SessionId};
 use crate::mqtt::session::SessionState;
-use crate::mqtt::store::{self, Op, SessionKey, SessionRecord, Store, StoreError};
+use crate::mqtt::store::{self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError};
 
 /// Deliveries of one publish: the store changes they need, and the queued
 /// messages that may be sent once those are on disk.
@@ -55,6 +58,11 @@ pub struct Hub {
     next_session: AtomicU64,
     /// Most messages a session queues.
     max_queued: usize,
+    /// Delayed publishes by (due time, sequence number).
+    delayed: Mutex<BTreeMap<(u64, u64), Delayed>>,
+    next_delayed: AtomicU64,
+    /// The earliest delayed publish may have changed.
+    delayed_changed: Arc<Notify>,
 }
 
 impl Hub {
@@ -70,6 +78,9 @@ impl Hub {
             store,
             next_session: AtomicU64::new(1),
             max_queued,
+            delayed: Mutex::default(),
+            next_delayed: AtomicU64::new(1),
+            delayed_changed: Arc::new(Notify::new()),
         };
         for stored in loaded.sessions {
             let mut state = SessionState::new(max_queued);
@@ -91,7 +102,70 @@ impl Hub {
         for (namespace, message) in loaded.retained {
             write(&hub.retained).apply(&namespace, &message);
         }
+        let next = loaded.delayed.iter().map(|d| d.seq + 1).max().unwrap_or(1);
+        hub.next_delayed.store(next, Ordering::Relaxed);
+        lock(&hub.delayed).extend(loaded.delayed.into_iter().map(|d| ((d.due_ms, d.seq), d)));
         Ok(hub)
+    }
+
+    /// Delivers delayed publishes when they are due, until `hub` is dropped.
+    pub fn spawn_delayed_delivery(hub: &Arc<Hub>) {
+        let hub: Weak<Hub> = Arc::downgrade(hub);
+        tokio::spawn(async move {
+            loop {
+                let Some(strong) = hub.upgrade() else { return };
+                let due = strong.take_due(now_ms());
+                for delayed in due {
+                    strong.deliver_delayed(delayed).await;
+                }
+                let next = lock(&strong.delayed).keys().next().map(|(due_ms, _)| due_ms.saturating_sub(now_ms()));
+                let changed = strong.delayed_changed.clone();
+                drop(strong);
+                // Wake at the next due time, on a change, and now and then to notice a dropped hub.
+                let wait = Duration::from_millis(next.unwrap_or(1000).min(1000));
+                let _ = tokio::time::timeout(wait, changed.notified()).await;
+            }
+        });
+    }
+
+    /// Keeps `message` on disk, with `also` in the same transaction, and
+    /// publishes it in `namespace` after `delay`.
+    pub async fn publish_later(
+        &self,
+        namespace: &Arc<str>,
+        message: Message,
+        delay: Duration,
+        also: Option<Op>,
+    ) -> Result<(), StoreError> {
+        let due_ms = now_ms().saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        let seq = self.next_delayed.fetch_add(1, Ordering::Relaxed);
+        let delayed = Delayed { namespace: namespace.clone(), due_ms, seq, message };
+        let mut ops = vec![Op::PutDelayed { delayed: delayed.clone() }];
+        ops.extend(also);
+        self.store.commit(ops).await?;
+        lock(&self.delayed).insert((due_ms, seq), delayed);
+        self.delayed_changed.notify_one();
+        Ok(())
+    }
+
+    /// Delayed publishes waiting, in the namespace.
+    pub fn delayed_count(&self, namespace: &str) -> usize {
+        lock(&self.delayed).values().filter(|d| d.namespace.as_ref() == namespace).count()
+    }
+
+    fn take_due(&self, now: u64) -> Vec<Delayed> {
+        let mut delayed = lock(&self.delayed);
+        let later = delayed.split_off(&(now.saturating_add(1), 0));
+        std::mem::replace(&mut *delayed, later).into_values().collect()
+    }
+
+    async fn deliver_delayed(&self, delayed: Delayed) {
+        let Delayed { namespace, due_ms, seq, message } = delayed;
+        let routed = self.route(&namespace, message).await;
+        let routed = routed.with(Op::DeleteDelayed { namespace: namespace.clone(), due_ms, seq });
+        if let Err(error) = self.complete(routed).await {
+            tracing::error!(%error, namespace = %namespace, "cannot deliver a delayed publish");
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -287,6 +361,7 @@ impl Hub {
         }
         write(&self.router).remove_namespace(namespace);
         write(&self.retained).remove_namespace(namespace);
+        lock(&self.delayed).retain(|_, d| d.namespace.as_ref() != namespace);
         self.store.commit(vec![Op::DeleteNamespace { namespace: Arc::from(namespace) }]).await
     }
 
@@ -389,6 +464,10 @@ fn pick_among(
         return None;
     }
     Some(candidates[turn % candidates.len()].clone())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn record_of(state: &SessionState) -> SessionRecord {
@@ -588,5 +667,40 @@ mod tests {
     fn drain_after_attach(session: &Session, connection: u64) -> Vec<Bytes> {
         session.attach(connection);
         drain(session).into_iter().map(|(payload, _, _)| payload).collect()
+    }
+
+    #[tokio::test]
+    async fn delayed_publishes_wait_their_time_and_survive_a_reopen() {
+        let dir = dir();
+        let ns: Arc<str> = Arc::from("ns");
+        let hub = Arc::new(Hub::open(&dir, 100).unwrap());
+        hub.publish_later(&ns, message("d/soon", "soon", QoS::AtLeastOnce, false), Duration::from_millis(200), None)
+            .await
+            .unwrap();
+        hub.publish_later(&ns, message("d/later", "later", QoS::AtLeastOnce, false), Duration::from_secs(3600), None)
+            .await
+            .unwrap();
+        assert_eq!(hub.delayed_count("ns"), 2);
+        drop(hub);
+
+        let hub = Arc::new(Hub::open(&dir, 100).unwrap());
+        assert_eq!(hub.delayed_count("ns"), 2, "both are on disk");
+        let (session, _) = hub.connect(key("ns", "c"), true).await.unwrap();
+        session.attach(1);
+        hub.subscribe(&session, &[("d/#".into(), QoS::AtLeastOnce)]).await.unwrap();
+        Hub::spawn_delayed_delivery(&hub);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while session.lock().state.queued() == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the due publish was not delivered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(drain(&session), [(Bytes::from("soon"), QoS::AtLeastOnce, false)]);
+        assert_eq!(hub.delayed_count("ns"), 1, "the later one still waits");
+        hub.delete_namespace("ns").await.unwrap();
+        assert_eq!(hub.delayed_count("ns"), 0);
+        drop(hub);
+        let hub = Hub::open(&dir, 100).unwrap();
+        assert_eq!(hub.delayed_count("ns"), 0, "gone from disk too");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

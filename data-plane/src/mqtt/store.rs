@@ -1,6 +1,6 @@
 //! `{data_dir}/mqtt.redb`: what MQTT must keep across a broker crash —
 //! persistent sessions (subscriptions, queued and in-flight messages, inbound
-//! QoS 2 ids awaiting PUBREL) and retained messages.
+//! QoS 2 ids awaiting PUBREL), retained messages and delayed publishes.
 //!
 //! One writer thread applies every change in submission order and commits
 //! whatever has queued up in one redb transaction (group commit: one fsync for
@@ -27,6 +27,7 @@ const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions")
 const MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("messages");
 const INBOUND: TableDefinition<&[u8], &[u8]> = TableDefinition::new("inbound");
 const RETAINED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("retained");
+const DELAYED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("delayed");
 /// Most change batches committed in one transaction.
 const MAX_BATCHES_PER_COMMIT: usize = 4096;
 
@@ -92,6 +93,15 @@ pub enum Op {
         namespace: Arc<str>,
         topic: Arc<str>,
     },
+    /// A publish to deliver later.
+    PutDelayed {
+        delayed: Delayed,
+    },
+    DeleteDelayed {
+        namespace: Arc<str>,
+        due_ms: u64,
+        seq: u64,
+    },
     /// Every session and retained message of the namespace.
     DeleteNamespace {
         namespace: Arc<str>,
@@ -109,12 +119,23 @@ pub struct StoredSession {
     pub awaiting_release: Vec<PacketId>,
 }
 
+/// A delayed publish waiting for its time: due at `due_ms` (Unix
+/// milliseconds), `seq` ordering those due at the same time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delayed {
+    pub namespace: Arc<str>,
+    pub due_ms: u64,
+    pub seq: u64,
+    pub message: Message,
+}
+
 /// Everything the store holds, read at start.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub sessions: Vec<StoredSession>,
     /// (namespace, retained message).
     pub retained: Vec<(Arc<str>, Message)>,
+    pub delayed: Vec<Delayed>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -220,6 +241,7 @@ fn apply(db: &Database, path: &Path, batch: &[Request]) -> Result<(), StoreError
         let mut messages = txn.open_table(MESSAGES).map_err(|e| error(e.into()))?;
         let mut inbound = txn.open_table(INBOUND).map_err(|e| error(e.into()))?;
         let mut retained = txn.open_table(RETAINED).map_err(|e| error(e.into()))?;
+        let mut delayed = txn.open_table(DELAYED).map_err(|e| error(e.into()))?;
         for op in batch.iter().flat_map(|request| &request.ops) {
             match op {
                 Op::PutSession { key, record } => {
@@ -258,9 +280,16 @@ fn apply(db: &Database, path: &Path, batch: &[Request]) -> Result<(), StoreError
                 Op::DeleteRetained { namespace, topic } => {
                     retained.remove(retained_key(namespace, topic).as_slice()).map_err(|e| error(e.into()))?;
                 }
+                Op::PutDelayed { delayed: entry } => {
+                    let key = delayed_key(&entry.namespace, entry.due_ms, entry.seq);
+                    delayed.insert(key.as_slice(), encode(&entry.message).as_slice()).map_err(|e| error(e.into()))?;
+                }
+                Op::DeleteDelayed { namespace, due_ms, seq } => {
+                    delayed.remove(delayed_key(namespace, *due_ms, *seq).as_slice()).map_err(|e| error(e.into()))?;
+                }
                 Op::DeleteNamespace { namespace } => {
                     let prefix = namespace_prefix(namespace);
-                    for table in [&mut sessions, &mut messages, &mut inbound, &mut retained] {
+                    for table in [&mut sessions, &mut messages, &mut inbound, &mut retained, &mut delayed] {
                         remove_prefix(table, &prefix).map_err(error)?;
                     }
                 }
@@ -287,7 +316,7 @@ fn load(db: &Database, path: &Path) -> Result<Loaded, StoreError> {
     let corrupt = |message: String| StoreError::Corrupt { path: path.to_path_buf(), message };
     // Create the tables on first start, so reading finds them.
     let txn = db.begin_write().map_err(|e| error(e.into()))?;
-    for table in [SESSIONS, MESSAGES, INBOUND, RETAINED] {
+    for table in [SESSIONS, MESSAGES, INBOUND, RETAINED, DELAYED] {
         txn.open_table(table).map_err(|e| error(e.into()))?;
     }
     txn.commit().map_err(|e| error(e.into()))?;
@@ -345,7 +374,18 @@ fn load(db: &Database, path: &Path) -> Result<Loaded, StoreError> {
         let message: Message = decode(value.value()).map_err(&corrupt)?;
         retained.push((Arc::from(namespace), message));
     }
-    Ok(Loaded { sessions, retained })
+    let mut delayed = Vec::new();
+    let table = txn.open_table(DELAYED).map_err(|e| error(e.into()))?;
+    for entry in table.iter().map_err(|e| error(e.into()))? {
+        let (key, value) = entry.map_err(|e| error(e.into()))?;
+        let bad_key = || corrupt("a delayed key".into());
+        let (namespace, rest) = parse_part(key.value()).ok_or_else(bad_key)?;
+        let (due, seq) = rest.split_at_checked(8).ok_or_else(bad_key)?;
+        let number = |bytes: &[u8]| bytes.try_into().map(u64::from_be_bytes).map_err(|_| bad_key());
+        let message: Message = decode(value.value()).map_err(&corrupt)?;
+        delayed.push(Delayed { namespace: Arc::from(namespace), due_ms: number(due)?, seq: number(seq)?, message });
+    }
+    Ok(Loaded { sessions, retained, delayed })
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -421,6 +461,13 @@ fn inbound_key(key: &SessionKey, packet_id: PacketId) -> Vec<u8> {
     bytes
 }
 
+fn delayed_key(namespace: &str, due_ms: u64, seq: u64) -> Vec<u8> {
+    let mut bytes = namespace_prefix(namespace);
+    bytes.extend_from_slice(&due_ms.to_be_bytes());
+    bytes.extend_from_slice(&seq.to_be_bytes());
+    bytes
+}
+
 fn retained_key(namespace: &str, topic: &str) -> Vec<u8> {
     let mut bytes = namespace_prefix(namespace);
     bytes.extend_from_slice(topic.as_bytes());
@@ -470,6 +517,22 @@ mod tests {
                 Op::PutSession { key: key("ns-1", "ab"), record: SessionRecord::default() },
                 Op::PutRetained { namespace: Arc::from("ns-1"), message: message("r", "kept") },
                 Op::PutRetained { namespace: Arc::from("ns-2"), message: message("r", "other") },
+                Op::PutDelayed {
+                    delayed: Delayed {
+                        namespace: Arc::from("ns-1"),
+                        due_ms: 77,
+                        seq: 3,
+                        message: message("d", "later"),
+                    },
+                },
+                Op::PutDelayed {
+                    delayed: Delayed {
+                        namespace: Arc::from("ns-2"),
+                        due_ms: 5,
+                        seq: 4,
+                        message: message("d", "sooner"),
+                    },
+                },
             ])
             .await
             .unwrap();
@@ -492,6 +555,8 @@ mod tests {
         assert_eq!((stored.inflight[0].0, stored.inflight[0].1.phase), (1, Phase::AwaitingAck));
         assert_eq!(stored.awaiting_release, vec![pid(9)]);
         assert_eq!(loaded.retained.len(), 2);
+        assert_eq!(loaded.delayed.iter().map(|d| (d.due_ms, d.seq)).collect::<Vec<_>>(), [(77, 3), (5, 4)]);
+        store.commit(vec![Op::DeleteDelayed { namespace: Arc::from("ns-1"), due_ms: 77, seq: 3 }]).await.unwrap();
 
         store
             .commit(vec![Op::DeleteSession { key: a.clone() }, Op::DeleteNamespace { namespace: Arc::from("ns-2") }])
@@ -501,6 +566,7 @@ mod tests {
         let (_, loaded) = Store::open(&dir).unwrap();
         assert_eq!(loaded.sessions.iter().map(|s| s.key.client_id.as_ref()).collect::<Vec<_>>(), ["ab"]);
         assert_eq!(loaded.retained.iter().map(|(ns, _)| ns.as_ref()).collect::<Vec<_>>(), ["ns-1"]);
+        assert!(loaded.delayed.is_empty(), "one delivered, the other gone with its namespace");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

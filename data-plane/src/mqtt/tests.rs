@@ -64,6 +64,7 @@ impl Fixture {
     /// A broker on the tenancy and data directory of a fixture.
     async fn serve(tenancy: Arc<Tenancy>, dir: PathBuf) -> Fixture {
         let hub = Arc::new(Hub::open(&dir.join("mqtt"), 1000).unwrap());
+        Hub::spawn_delayed_delivery(&hub);
         let listener = MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), hub, 4096).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
@@ -575,5 +576,39 @@ async fn shared_subscriptions_split_the_work_and_respect_the_acl_inside_the_grou
         }
         worker.expect_nothing().await;
     }
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn delayed_publishes_arrive_after_their_delay_and_survive_a_restart() {
+    let fixture = Fixture::start().await;
+    let mut watcher = fixture.login("alice", "watcher").await;
+    watcher.subscribe(&[("later/#", QoS::AtLeastOnce)]).await;
+    let mut publisher = fixture.login("alice", "pub").await;
+    publisher.send(publish("$delayed/1/later/a", b"in a second", QosPid::AtLeastOnce(pid(1)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
+    let started = tokio::time::Instant::now();
+    let delivered = watcher.recv().await;
+    assert!(started.elapsed() >= Duration::from_millis(900), "delivered early");
+    let Packet::Publish(message) = &delivered else { panic!("{delivered:?}") };
+    assert_eq!(message.topic.as_ref(), "later/a", "delivered to the topic after the delay");
+    acknowledge(&mut watcher, delivered).await;
+    // Carol may not publish to later/#, so her delayed publish goes nowhere; a malformed one neither.
+    let mut carol = fixture.login("carol", "carol").await;
+    carol.send(publish("$delayed/0/later/a", b"denied", QosPid::AtLeastOnce(pid(2)))).await;
+    assert_eq!(carol.recv().await, Packet::PubAck(pid(2)));
+    publisher.send(publish("$delayed/soon/later/a", b"malformed", QosPid::AtLeastOnce(pid(3)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(3)));
+    // Stored: a broker restart does not lose it.
+    publisher.send(publish("$delayed/2/later/b", b"after a restart", QosPid::AtLeastOnce(pid(4)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(4)));
+    watcher.expect_nothing().await;
+    drop((watcher, publisher, carol));
+    let fixture = fixture.restart().await;
+    let (mut watcher, _) = fixture.connect(persistent("watcher2")).await;
+    watcher.subscribe(&[("later/#", QoS::AtLeastOnce)]).await;
+    let delivered = watcher.recv().await;
+    assert_eq!(acknowledge(&mut watcher, delivered).await.0, Bytes::from_static(b"after a restart"));
+    watcher.expect_nothing().await;
     fixture.stop().await;
 }

@@ -20,6 +20,26 @@ pub fn shared(filter: &str) -> Option<Result<(&str, &str), ()>> {
     Some(if valid { Ok((group, inner)) } else { Err(()) })
 }
 
+/// Prefix of a delayed publish's topic: `$delayed/{seconds}/{topic}`.
+pub const DELAYED_PREFIX: &str = "$delayed/";
+/// Longest delay a publish may ask for, in seconds (about 49.7 days, as EMQX).
+pub const MAX_DELAY_SECONDS: u32 = 4_294_967;
+
+/// A `$delayed/{seconds}/{topic}` topic name split in its delay and the topic
+/// to publish to, or `None` for an ordinary name. The delay is decimal
+/// seconds up to [`MAX_DELAY_SECONDS`] and the topic a valid name that is not
+/// itself delayed; anything else is `Some(Err(()))`.
+pub fn delayed(name: &str) -> Option<Result<(u32, &str), ()>> {
+    let rest = name.strip_prefix(DELAYED_PREFIX)?;
+    let Some((seconds, topic)) = rest.split_once(LEVEL_SEPARATOR) else { return Some(Err(())) };
+    let seconds: Option<u32> = if seconds.bytes().all(|b| b.is_ascii_digit()) { seconds.parse().ok() } else { None };
+    let valid = validate_name(topic).is_ok() && !topic.starts_with(DELAYED_PREFIX);
+    Some(match seconds {
+        Some(seconds) if seconds <= MAX_DELAY_SECONDS && valid => Ok((seconds, topic)),
+        _ => Err(()),
+    })
+}
+
 /// The filter that decides which topics `filter` receives: the part after
 /// the group of a shared subscription, else the filter itself.
 pub fn effective(filter: &str) -> &str {
@@ -109,6 +129,25 @@ mod tests {
         ];
         for (filter, name, expected) in cases {
             assert_eq!(matches(filter, name), *expected, "{filter:?} vs {name:?}");
+        }
+    }
+
+    #[test]
+    fn splits_delayed_publishes() {
+        assert_eq!(delayed("$delayed/10/a/b"), Some(Ok((10, "a/b"))));
+        assert_eq!(delayed("$delayed/0/a"), Some(Ok((0, "a"))));
+        assert_eq!(delayed("a/b"), None);
+        for bad in [
+            "$delayed/",
+            "$delayed/10",
+            "$delayed/x/a",
+            "$delayed/-1/a",
+            "$delayed/+1/a",
+            "$delayed/10/",
+            "$delayed/4294968/a",
+            "$delayed/1/$delayed/1/a",
+        ] {
+            assert_eq!(delayed(bad), Some(Err(())), "{bad}");
         }
     }
 

@@ -106,49 +106,71 @@ impl Reading<'_> {
         }
     }
 
-    /// A PUBLISH: delivered (once, for QoS 2) unless the ACL forbids it, and
+    /// A PUBLISH: delivered (once, for QoS 2; after its delay, for a
+    /// `$delayed/{seconds}/{topic}` one) unless the ACL forbids it, and
     /// acknowledged after the store has what the delivery needs. A forbidden
-    /// publish is acknowledged and dropped, as MQTT 3.1.1 allows.
+    /// or malformed publish is acknowledged and dropped, as MQTT 3.1.1 allows.
     async fn publish(&mut self, publish: Publish) -> Result<(), ReadEnd> {
         self.meters.messages_in.increment(1);
-        let allowed = self.principal.acl().may_publish(&publish.topic);
-        if !allowed {
-            info!(topic = %publish.topic, "publish denied by the ACL; dropped");
-        }
-        let message = Message::new(publish.topic, publish.payload, publish.qos.qos(), publish.retain);
-        let namespace = &self.session.key.namespace;
+        let (topic, delay) = match topic::delayed(&publish.topic) {
+            None => (Some(publish.topic.clone()), None),
+            Some(Ok((seconds, topic))) => (Some(Arc::from(topic)), Some(Duration::from_secs(u64::from(seconds)))),
+            Some(Err(())) => {
+                info!(topic = %publish.topic, "malformed delayed publish; dropped");
+                (None, None)
+            }
+        };
+        let topic = topic.filter(|topic| {
+            let allowed = self.principal.acl().may_publish(topic);
+            if !allowed {
+                info!(topic = %topic, "publish denied by the ACL; dropped");
+            }
+            allowed
+        });
+        let message = topic.map(|topic| Message::new(topic, publish.payload, publish.qos.qos(), publish.retain));
         match publish.qos {
             QosPid::AtMostOnce => {
-                if allowed {
-                    let routed = self.hub.route(namespace, message).await;
-                    self.hub.complete(routed).await?;
+                if let Some(message) = message {
+                    self.deliver(message, delay, None).await?;
                 }
                 Ok(())
             }
             QosPid::AtLeastOnce(id) => {
-                if allowed {
-                    let routed = self.hub.route(namespace, message).await;
-                    self.hub.complete(routed).await?;
+                if let Some(message) = message {
+                    self.deliver(message, delay, None).await?;
                 }
                 self.reply(Packet::PubAck(id)).await
             }
             QosPid::ExactlyOnce(id) => {
                 let first = self.session.lock().state.on_inbound_qos2(id);
-                if first && allowed {
-                    let routed = self.hub.route(namespace, message).await;
-                    // The id is stored with the deliveries, so a resend after a
-                    // crash is recognised and not delivered again.
-                    let routed = if self.session.persistent {
-                        routed.with(Op::PutInbound { key: self.session.key.clone(), packet_id: id })
-                    } else {
-                        routed
-                    };
-                    self.hub.complete(routed).await?;
+                // The id is stored with the deliveries, so a resend after a
+                // crash is recognised and not delivered again.
+                let inbound =
+                    self.session.persistent.then(|| Op::PutInbound { key: self.session.key.clone(), packet_id: id });
+                if first && let Some(message) = message {
+                    self.deliver(message, delay, inbound).await?;
                 } else if first && self.session.persistent {
                     let op = Op::PutInbound { key: self.session.key.clone(), packet_id: id };
                     self.hub.store().commit(vec![op]).await?;
                 }
                 self.reply(Packet::PubRec(id)).await
+            }
+        }
+    }
+
+    /// Routes `message` now or stores it for later, with `also` in the same
+    /// transaction.
+    async fn deliver(&self, message: Message, delay: Option<Duration>, also: Option<Op>) -> Result<(), StoreError> {
+        let namespace = &self.session.key.namespace;
+        match delay {
+            Some(delay) => self.hub.publish_later(namespace, message, delay, also).await,
+            None => {
+                let routed = self.hub.route(namespace, message).await;
+                let routed = match also {
+                    Some(op) => routed.with(op),
+                    None => routed,
+                };
+                self.hub.complete(routed).await.map(|_| ())
             }
         }
     }
