@@ -4,11 +4,14 @@
 //! - [`fleet`]: the gRPC service the control plane uses to drive brokers.
 //! - [`scram`]: the salted form in which a credential's secret crosses from the
 //!   control plane to the fleet.
-//! - [`topic`]: the syntax of MQTT topic names and filters, which ACL rules use.
+//! - [`topic`]: the syntax of MQTT topic names and filters, which ACL rules and
+//!   MQTT↔Kafka mappings use.
+//! - [`kafka_topic`]: the syntax of Kafka topic names, which mappings use.
 //!
 //! Only these types cross a process boundary. This crate holds no behaviour of
 //! either plane: no storage, no networking, no policy.
 
+pub mod kafka_topic;
 pub mod rest;
 pub mod scram;
 pub mod topic;

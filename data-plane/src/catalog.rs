@@ -121,7 +121,7 @@ pub enum CatalogError {
     #[error("no such topic")]
     NotFound,
     #[error("invalid topic name: {0}")]
-    InvalidName(&'static str),
+    InvalidName(omnibus_api::kafka_topic::KafkaTopicError),
     #[error("partitions must be between 1 and {MAX_PARTITIONS}")]
     InvalidPartitions,
     #[error("the topic has {current} partitions; the new count must be larger and at most {MAX_PARTITIONS}")]
@@ -419,16 +419,7 @@ fn remove_logs(topic: &Topic) {
 
 /// Kafka's rules: 1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
 pub fn validate_name(name: &str) -> Result<(), CatalogError> {
-    if name.is_empty() || name.len() > 249 {
-        return Err(CatalogError::InvalidName("must be 1-249 characters"));
-    }
-    if name == "." || name == ".." {
-        return Err(CatalogError::InvalidName("'.' and '..' are not allowed"));
-    }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
-        return Err(CatalogError::InvalidName("only ASCII letters, digits, '.', '_' and '-' are allowed"));
-    }
-    Ok(())
+    omnibus_api::kafka_topic::validate(name).map_err(CatalogError::InvalidName)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Tenancy: the namespaces and credentials the fleet service applied, who a
-//! connecting client is, and which live sessions a change must close.
+//! Tenancy: the namespaces, credentials and MQTT↔Kafka mappings the fleet
+//! service applied, who a connecting client is, and which live sessions a
+//! change must close.
 //!
 //! Owns authentication (SCRAM secrets checked off the async workers),
 //! the ACL, the persisted copy in `{data_dir}/metadata.json` and the live
@@ -19,7 +20,7 @@ use omnibus_api::scram::ScramHash;
 use tracing::info;
 
 pub use acl::{Acl, AclRule, Action};
-pub use model::{Credential, Namespace, ScramSecret, WriteDurability};
+pub use model::{Credential, Mapping, MappingDirection, Namespace, ScramSecret, WriteDurability};
 pub use sessions::{KickReason, Kicked, Registration, SessionRegistry};
 pub use state::StateError;
 pub use store::StoreError;
@@ -157,6 +158,13 @@ impl Tenancy {
         self.snapshot().durability(namespace_id)
     }
 
+    /// The namespace's MQTT↔Kafka mappings as last applied, in the order
+    /// applied; empty for an unknown namespace. A snapshot read: a reference
+    /// count, no copy.
+    pub fn mappings(&self, namespace_id: &str) -> Arc<[Mapping]> {
+        self.snapshot().mappings(namespace_id)
+    }
+
     pub async fn apply_namespace(&self, namespace: Namespace) -> Result<(), TenancyError> {
         self.change(|state| Ok(state.apply_namespace(namespace))).await
     }
@@ -170,6 +178,11 @@ impl Tenancy {
     /// closes the sessions opened with the old one.
     pub async fn apply_credential(&self, credential: Credential) -> Result<(), TenancyError> {
         self.change(|state| Ok(state.apply_credential(credential)?)).await
+    }
+
+    /// Replaces the namespace's mappings; the namespace must be applied.
+    pub async fn apply_mappings(&self, namespace_id: &str, mappings: Vec<Mapping>) -> Result<(), TenancyError> {
+        self.change(|state| Ok(state.apply_mappings(namespace_id, mappings)?)).await
     }
 
     /// Revokes a credential and closes its sessions; a missing one is fine.

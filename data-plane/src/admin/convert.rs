@@ -8,7 +8,9 @@ use omnibus_api::scram::ScramHash;
 use tonic::Status;
 
 use crate::mqtt::topic;
-use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, ScramSecret, WriteDurability};
+use crate::tenancy::{
+    Acl, AclRule, Action, Credential, Mapping, MappingDirection, Namespace, ScramSecret, WriteDurability,
+};
 
 /// Longest flush interval of `DURABILITY_INTERVAL`, in milliseconds.
 const MAX_FLUSH_INTERVAL_MS: u32 = 60_000;
@@ -107,6 +109,52 @@ fn acl(rules: Vec<fleet::AclRule>) -> Result<Acl, Status> {
         })
         .collect::<Result<Vec<_>, Status>>()?;
     Ok(Acl { rules })
+}
+
+/// A namespace's whole set of mappings: ids unique, filters valid and not
+/// shared, topics valid Kafka names.
+pub fn mappings(mappings: Vec<fleet::Mapping>) -> Result<Vec<Mapping>, Status> {
+    let mut ids = std::collections::HashSet::new();
+    mappings
+        .into_iter()
+        .enumerate()
+        .map(|(i, mapping)| {
+            let direction = match fleet::MappingDirection::try_from(mapping.direction) {
+                Ok(fleet::MappingDirection::Unspecified | fleet::MappingDirection::Both) => MappingDirection::Both,
+                Ok(fleet::MappingDirection::MqttToKafka) => MappingDirection::MqttToKafka,
+                Ok(fleet::MappingDirection::KafkaToMqtt) => MappingDirection::KafkaToMqtt,
+                Err(_) => {
+                    return Err(Status::invalid_argument(format!(
+                        "mappings[{i}].direction has an invalid value {}",
+                        mapping.direction
+                    )));
+                }
+            };
+            let id = name(&format!("mappings[{i}].id"), mapping.id)?;
+            if !ids.insert(id.clone()) {
+                return Err(Status::invalid_argument(format!("mappings[{i}].id {id:?} is used twice")));
+            }
+            topic::validate_filter(&mapping.mqtt_filter).map_err(|error| {
+                Status::invalid_argument(format!(
+                    "mappings[{i}].mqtt_filter {:?} is not a valid topic filter: {error}",
+                    mapping.mqtt_filter
+                ))
+            })?;
+            if mapping.mqtt_filter.starts_with(topic::SHARED_PREFIX) {
+                return Err(Status::invalid_argument(format!(
+                    "mappings[{i}].mqtt_filter {:?} must not be a shared subscription",
+                    mapping.mqtt_filter
+                )));
+            }
+            omnibus_api::kafka_topic::validate(&mapping.kafka_topic).map_err(|error| {
+                Status::invalid_argument(format!(
+                    "mappings[{i}].kafka_topic {:?} is not a valid Kafka topic name: {error}",
+                    mapping.kafka_topic
+                ))
+            })?;
+            Ok(Mapping { id, mqtt_filter: mapping.mqtt_filter, kafka_topic: mapping.kafka_topic, direction })
+        })
+        .collect()
 }
 
 fn action(raw: i32) -> Option<Action> {
@@ -211,6 +259,57 @@ mod tests {
             let message = refusal(edit);
             assert!(message.contains(expected), "{message:?} should contain {expected:?}");
         }
+    }
+
+    fn mapping(id: &str, mqtt_filter: &str, kafka_topic: &str, direction: i32) -> fleet::Mapping {
+        fleet::Mapping { id: id.into(), mqtt_filter: mqtt_filter.into(), kafka_topic: kafka_topic.into(), direction }
+    }
+
+    #[test]
+    fn accepts_mappings_and_reads_unspecified_as_both() {
+        let set = mappings(vec![
+            mapping("m1", "#", "mqtt", fleet::MappingDirection::Unspecified as i32),
+            mapping("m2", "sensors/+/temp", "temps.v1", fleet::MappingDirection::MqttToKafka as i32),
+            mapping("m3", "$SYS/x", "sys", fleet::MappingDirection::KafkaToMqtt as i32),
+            mapping("m4", "a", "a", fleet::MappingDirection::Both as i32),
+        ])
+        .unwrap();
+        let directions: Vec<_> = set.iter().map(|m| m.direction).collect();
+        assert_eq!(
+            directions,
+            [
+                MappingDirection::Both,
+                MappingDirection::MqttToKafka,
+                MappingDirection::KafkaToMqtt,
+                MappingDirection::Both
+            ]
+        );
+        assert_eq!(set[1].mqtt_filter, "sensors/+/temp");
+        assert_eq!(set[1].kafka_topic, "temps.v1");
+        assert!(mappings(Vec::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn names_the_mapping_field_it_refuses() {
+        let both = fleet::MappingDirection::Both as i32;
+        let cases = [
+            (mapping("", "#", "t", both), "mappings[0].id must not be empty"),
+            (mapping("m", "a/#/b", "t", both), "mappings[0].mqtt_filter \"a/#/b\" is not a valid topic filter"),
+            (mapping("m", "", "t", both), "mappings[0].mqtt_filter"),
+            (mapping("m", "$share/g/a", "t", both), "mappings[0].mqtt_filter \"$share/g/a\" must not be a shared"),
+            (mapping("m", "#", "", both), "mappings[0].kafka_topic"),
+            (mapping("m", "#", "..", both), "mappings[0].kafka_topic \"..\" is not a valid Kafka topic name"),
+            (mapping("m", "#", "a b", both), "mappings[0].kafka_topic"),
+            (mapping("m", "#", &"x".repeat(250), both), "mappings[0].kafka_topic"),
+            (mapping("m", "#", "t", 7), "mappings[0].direction has an invalid value 7"),
+        ];
+        for (bad, expected) in cases {
+            let status = mappings(vec![bad]).unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument);
+            assert!(status.message().contains(expected), "{:?} should contain {expected:?}", status.message());
+        }
+        let twice = mappings(vec![mapping("m", "a", "t", both), mapping("m", "b", "t", both)]).unwrap_err();
+        assert_eq!(twice.message(), "mappings[1].id \"m\" is used twice");
     }
 
     #[test]

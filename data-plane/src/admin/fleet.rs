@@ -1,8 +1,8 @@
 //! The `omnibus.fleet.v1.Fleet` gRPC service: how the control plane drives
 //! this broker.
 //!
-//! Validates each request, applies it to [`Tenancy`] and maps failures to gRPC
-//! codes. Deleting a namespace also deletes its topics, its Kafka groups and
+//! Validates each request, applies it to [`Tenancy`] (namespaces, credentials
+//! and MQTT↔Kafka mappings) and maps failures to gRPC codes. Deleting a namespace also deletes its topics, its Kafka groups and
 //! its MQTT sessions and retained messages.
 //! Every call is idempotent, as the reconciler retries freely. Holds no
 //! state of its own besides the broker's identity.
@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use omnibus_api::fleet::fleet_server::Fleet;
 use omnibus_api::fleet::{
-    ApplyCredentialRequest, ApplyCredentialResponse, ApplyNamespaceRequest, ApplyNamespaceResponse,
-    DeleteNamespaceRequest, DeleteNamespaceResponse, Endpoints, HealthRequest, HealthResponse, RevokeCredentialRequest,
-    RevokeCredentialResponse,
+    ApplyCredentialRequest, ApplyCredentialResponse, ApplyMappingsRequest, ApplyMappingsResponse,
+    ApplyNamespaceRequest, ApplyNamespaceResponse, DeleteNamespaceRequest, DeleteNamespaceResponse, Endpoints,
+    HealthRequest, HealthResponse, RevokeCredentialRequest, RevokeCredentialResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::{error, info};
@@ -148,6 +148,18 @@ impl Fleet for FleetService {
         Ok(Response::new(RevokeCredentialResponse {}))
     }
 
+    async fn apply_mappings(
+        &self,
+        request: Request<ApplyMappingsRequest>,
+    ) -> Result<Response<ApplyMappingsResponse>, Status> {
+        let request = request.into_inner();
+        let namespace_id = convert::name("namespace_id", request.namespace_id)?;
+        let mappings = convert::mappings(request.mappings)?;
+        info!(namespace = %namespace_id, mappings = mappings.len(), "applying mappings");
+        self.tenancy.apply_mappings(&namespace_id, mappings).await.map_err(status)?;
+        Ok(Response::new(ApplyMappingsResponse {}))
+    }
+
     async fn health(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {
         Ok(Response::new(HealthResponse {
             broker_id: self.identity.broker_id.clone(),
@@ -168,8 +180,9 @@ impl Fleet for FleetService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenancy::MappingDirection;
     use crate::tenancy::WriteDurability;
-    use omnibus_api::fleet::{AclRule, Action, Credential, Namespace};
+    use omnibus_api::fleet::{AclRule, Action, Credential, Mapping, Namespace};
     use omnibus_api::scram::ScramHash;
     use tonic::Code;
 
@@ -246,6 +259,77 @@ mod tests {
         assert_eq!(empty.unwrap_err().code(), Code::InvalidArgument);
         let no_body = fleet.apply_credential(Request::new(ApplyCredentialRequest { credential: None })).await;
         assert_eq!(no_body.unwrap_err().code(), Code::InvalidArgument);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn mappings(
+        namespace_id: &str,
+        set: &[(&str, &str, &str, omnibus_api::fleet::MappingDirection)],
+    ) -> ApplyMappingsRequest {
+        ApplyMappingsRequest {
+            namespace_id: namespace_id.into(),
+            mappings: set
+                .iter()
+                .map(|&(id, mqtt_filter, kafka_topic, direction)| Mapping {
+                    id: id.into(),
+                    mqtt_filter: mqtt_filter.into(),
+                    kafka_topic: kafka_topic.into(),
+                    direction: direction as i32,
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn apply_mappings_validates_persists_and_replaces() {
+        use omnibus_api::fleet::MappingDirection as Wire;
+        let (fleet, dir) = service().await;
+        let default = [("m1", "#", "mqtt", Wire::Unspecified)];
+        let unknown = fleet.apply_mappings(Request::new(mappings("ns-1", &default))).await;
+        assert_eq!(unknown.unwrap_err().code(), Code::FailedPrecondition);
+        fleet.apply_namespace(Request::new(namespace("ns-1"))).await.unwrap();
+        fleet.apply_namespace(Request::new(namespace("ns-2"))).await.unwrap();
+        for _ in 0..2 {
+            fleet.apply_mappings(Request::new(mappings("ns-1", &default))).await.unwrap();
+        }
+        let applied = fleet.tenancy.mappings("ns-1");
+        assert_eq!(applied.len(), 1);
+        assert_eq!((applied[0].id.as_str(), applied[0].mqtt_filter.as_str()), ("m1", "#"));
+        assert_eq!((applied[0].kafka_topic.as_str(), applied[0].direction), ("mqtt", MappingDirection::Both));
+        assert!(fleet.tenancy.mappings("ns-2").is_empty());
+        assert!(fleet.tenancy.mappings("nowhere").is_empty());
+
+        // A bad set is refused whole, naming the field; the applied one stays.
+        let bad = [("m2", "a/+", "readings", Wire::MqttToKafka), ("m3", "$share/g/#", "t", Wire::Both)];
+        let refused = fleet.apply_mappings(Request::new(mappings("ns-1", &bad))).await.unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert!(refused.message().contains("mappings[1].mqtt_filter"), "{}", refused.message());
+        let refused = fleet.apply_mappings(Request::new(mappings("ns-1", &[("m2", "a", "a/b", Wire::Both)]))).await;
+        assert!(refused.unwrap_err().message().contains("mappings[0].kafka_topic"));
+        let empty_namespace = fleet.apply_mappings(Request::new(mappings("", &default))).await;
+        assert_eq!(empty_namespace.unwrap_err().code(), Code::InvalidArgument);
+        assert_eq!(fleet.tenancy.mappings("ns-1").len(), 1);
+
+        // A new set replaces the old one, and survives a restart.
+        let replacement =
+            [("m2", "a/+", "readings", Wire::MqttToKafka), ("m4", "cmd/#", "commands", Wire::KafkaToMqtt)];
+        fleet.apply_mappings(Request::new(mappings("ns-1", &replacement))).await.unwrap();
+        let reopened = Tenancy::open(&dir).await.unwrap();
+        let applied = reopened.mappings("ns-1");
+        let summary: Vec<_> = applied.iter().map(|m| (m.id.as_str(), m.to_kafka(), m.to_mqtt())).collect();
+        assert_eq!(summary, [("m2", true, false), ("m4", false, true)]);
+        assert_eq!(applied[1].kafka_topic, "commands");
+        drop(reopened);
+
+        // An empty set removes them all; deleting the namespace drops them too.
+        fleet.apply_mappings(Request::new(mappings("ns-2", &default))).await.unwrap();
+        fleet.apply_mappings(Request::new(mappings("ns-1", &[]))).await.unwrap();
+        assert!(fleet.tenancy.mappings("ns-1").is_empty());
+        let request = DeleteNamespaceRequest { namespace_id: "ns-2".into() };
+        fleet.delete_namespace(Request::new(request)).await.unwrap();
+        assert!(fleet.tenancy.mappings("ns-2").is_empty());
+        fleet.apply_namespace(Request::new(namespace("ns-2"))).await.unwrap();
+        assert!(Tenancy::open(&dir).await.unwrap().mappings("ns-2").is_empty());
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,5 +1,5 @@
-//! The tenancy records as the broker keeps and persists them: namespaces and
-//! credentials, already validated at the admin edge.
+//! The tenancy records as the broker keeps and persists them: namespaces,
+//! credentials and MQTT↔Kafka mappings, already validated at the admin edge.
 //!
 //! Plain serde data. Owns their on-disk spelling (binary fields as base64);
 //! knows nothing of gRPC, MQTT or files.
@@ -88,6 +88,50 @@ impl Credential {
     }
 }
 
+/// One MQTT↔Kafka mapping of a namespace: MQTT topics matching `mqtt_filter`
+/// and the Kafka topic `kafka_topic` are joined in `direction`. The filter is a
+/// valid, non-shared MQTT topic filter and the topic a valid Kafka topic name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    pub id: String,
+    pub mqtt_filter: String,
+    pub kafka_topic: String,
+    pub direction: MappingDirection,
+}
+
+impl Mapping {
+    /// Whether MQTT messages on matching topics go to the Kafka topic.
+    pub fn to_kafka(&self) -> bool {
+        self.direction.to_kafka()
+    }
+
+    /// Whether records of the Kafka topic go to MQTT subscribers.
+    pub fn to_mqtt(&self) -> bool {
+        self.direction.to_mqtt()
+    }
+}
+
+/// Which way a [`Mapping`] carries messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingDirection {
+    MqttToKafka,
+    KafkaToMqtt,
+    Both,
+}
+
+impl MappingDirection {
+    /// MQTT → Kafka: `MqttToKafka` or `Both`.
+    pub fn to_kafka(&self) -> bool {
+        matches!(self, MappingDirection::MqttToKafka | MappingDirection::Both)
+    }
+
+    /// Kafka → MQTT: `KafkaToMqtt` or `Both`.
+    pub fn to_mqtt(&self) -> bool {
+        matches!(self, MappingDirection::KafkaToMqtt | MappingDirection::Both)
+    }
+}
+
 /// Binary fields as standard base64 strings.
 mod base64_bytes {
     use base64::Engine as _;
@@ -101,5 +145,25 @@ mod base64_bytes {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(deserializer)?;
         STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions_say_which_way() {
+        let ways = |d: MappingDirection| (d.to_kafka(), d.to_mqtt());
+        assert_eq!(ways(MappingDirection::MqttToKafka), (true, false));
+        assert_eq!(ways(MappingDirection::KafkaToMqtt), (false, true));
+        assert_eq!(ways(MappingDirection::Both), (true, true));
+        let mapping = Mapping {
+            id: "m".into(),
+            mqtt_filter: "#".into(),
+            kafka_topic: "mqtt".into(),
+            direction: MappingDirection::KafkaToMqtt,
+        };
+        assert!(mapping.to_mqtt() && !mapping.to_kafka());
     }
 }

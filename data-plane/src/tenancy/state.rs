@@ -1,8 +1,9 @@
-//! The applied namespaces and credentials as one value, and the pure rules for
-//! changing it.
+//! The applied namespaces, credentials and MQTT↔Kafka mappings as one value,
+//! and the pure rules for changing it.
 //!
 //! Owns the invariants: every credential belongs to an applied namespace and a
-//! user name names at most one credential. No I/O, no locking, no sessions;
+//! user name names at most one credential; mappings live and die with their
+//! namespace. No I/O, no locking, no sessions;
 //! callers persist the result and act on the returned [`Effect`]s.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Credential, Namespace, WriteDurability};
+use super::model::{Credential, Mapping, Namespace, WriteDurability};
 
 /// Why a change is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +35,7 @@ pub enum Effect {
     NamespaceRemoved { namespace_id: String },
 }
 
-/// One applied namespace with its credentials by id.
+/// One applied namespace with its credentials by id and its mappings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamespaceEntry {
     pub plan: String,
@@ -42,6 +43,10 @@ pub struct NamespaceEntry {
     #[serde(default)]
     pub durability: WriteDurability,
     pub credentials: BTreeMap<String, Arc<Credential>>,
+    /// In the order applied; absent in files written before mappings. Shared,
+    /// so a reader's copy is a reference count (on disk, a plain array).
+    #[serde(default)]
+    pub mappings: Arc<[Mapping]>,
 }
 
 /// Everything applied to this broker. Cloned per change; credentials are
@@ -94,6 +99,11 @@ impl State {
         self.namespaces.get(namespace_id)?.credentials.get(credential_id)
     }
 
+    /// The namespace's mappings; none for an unknown namespace.
+    pub fn mappings(&self, namespace_id: &str) -> Arc<[Mapping]> {
+        self.namespaces.get(namespace_id).map(|entry| entry.mappings.clone()).unwrap_or_default()
+    }
+
     pub fn apply_namespace(&mut self, namespace: Namespace) -> Effect {
         match self.namespaces.get_mut(&namespace.id) {
             Some(entry) if entry.plan == namespace.plan && entry.durability == namespace.durability => {
@@ -109,6 +119,7 @@ impl State {
                     plan: namespace.plan,
                     durability: namespace.durability,
                     credentials: BTreeMap::new(),
+                    mappings: Arc::default(),
                 };
                 self.namespaces.insert(namespace.id, entry);
                 Effect::Changed
@@ -159,6 +170,19 @@ impl State {
         Ok(effect)
     }
 
+    /// Replaces the namespace's mappings with `mappings`.
+    pub fn apply_mappings(&mut self, namespace_id: &str, mappings: Vec<Mapping>) -> Result<Effect, StateError> {
+        let entry = self
+            .namespaces
+            .get_mut(namespace_id)
+            .ok_or_else(|| StateError::NamespaceNotFound(namespace_id.to_owned()))?;
+        if *entry.mappings == *mappings {
+            return Ok(Effect::Unchanged);
+        }
+        entry.mappings = mappings.into();
+        Ok(Effect::Changed)
+    }
+
     pub fn revoke_credential(&mut self, namespace_id: &str, credential_id: &str) -> Effect {
         let Some(entry) = self.namespaces.get_mut(namespace_id) else {
             return Effect::Unchanged;
@@ -175,7 +199,7 @@ impl State {
 mod tests {
     use super::*;
     use crate::tenancy::acl::Acl;
-    use crate::tenancy::model::ScramSecret;
+    use crate::tenancy::model::{MappingDirection, ScramSecret};
 
     fn namespace(id: &str) -> Namespace {
         Namespace { id: id.to_owned(), plan: "free".to_owned(), ..Namespace::default() }
@@ -243,6 +267,38 @@ mod tests {
         assert_eq!(state.delete_namespace("a"), Effect::Unchanged);
         assert!(state.credential_by_username("u2").is_none());
         assert_eq!(state.namespace_count(), 0);
+    }
+
+    fn mapping(id: &str, mqtt_filter: &str, kafka_topic: &str) -> Mapping {
+        Mapping {
+            id: id.to_owned(),
+            mqtt_filter: mqtt_filter.to_owned(),
+            kafka_topic: kafka_topic.to_owned(),
+            direction: MappingDirection::Both,
+        }
+    }
+
+    #[test]
+    fn mappings_are_replaced_whole_and_go_with_their_namespace() {
+        let mut state = State::default();
+        let set = vec![mapping("m1", "#", "mqtt")];
+        assert_eq!(state.apply_mappings("a", set.clone()), Err(StateError::NamespaceNotFound("a".into())));
+        assert!(state.mappings("a").is_empty());
+        state.apply_namespace(namespace("a"));
+        assert_eq!(state.apply_mappings("a", set.clone()), Ok(Effect::Changed));
+        assert_eq!(state.apply_mappings("a", set.clone()), Ok(Effect::Unchanged));
+        // Re-applying the namespace keeps them.
+        state.apply_namespace(Namespace { plan: "pro".into(), ..namespace("a") });
+        assert_eq!(*state.mappings("a"), *set);
+        let replaced = vec![mapping("m2", "a/+", "t2"), mapping("m3", "b/#", "t3")];
+        assert_eq!(state.apply_mappings("a", replaced.clone()), Ok(Effect::Changed));
+        assert_eq!(*state.mappings("a"), *replaced);
+        assert_eq!(state.apply_mappings("a", Vec::new()), Ok(Effect::Changed));
+        assert!(state.mappings("a").is_empty());
+        state.apply_mappings("a", set).unwrap();
+        state.delete_namespace("a");
+        state.apply_namespace(namespace("a"));
+        assert!(state.mappings("a").is_empty(), "a recreated namespace starts without the old mappings");
     }
 
     #[test]

@@ -96,7 +96,7 @@ impl MetadataStore {
 mod tests {
     use super::*;
     use crate::tenancy::acl::{Acl, AclRule, Action};
-    use crate::tenancy::model::{Credential, Namespace, ScramSecret, WriteDurability};
+    use crate::tenancy::model::{Credential, Mapping, MappingDirection, Namespace, ScramSecret, WriteDurability};
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("omnibus-dp-{name}-{}", uuid::Uuid::new_v4()));
@@ -133,6 +133,13 @@ mod tests {
             },
         };
         state.apply_credential(credential).unwrap();
+        let mapping = Mapping {
+            id: "map-1".into(),
+            mqtt_filter: "#".into(),
+            kafka_topic: "mqtt".into(),
+            direction: MappingDirection::MqttToKafka,
+        };
+        state.apply_mappings("ns-1", vec![mapping]).unwrap();
         state
     }
 
@@ -181,6 +188,23 @@ mod tests {
         let alice = loaded.credential_by_username("alice").unwrap();
         assert_eq!(alice.scram_sha512, None);
         assert_eq!(alice.scram_sha256.stored_key, vec![7; 32]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_from_before_mappings_still_loads() {
+        let dir = temp_dir("pre-mappings");
+        let (store, _) = MetadataStore::open(&dir).unwrap();
+        store.save(&sample_state()).unwrap();
+        let mut document: serde_json::Value = serde_json::from_slice(&fs::read(dir.join(FILE_NAME)).unwrap()).unwrap();
+        assert_eq!(document["namespaces"]["ns-1"]["mappings"][0]["direction"], "mqtt_to_kafka");
+        for entry in document["namespaces"].as_object_mut().unwrap().values_mut() {
+            entry.as_object_mut().unwrap().remove("mappings");
+        }
+        fs::write(dir.join(FILE_NAME), serde_json::to_vec(&document).unwrap()).unwrap();
+        let (_, loaded) = MetadataStore::open(&dir).unwrap();
+        assert!(loaded.mappings("ns-1").is_empty());
+        assert_eq!(loaded.credential_by_username("alice").unwrap().id, "cred-1");
         fs::remove_dir_all(&dir).unwrap();
     }
 
