@@ -471,7 +471,7 @@ mod tests {
         catalog.set_durability("relaxed", hour);
         let relaxed = catalog.create_topic("relaxed", "t", 1, TopicConfig::default()).unwrap();
         let strict = catalog.create_topic("strict", "t", 1, TopicConfig::default()).unwrap();
-        let record = omnibus_commit_log::Record { key: None, value: Some(b"v"), timestamp_delta: 0 };
+        let record = omnibus_commit_log::Record { key: None, value: Some(b"v"), timestamp_delta: 0, headers: &[] };
         let batch = || omnibus_commit_log::encode_batch(&[record], 0).unwrap();
         let append = |topic: &Topic| {
             let log = topic.partitions[0].clone();

@@ -14,7 +14,8 @@
 //! Messages are encoded and decoded by the `kafka-protocol` crate. Every name
 //! a client uses is looked up in its credential's namespace in the
 //! [`Catalog`]; record batches go to and come from the partition logs as the
-//! client's own bytes. Knows nothing of MQTT.
+//! client's own bytes. Knows nothing of MQTT: records produced to a mapped
+//! topic are handed to the bridge once stored.
 
 mod configs;
 mod connection;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::bridge::ToMqtt;
 use crate::catalog::Catalog;
 use crate::tenancy::Tenancy;
 
@@ -57,6 +59,8 @@ pub struct Shared {
     pub catalog: Arc<Catalog>,
     pub groups: Arc<Groups>,
     pub producer_ids: Arc<ProducerIds>,
+    /// Where records produced to mapped topics go on to MQTT.
+    pub to_mqtt: Arc<ToMqtt>,
     pub advertised: Advertised,
     pub max_request_size: u32,
 }

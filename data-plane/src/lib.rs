@@ -19,6 +19,7 @@
 
 mod accept;
 mod admin;
+mod bridge;
 mod catalog;
 pub mod config;
 mod durable_file;
@@ -133,11 +134,15 @@ impl Broker {
         kafka::Groups::spawn_timers(&groups);
         let mqtt_dir = data_dir.join("mqtt");
         let hub = Arc::new(
-            tokio::task::spawn_blocking(move || mqtt::Hub::open(&mqtt_dir, MAX_QUEUED_MESSAGES))
-                .await
-                .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
+            tokio::task::spawn_blocking({
+                let to_kafka = Arc::new(bridge::ToKafka::new(tenancy.clone(), catalog.clone()));
+                move || mqtt::Hub::open(&mqtt_dir, MAX_QUEUED_MESSAGES, Some(to_kafka))
+            })
+            .await
+            .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
         mqtt::Hub::spawn_delayed_delivery(&hub);
+        let to_mqtt = Arc::new(bridge::ToMqtt::new(tenancy.clone(), hub.clone()));
         let ids_dir = data_dir.clone();
         let producer_ids = Arc::new(
             tokio::task::spawn_blocking(move || kafka::ProducerIds::open(&ids_dir))
@@ -177,6 +182,7 @@ impl Broker {
             catalog: catalog.clone(),
             groups: groups.clone(),
             producer_ids: producer_ids.clone(),
+            to_mqtt: to_mqtt.clone(),
             advertised: kafka::Advertised {
                 node_id: node_id(&broker_id),
                 host: advertised_host.clone(),

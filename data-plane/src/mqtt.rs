@@ -24,7 +24,7 @@ pub mod codec;
 mod connection;
 pub mod hub;
 mod live_session;
-mod message;
+pub(crate) mod message;
 pub mod metrics;
 mod retained;
 pub mod router;

@@ -39,7 +39,7 @@ async fn run(dir: PathBuf, durability: Durability, seconds: u64, appenders: usiz
         Err(e) => return eprintln!("open {}: {e}", dir.display()),
     };
     let value = vec![b'x'; 1024];
-    let records = vec![Record { key: None, value: Some(&value), timestamp_delta: 0 }; per_batch];
+    let records = vec![Record { key: None, value: Some(&value), timestamp_delta: 0, headers: &[] }; per_batch];
     let Some(batch) = encode_batch(&records, 1_700_000_000_000) else { return };
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();

@@ -203,7 +203,7 @@ pub(crate) mod tests {
         let records: Vec<Record<'_>> = values
             .iter()
             .enumerate()
-            .map(|(i, v)| Record { key: None, value: Some(v), timestamp_delta: i as i64 })
+            .map(|(i, v)| Record { key: None, value: Some(v), timestamp_delta: i as i64, headers: &[] })
             .collect();
         encode_batch(&records, ts).map(|b| b.to_vec()).unwrap_or_default()
     }

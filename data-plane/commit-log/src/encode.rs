@@ -1,17 +1,19 @@
-//! Builds uncompressed v2 record batches, for writers that produce records themselves (the MQTT front end,
+//! Builds uncompressed v2 record batches (keys, values, headers), for writers that produce records themselves (the MQTT bridge,
 //! tests, benchmarks). Pure encoding: no I/O, and it never touches batches received from Kafka clients.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::batch::{HEADER_LEN, LOG_OVERHEAD};
 
-/// One record to encode. Headers are not supported; the record carries none.
+/// One record to encode.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     /// Milliseconds after the batch's base timestamp.
     pub timestamp_delta: i64,
+    /// (name, value) in order; a name may repeat.
+    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
 }
 
 fn put_varlong(buf: &mut BytesMut, v: i64) {
@@ -46,7 +48,11 @@ pub fn encode_batch(records: &[Record<'_>], base_timestamp: i64) -> Option<Bytes
         put_varlong(&mut record, delta as i64);
         put_bytes(&mut record, r.key);
         put_bytes(&mut record, r.value);
-        put_varlong(&mut record, 0);
+        put_varlong(&mut record, r.headers.len() as i64);
+        for (name, value) in r.headers {
+            put_bytes(&mut record, Some(name.as_bytes()));
+            put_bytes(&mut record, *value);
+        }
         put_varlong(&mut body, record.len() as i64);
         body.put_slice(&record);
     }
@@ -81,8 +87,8 @@ mod tests {
     #[test]
     fn encodes_a_valid_batch() {
         let records = [
-            Record { key: Some(b"k"), value: Some(b"hello"), timestamp_delta: 0 },
-            Record { key: None, value: None, timestamp_delta: 7 },
+            Record { key: Some(b"k"), value: Some(b"hello"), timestamp_delta: 0, headers: &[] },
+            Record { key: None, value: None, timestamp_delta: 7, headers: &[("h", Some(b"v")), ("n", None)] },
         ];
         let b = encode_batch(&records, 1_000);
         let h = b.as_deref().map(check_batch);
@@ -90,6 +96,9 @@ mod tests {
         // the first record, byte by byte: length 12, attributes, ts delta 0, offset delta 0, key "k", value "hello", 0 headers
         let first = b.as_deref().map(|b| b[HEADER_LEN..HEADER_LEN + 12].to_vec());
         assert_eq!(first, Some(vec![24, 0, 0, 0, 2, b'k', 10, b'h', b'e', b'l', b'l', b'o']));
+        // the second: header count 2, "h" = "v", "n" = null
+        let second = b.as_deref().map(|b| b[HEADER_LEN + 13..].to_vec());
+        assert_eq!(second, Some(vec![26, 0, 14, 2, 1, 1, 4, 2, b'h', 2, b'v', 2, b'n', 1]));
         assert!(encode_batch(&[], 0).is_none());
     }
 }

@@ -156,8 +156,18 @@ impl Fleet for FleetService {
         let namespace_id = convert::name("namespace_id", request.namespace_id)?;
         let mappings = convert::mappings(request.mappings)?;
         info!(namespace = %namespace_id, mappings = mappings.len(), "applying mappings");
-        self.tenancy.apply_mappings(&namespace_id, mappings).await.map_err(status)?;
-        Ok(Response::new(ApplyMappingsResponse {}))
+        self.tenancy.apply_mappings(&namespace_id, mappings.clone()).await.map_err(status)?;
+        let catalog = self.catalog.clone();
+        let created =
+            tokio::task::spawn_blocking(move || crate::bridge::ensure_topics(&catalog, &namespace_id, &mappings)).await;
+        match created {
+            Ok(Ok(())) => Ok(Response::new(ApplyMappingsResponse {})),
+            Ok(Err(error)) => {
+                error!(%error, "cannot create the Kafka topics of the namespace's mappings");
+                Err(Status::internal("the mappings' Kafka topics could not be created; retry"))
+            }
+            Err(error) => Err(Status::internal(format!("topic creation did not finish: {error}"))),
+        }
     }
 
     async fn health(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {
@@ -200,7 +210,7 @@ mod tests {
         };
         let catalog = Arc::new(Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap());
         let groups = Arc::new(Groups::open(&dir).unwrap());
-        let hub = Arc::new(Hub::open(&dir.join("mqtt"), 100).unwrap());
+        let hub = Arc::new(Hub::open(&dir.join("mqtt"), 100, None).unwrap());
         (FleetService::new(tenancy, catalog, groups, hub, identity), dir)
     }
 
@@ -297,6 +307,9 @@ mod tests {
         assert_eq!((applied[0].id.as_str(), applied[0].mqtt_filter.as_str()), ("m1", "#"));
         assert_eq!((applied[0].kafka_topic.as_str(), applied[0].direction), ("mqtt", MappingDirection::Both));
         assert!(fleet.tenancy.mappings("ns-2").is_empty());
+        let created = fleet.catalog.topic("ns-1", "mqtt").expect("the mapping's Kafka topic exists once applied");
+        assert_eq!(created.partitions.len(), 3);
+        assert!(fleet.catalog.topic("ns-2", "mqtt").is_none());
         assert!(fleet.tenancy.mappings("nowhere").is_empty());
 
         // A bad set is refused whole, naming the field; the applied one stays.
@@ -328,6 +341,9 @@ mod tests {
         let request = DeleteNamespaceRequest { namespace_id: "ns-2".into() };
         fleet.delete_namespace(Request::new(request)).await.unwrap();
         assert!(fleet.tenancy.mappings("ns-2").is_empty());
+        let created = fleet.catalog.topic("ns-1", "mqtt").expect("the mapping's Kafka topic exists once applied");
+        assert_eq!(created.partitions.len(), 3);
+        assert!(fleet.catalog.topic("ns-2", "mqtt").is_none());
         fleet.apply_namespace(Request::new(namespace("ns-2"))).await.unwrap();
         assert!(Tenancy::open(&dir).await.unwrap().mappings("ns-2").is_empty());
         std::fs::remove_dir_all(dir).unwrap();

@@ -7,8 +7,12 @@
 //!
 //! Two phases, so a connection can pipeline Produce requests: [`start`]
 //! writes every batch now, in request order; [`Started::finish`] waits for
-//! the fsyncs that cover them and builds the answer.
+//! the fsyncs that cover them, hands the batches of topics mapped to MQTT to
+//! the bridge (in order, before answering), and builds the answer.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::produce_request::ProduceRequest;
@@ -17,17 +21,26 @@ use kafka_protocol::protocol::StrBytes;
 use omnibus_commit_log::{AppendInfo, LogError, PendingAppend, SequenceError, TimestampType};
 
 use super::connection::Ctx;
+use crate::bridge::ToMqtt;
 use crate::tenancy::Action;
 
 /// A Produce request whose batches are written; its answer waits for them to be durable.
 pub struct Started {
     acks: i16,
+    namespace: Arc<str>,
+    to_mqtt: Arc<ToMqtt>,
     topics: Vec<(TopicName, Vec<Partition>)>,
 }
 
 enum Partition {
     Answered(PartitionProduceResponse),
-    Writing { answer: PartitionProduceResponse, pending: PendingAppend, bytes: usize },
+    /// `mqtt`: the batches, when the topic is mapped to MQTT.
+    Writing {
+        answer: PartitionProduceResponse,
+        pending: PendingAppend,
+        bytes: usize,
+        mqtt: Option<Bytes>,
+    },
 }
 
 impl Started {
@@ -44,8 +57,13 @@ impl Started {
             for partition in partitions {
                 answers.push(match partition {
                     Partition::Answered(answer) => answer,
-                    Partition::Writing { answer, pending, bytes } => match pending.durable().await {
-                        Ok(info) => acknowledged(answer, &info, bytes),
+                    Partition::Writing { answer, pending, bytes, mqtt } => match pending.durable().await {
+                        Ok(info) => {
+                            if let Some(batches) = mqtt.filter(|_| !info.duplicate) {
+                                self.to_mqtt.deliver(&self.namespace, name.0.as_str(), batches).await;
+                            }
+                            acknowledged(answer, &info, bytes)
+                        }
                         Err(e) => refused(answer, name.0.as_str(), e),
                     },
                 });
@@ -62,6 +80,7 @@ pub fn start(ctx: &Ctx<'_>, request: ProduceRequest) -> Started {
     for topic_data in request.topic_data {
         let name = topic_data.name.0.as_str().to_string();
         let topic = ctx.topic(Action::Produce, &name);
+        let mapped = ctx.shared.to_mqtt.wants(ctx.principal.namespace_id(), &name);
         let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
         for data in topic_data.partition_data {
             let answer = PartitionProduceResponse::default().with_index(data.index);
@@ -77,14 +96,16 @@ pub fn start(ctx: &Ctx<'_>, request: ProduceRequest) -> Started {
                 continue;
             };
             let bytes = records.len();
+            let mqtt = mapped.then(|| records.clone());
             partitions.push(match log.append_pending(records, TimestampType::CreateTime) {
-                Ok(pending) => Partition::Writing { answer, pending, bytes },
+                Ok(pending) => Partition::Writing { answer, pending, bytes, mqtt },
                 Err(e) => Partition::Answered(refused(answer, &name, e)),
             });
         }
         topics.push((topic_data.name, partitions));
     }
-    Started { acks: request.acks, topics }
+    let namespace = Arc::from(ctx.principal.namespace_id());
+    Started { acks: request.acks, namespace, to_mqtt: ctx.shared.to_mqtt.clone(), topics }
 }
 
 fn acknowledged(answer: PartitionProduceResponse, info: &AppendInfo, bytes: usize) -> PartitionProduceResponse {

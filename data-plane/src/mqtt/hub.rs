@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tracing::warn;
 
+use crate::bridge::{ToKafka, Written};
 use crate::mqtt::codec::QoS;
 use crate::mqtt::live_session::Session;
 use crate::mqtt::message::Message;
@@ -35,10 +36,13 @@ use crate::mqtt::store::{self, Delayed, Op, SessionKey, SessionRecord, Store, St
 /// Deliveries of one publish: the store changes they need, and the queued
 /// messages that may be sent once those are on disk.
 #[must_use = "a routed publish must be completed"]
+#[derive(Default)]
 pub struct Routed {
     ops: Vec<Op>,
     pending: Vec<(Arc<Session>, u64)>,
     reached: usize,
+    /// Records the bridge appended to mapped Kafka topics, to wait for.
+    written: Vec<Written>,
 }
 
 impl Routed {
@@ -58,6 +62,8 @@ pub struct Hub {
     next_session: AtomicU64,
     /// Most messages a session queues.
     max_queued: usize,
+    /// Where MQTT messages go to mapped Kafka topics; none in tests of MQTT alone.
+    to_kafka: Option<Arc<ToKafka>>,
     /// Delayed publishes by (due time, sequence number).
     delayed: Mutex<BTreeMap<(u64, u64), Delayed>>,
     next_delayed: AtomicU64,
@@ -68,7 +74,7 @@ pub struct Hub {
 impl Hub {
     /// Opens the store in `dir` and rebuilds every persistent session (with
     /// its subscriptions in the router) and the retained messages. Blocking.
-    pub fn open(dir: &Path, max_queued: usize) -> Result<Hub, StoreError> {
+    pub fn open(dir: &Path, max_queued: usize, to_kafka: Option<Arc<ToKafka>>) -> Result<Hub, StoreError> {
         let (store, loaded) = Store::open(dir)?;
         let hub = Hub {
             router: RwLock::default(),
@@ -78,6 +84,7 @@ impl Hub {
             store,
             next_session: AtomicU64::new(1),
             max_queued,
+            to_kafka,
             delayed: Mutex::default(),
             next_delayed: AtomicU64::new(1),
             delayed_changed: Arc::new(Notify::new()),
@@ -224,7 +231,7 @@ impl Hub {
             let Some(filter) = message.shared.clone() else { continue };
             let members = read(&self.router).shared_members(namespace, &filter);
             let Some((member, granted)) = self.pick(&members, session.id, !gone) else { continue };
-            let mut routed = Routed { ops: Vec::new(), pending: Vec::new(), reached: 0 };
+            let mut routed = Routed::default();
             let delivery = Message { shared: Some(filter), ..message.delivered_at(granted) };
             self.enqueue(&member, delivery, &mut routed);
             if let Err(error) = self.complete(routed).await {
@@ -255,7 +262,7 @@ impl Hub {
     /// set, at the lower of their QoS and the granted one.
     pub async fn deliver_retained(&self, session: &Arc<Session>, filters: &[(String, QoS)]) -> Result<(), StoreError> {
         let namespace = &session.key.namespace;
-        let mut routed = Routed { ops: Vec::new(), pending: Vec::new(), reached: 0 };
+        let mut routed = Routed::default();
         for (filter, granted) in filters {
             let retained = read(&self.retained).matching(namespace, filter);
             for message in retained {
@@ -286,10 +293,28 @@ impl Hub {
         Ok(found)
     }
 
-    /// Queues `message` (topic inside `namespace`) for every matching
-    /// session, and applies it to the retained messages if it is retained.
-    /// Waits first while an attached subscriber's queue is full.
+    /// Queues `message` (published with MQTT, topic inside `namespace`) for
+    /// every matching session, appends it to the Kafka topics mappings send it
+    /// to, and applies it to the retained messages if it is retained. Waits
+    /// first while an attached subscriber's queue is full.
     pub async fn route(&self, namespace: &Arc<str>, message: Message) -> Routed {
+        let mut routed = self.route_in_mqtt(namespace, &message).await;
+        if let Some(to_kafka) = &self.to_kafka {
+            let wait = message.qos != QoS::AtMostOnce;
+            routed.written = to_kafka.write(namespace, &message, wait).await;
+        }
+        self.retain(namespace, message, &mut routed);
+        routed
+    }
+
+    /// Routes and completes a record a Kafka client produced to a mapped
+    /// topic; it is not sent back to Kafka.
+    pub async fn publish_from_kafka(&self, namespace: &Arc<str>, message: Message) -> Result<usize, StoreError> {
+        let routed = self.route_in_mqtt(namespace, &message).await;
+        self.complete(routed).await
+    }
+
+    async fn route_in_mqtt(&self, namespace: &Arc<str>, message: &Message) -> Routed {
         let targets: Vec<(Arc<Session>, QoS, Option<Arc<str>>)> = {
             let routes = read(&self.router).route(namespace, &message.topic);
             let sessions = read(&self.sessions);
@@ -310,10 +335,14 @@ impl Hub {
         for (session, _, _) in &targets {
             session.wait_for_room().await;
         }
-        let mut routed = Routed { ops: Vec::new(), pending: Vec::new(), reached: 0 };
+        let mut routed = Routed::default();
         for (session, granted, shared) in targets {
             self.enqueue(&session, Message { shared, ..message.delivered_at(granted) }, &mut routed);
         }
+        routed
+    }
+
+    fn retain(&self, namespace: &Arc<str>, message: Message, routed: &mut Routed) {
         if message.retain {
             let op = match write(&self.retained).apply(namespace, &message) {
                 Retain::Set => {
@@ -323,13 +352,13 @@ impl Hub {
             };
             routed.ops.push(op);
         }
-        routed
     }
 
     /// Commits what a routed publish needs, then lets its deliveries go.
     /// Returns how many sessions it reached.
+    /// A failed Kafka append is logged: the MQTT delivery stands.
     pub async fn complete(&self, routed: Routed) -> Result<usize, StoreError> {
-        let Routed { ops, pending, reached } = routed;
+        let Routed { ops, pending, reached, written } = routed;
         if !ops.is_empty() {
             self.store.commit(ops).await?;
         }
@@ -338,10 +367,15 @@ impl Hub {
                 session.wake.notify_one();
             }
         }
+        for wait in written {
+            if let Ok(Err(error)) = wait.await {
+                warn!(%error, "an MQTT message did not reach its mapped Kafka topic");
+            }
+        }
         Ok(reached)
     }
 
-    /// Routes and completes a message: a will, a bridged record.
+    /// Routes and completes a message: a will, a delayed publish.
     pub async fn publish(&self, namespace: &Arc<str>, message: Message) -> Result<usize, StoreError> {
         let routed = self.route(namespace, message).await;
         self.complete(routed).await
@@ -518,7 +552,7 @@ mod tests {
     async fn persistent_sessions_queue_offline_and_survive_a_reopen() {
         let dir = dir();
         let ns: Arc<str> = Arc::from("ns");
-        let hub = Hub::open(&dir, 100).unwrap();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         let (sub, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
         assert!(!present);
         sub.attach(1);
@@ -531,7 +565,7 @@ mod tests {
         assert_eq!(sub.lock().state.queued(), 2);
         drop((sub, hub));
 
-        let hub = Hub::open(&dir, 100).unwrap();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         let (sub, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
         assert!(present, "the session was stored");
         sub.attach(2);
@@ -546,7 +580,7 @@ mod tests {
         let (clean, present) = hub.connect(key("ns", "sub"), true).await.unwrap();
         assert!(!present && !clean.persistent);
         drop((sub, clean, hub));
-        let hub = Hub::open(&dir, 100).unwrap();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         let (_, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
         assert!(!present);
         std::fs::remove_dir_all(dir).unwrap();
@@ -554,7 +588,7 @@ mod tests {
 
     #[tokio::test]
     async fn durable_deliveries_wait_for_the_store_and_clean_ones_do_not() {
-        let hub = Hub::open(&dir(), 100).unwrap();
+        let hub = Hub::open(&dir(), 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
         let (durable, _) = hub.connect(key("ns", "durable"), false).await.unwrap();
         let (clean, _) = hub.connect(key("ns", "clean"), true).await.unwrap();
@@ -573,14 +607,14 @@ mod tests {
     async fn retained_messages_are_set_cleared_and_delivered_on_subscribe() {
         let dir = dir();
         let ns: Arc<str> = Arc::from("ns");
-        let hub = Hub::open(&dir, 100).unwrap();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         hub.publish(&ns, message("r/1", "first", QoS::AtLeastOnce, true)).await.unwrap();
         hub.publish(&ns, message("r/1", "second", QoS::AtLeastOnce, true)).await.unwrap();
         hub.publish(&ns, message("r/2", "gone", QoS::AtMostOnce, true)).await.unwrap();
         hub.publish(&ns, message("r/2", "", QoS::AtMostOnce, true)).await.unwrap();
         hub.publish(&Arc::from("other"), message("r/3", "theirs", QoS::AtMostOnce, true)).await.unwrap();
         drop(hub);
-        let hub = Hub::open(&dir, 100).unwrap();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         assert_eq!(hub.retained_count("ns"), 1);
         let (session, _) = hub.connect(key("ns", "c"), true).await.unwrap();
         session.attach(1);
@@ -599,7 +633,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_attached_queue_holds_the_publisher_back() {
-        let hub = Arc::new(Hub::open(&dir(), 10_000).unwrap());
+        let hub = Arc::new(Hub::open(&dir(), 10_000, None).unwrap());
         let ns: Arc<str> = Arc::from("ns");
         let (slow, _) = hub.connect(key("ns", "slow"), true).await.unwrap();
         slow.attach(1);
@@ -620,7 +654,7 @@ mod tests {
 
     #[tokio::test]
     async fn namespaces_do_not_see_each_other() {
-        let hub = Hub::open(&dir(), 100).unwrap();
+        let hub = Hub::open(&dir(), 100, None).unwrap();
         let (a, _) = hub.connect(key("tenant-a", "same-id"), true).await.unwrap();
         let (b, _) = hub.connect(key("tenant-b", "same-id"), true).await.unwrap();
         a.attach(1);
@@ -634,7 +668,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_shared_subscription_delivers_each_message_to_one_member_and_a_leaver_hands_over() {
-        let hub = Hub::open(&dir(), 100).unwrap();
+        let hub = Hub::open(&dir(), 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
         let filter = [("$share/workers/jobs/+".to_string(), QoS::AtLeastOnce)];
         let (one, _) = hub.connect(key("ns", "one"), true).await.unwrap();
@@ -673,7 +707,7 @@ mod tests {
     async fn delayed_publishes_wait_their_time_and_survive_a_reopen() {
         let dir = dir();
         let ns: Arc<str> = Arc::from("ns");
-        let hub = Arc::new(Hub::open(&dir, 100).unwrap());
+        let hub = Arc::new(Hub::open(&dir, 100, None).unwrap());
         hub.publish_later(&ns, message("d/soon", "soon", QoS::AtLeastOnce, false), Duration::from_millis(200), None)
             .await
             .unwrap();
@@ -683,7 +717,7 @@ mod tests {
         assert_eq!(hub.delayed_count("ns"), 2);
         drop(hub);
 
-        let hub = Arc::new(Hub::open(&dir, 100).unwrap());
+        let hub = Arc::new(Hub::open(&dir, 100, None).unwrap());
         assert_eq!(hub.delayed_count("ns"), 2, "both are on disk");
         let (session, _) = hub.connect(key("ns", "c"), true).await.unwrap();
         session.attach(1);
@@ -699,7 +733,7 @@ mod tests {
         hub.delete_namespace("ns").await.unwrap();
         assert_eq!(hub.delayed_count("ns"), 0);
         drop(hub);
-        let hub = Hub::open(&dir, 100).unwrap();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         assert_eq!(hub.delayed_count("ns"), 0, "gone from disk too");
         std::fs::remove_dir_all(dir).unwrap();
     }

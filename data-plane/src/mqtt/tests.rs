@@ -63,7 +63,7 @@ impl Fixture {
 
     /// A broker on the tenancy and data directory of a fixture.
     async fn serve(tenancy: Arc<Tenancy>, dir: PathBuf) -> Fixture {
-        let hub = Arc::new(Hub::open(&dir.join("mqtt"), 1000).unwrap());
+        let hub = Arc::new(Hub::open(&dir.join("mqtt"), 1000, None).unwrap());
         Hub::spawn_delayed_delivery(&hub);
         let listener = MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), hub, 4096).await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -38,7 +38,8 @@ fn crash_writer_child() {
                 tokio::spawn(async move {
                     for i in 0u64.. {
                         let value = format!("task {task} append {i}").repeat(10);
-                        let records = [Record { key: None, value: Some(value.as_bytes()), timestamp_delta: 0 }; 3];
+                        let records =
+                            [Record { key: None, value: Some(value.as_bytes()), timestamp_delta: 0, headers: &[] }; 3];
                         let Some(batch) = encode_batch(&records, 1_700_000_000_000) else { return };
                         let Ok(info) = log.append(batch, TimestampType::CreateTime).await else { return };
                         let mut out = std::io::stdout().lock();
@@ -137,7 +138,7 @@ async fn reads_see_only_fsynced_data_with_fsync_durability() {
         Err(e) => panic!("open: {e}"),
     };
     let mut hw = log.subscribe();
-    let records = [Record { key: Some(b"k"), value: Some(b"v"), timestamp_delta: 0 }];
+    let records = [Record { key: Some(b"k"), value: Some(b"v"), timestamp_delta: 0, headers: &[] }];
     let batch = encode_batch(&records, 0).unwrap_or_default();
     let info = log.append(batch, TimestampType::CreateTime).await.map(|i| i.last_offset);
     assert_eq!(info.ok(), Some(0));
