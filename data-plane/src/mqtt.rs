@@ -2,7 +2,8 @@
 //! WebSocket over TLS.
 //!
 //! Layered so each part can grow towards MQTT 5.0 on its own:
-//! - [`codec`]: bytes ↔ packets, sans-IO;
+//! - [`codec`]: bytes ↔ packets of 3.1, 3.1.1 and 5.0, sans-IO (the
+//!   connection still refuses a 5.0 CONNECT: the sessions speak 3.1.1);
 //! - [`topic`]: topic names and filters;
 //! - [`router`]: per-namespace subscription tries;
 //! - `message`: the application message as routed and stored;

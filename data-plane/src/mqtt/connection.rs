@@ -23,7 +23,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, field, info, info_span};
 
-use super::codec::{CodecError, ConnAck, Connect, ConnectReturnCode, DecodeError, MqttCodec, Packet};
+use super::codec::{CodecError, ConnAck, Connect, ConnectReturnCode, DecodeError, MqttCodec, Packet, ProtocolVersion};
 use super::live_session::Session;
 use super::message::Message;
 use super::metrics::{self, Meters};
@@ -151,7 +151,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         }
     };
     let resend = session.attach(connection);
-    let connack = ConnAck { session_present, code: ConnectReturnCode::Accepted };
+    let connack = ConnAck { session_present, code: ConnectReturnCode::Accepted, ..Default::default() };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
         shared.hub.disconnect(&session, connection).await;
@@ -184,6 +184,13 @@ async fn first_connect(reader: &mut Reader, writer: &mut Writer, shutdown: &Canc
         first = tokio::time::timeout(CONNECT_TIMEOUT, reader.next()) => first,
     };
     match first {
+        // Sessions do not speak 5.0 yet: refused as before the codec read it.
+        Ok(Some(Ok(Packet::Connect(connect)))) if connect.protocol == ProtocolVersion::V5 => {
+            info!(level = 5, "refusing an unsupported protocol level");
+            let refusal =
+                Refusal { code: ConnectReturnCode::UnacceptableProtocolVersion, result: "unsupported_protocol" };
+            refuse(reader, writer, refusal).await;
+        }
         Ok(Some(Ok(Packet::Connect(connect)))) => return Some(connect),
         Ok(Some(Err(CodecError::Decode(DecodeError::UnsupportedProtocolLevel(level))))) => {
             info!(level, "refusing an unsupported protocol level");
@@ -267,7 +274,7 @@ impl Live<'_> {
 /// lost to a reset.
 async fn refuse(reader: &mut Reader, writer: &mut Writer, refusal: Refusal) {
     metrics::connect_result(refusal.result);
-    let connack = ConnAck { session_present: false, code: refusal.code };
+    let connack = ConnAck { session_present: false, code: refusal.code, ..Default::default() };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
         return;

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use crate::mqtt::codec::{Packet, PacketId, Publish, QoS, QosPid};
+use crate::mqtt::codec::{Packet, PacketId, PubAck, Publish, QoS, QosPid};
 use crate::mqtt::message::Message;
 
 /// Where an outgoing QoS 1 or 2 message is in its handshake.
@@ -207,7 +207,7 @@ impl SessionState {
             .map(|inflight| match inflight.phase {
                 Phase::AwaitingAck => publish_packet(inflight, QosPid::AtLeastOnce(inflight.packet_id)),
                 Phase::AwaitingRec => publish_packet(inflight, QosPid::ExactlyOnce(inflight.packet_id)),
-                Phase::AwaitingComp => Packet::PubRel(inflight.packet_id),
+                Phase::AwaitingComp => Packet::PubRel(PubAck::new(inflight.packet_id)),
             })
             .collect()
     }
@@ -291,7 +291,14 @@ impl SessionState {
 }
 
 fn publish_of(message: &Message, qos: QosPid, dup: bool) -> Publish {
-    Publish { dup, qos, retain: message.retain, topic: message.topic.clone(), payload: message.payload.clone() }
+    Publish {
+        dup,
+        qos,
+        retain: message.retain,
+        topic: message.topic.clone(),
+        payload: message.payload.clone(),
+        ..Publish::default()
+    }
 }
 
 fn publish_packet(inflight: &Inflight, qos: QosPid) -> Packet {
@@ -340,7 +347,7 @@ mod tests {
         assert_eq!(state.on_pubcomp(pid(1)), None, "PUBCOMP before PUBREC");
         assert_eq!(state.on_pubrec(pid(1)), Some(1));
         assert_eq!(state.on_pubrec(pid(1)), Some(1), "a repeated PUBREC gets PUBREL again");
-        assert_eq!(state.resend(), vec![Packet::PubRel(pid(1))]);
+        assert_eq!(state.resend(), vec![Packet::PubRel(PubAck::new(pid(1)))]);
         assert_eq!(state.on_pubcomp(pid(1)), Some(1));
         assert!(state.resend().is_empty());
     }
@@ -379,7 +386,7 @@ mod tests {
             Packet::Publish(p) => assert!(p.dup && p.qos == QosPid::AtLeastOnce(pid(1)) && &p.payload[..] == b"a"),
             other => panic!("{other:?}"),
         }
-        assert_eq!(resent[1], Packet::PubRel(pid(2)));
+        assert_eq!(resent[1], Packet::PubRel(PubAck::new(pid(2))));
         assert!(matches!(&resent[2], Packet::Publish(p) if p.dup && &p.payload[..] == b"c"));
     }
 

@@ -112,6 +112,7 @@ fn connect(client_id: &str, username: Option<&str>, password: Option<&str>) -> C
         will: None,
         username: username.map(Into::into),
         password: password.map(|p| Bytes::copy_from_slice(p.as_bytes())),
+        ..Default::default()
     }
 }
 
@@ -126,6 +127,7 @@ fn publish(topic: &str, payload: &'static [u8], qos: QosPid) -> Packet {
         retain: false,
         topic: Arc::from(topic),
         payload: Bytes::from_static(payload),
+        ..Default::default()
     })
 }
 
@@ -144,8 +146,8 @@ impl Client {
     }
 
     async fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Vec<SubscribeReturnCode> {
-        let filters = filters.iter().map(|(f, q)| ((*f).to_owned(), *q)).collect();
-        self.send(Packet::Subscribe(Subscribe { packet_id: pid(1), filters })).await;
+        let filters = filters.iter().map(|(f, q)| ((*f).to_owned(), (*q).into())).collect();
+        self.send(Packet::Subscribe(Subscribe::new(pid(1), filters))).await;
         match self.recv().await {
             Packet::SubAck(suback) => suback.return_codes,
             other => panic!("expected SUBACK, got {other:?}"),
@@ -178,12 +180,12 @@ async fn qos_1_round_trip_within_a_namespace_only() {
 
     let mut publisher = fixture.login("carol", "pub").await;
     publisher.send(publish("a/b", b"hi", QosPid::AtLeastOnce(pid(9)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(9)));
+    assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(9))));
 
     let Packet::Publish(delivered) = sub_a.recv().await else { panic!("expected PUBLISH") };
     assert_eq!((delivered.topic.as_ref(), &delivered.payload[..]), ("a/b", &b"hi"[..]));
     let QosPid::AtLeastOnce(id) = delivered.qos else { panic!("expected QoS 1, got {:?}", delivered.qos) };
-    sub_a.send(Packet::PubAck(id)).await;
+    sub_a.send(Packet::PubAck(PubAck::new(id))).await;
     sub_b.expect_nothing().await;
     fixture.stop().await;
 }
@@ -207,6 +209,7 @@ async fn refuses_bad_connects_with_the_right_code() {
                     payload: Bytes::new(),
                     qos: QoS::AtMostOnce,
                     retain: false,
+                    ..Default::default()
                 }),
                 ..connect("c", Some("carol"), Some("pw"))
             },
@@ -242,12 +245,15 @@ async fn the_acl_refuses_subscriptions_and_drops_denied_publishes() {
     alice.subscribe(&[("#", QoS::AtLeastOnce)]).await;
     let mut carol = fixture.login("carol", "carol").await;
     let codes = carol.subscribe(&[("a/+/c", QoS::AtMostOnce), ("#", QoS::AtMostOnce)]).await;
-    assert_eq!(codes, vec![SubscribeReturnCode::Granted(QoS::AtMostOnce), SubscribeReturnCode::Failure]);
+    assert_eq!(
+        codes,
+        vec![SubscribeReturnCode::Granted(QoS::AtMostOnce), SubscribeReturnCode::Failure(ReasonCode::UnspecifiedError)]
+    );
     // MQTT 3.1.1: acknowledged as usual and delivered to nobody.
     carol.send(publish("b", b"x", QosPid::AtLeastOnce(pid(4)))).await;
-    assert_eq!(carol.recv().await, Packet::PubAck(pid(4)));
+    assert_eq!(carol.recv().await, Packet::PubAck(PubAck::new(pid(4))));
     carol.send(publish("b", b"y", QosPid::ExactlyOnce(pid(5)))).await;
-    assert_eq!(carol.recv().await, Packet::PubRec(pid(5)));
+    assert_eq!(carol.recv().await, Packet::PubRec(PubAck::new(pid(5))));
     alice.expect_nothing().await;
     carol.send(publish("a/ok", b"z", QosPid::AtMostOnce)).await;
     let Packet::Publish(allowed) = alice.recv().await else { panic!("expected the allowed publish") };
@@ -262,18 +268,19 @@ async fn inbound_qos_2_is_delivered_once() {
     subscriber.subscribe(&[("t", QoS::AtMostOnce)]).await;
     let mut publisher = fixture.login("alice", "pub").await;
     publisher.send(publish("t", b"once", QosPid::ExactlyOnce(pid(3)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubRec(pid(3)));
+    assert_eq!(publisher.recv().await, Packet::PubRec(PubAck::new(pid(3))));
     let resend = Publish {
         dup: true,
         qos: QosPid::ExactlyOnce(pid(3)),
         retain: false,
         topic: Arc::from("t"),
         payload: Bytes::from_static(b"once"),
+        ..Default::default()
     };
     publisher.send(Packet::Publish(resend)).await;
-    assert_eq!(publisher.recv().await, Packet::PubRec(pid(3)));
-    publisher.send(Packet::PubRel(pid(3))).await;
-    assert_eq!(publisher.recv().await, Packet::PubComp(pid(3)));
+    assert_eq!(publisher.recv().await, Packet::PubRec(PubAck::new(pid(3))));
+    publisher.send(Packet::PubRel(PubAck::new(pid(3)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(PubAck::new(pid(3))));
     let Packet::Publish(delivered) = subscriber.recv().await else { panic!("expected PUBLISH") };
     assert_eq!(delivered.qos, QosPid::AtMostOnce);
     subscriber.expect_nothing().await;
@@ -305,11 +312,12 @@ async fn the_will_is_published_on_abnormal_close_only() {
             payload: Bytes::from_static(b"bye"),
             qos: QoS::AtMostOnce,
             retain: false,
+            ..Default::default()
         }),
         ..connect(client_id, Some("alice"), Some("pw"))
     };
     let (mut polite, _) = fixture.connect(with_will("polite", "will/polite")).await;
-    polite.send(Packet::Disconnect).await;
+    polite.send(Packet::Disconnect(Disconnect::default())).await;
     polite.expect_closed().await;
     let (rude, _) = fixture.connect(with_will("rude", "will/rude")).await;
     drop(rude);
@@ -375,11 +383,11 @@ async fn acknowledge(client: &mut Client, packet: Packet) -> (Bytes, QoS) {
     let Packet::Publish(publish) = packet else { panic!("expected PUBLISH, got {packet:?}") };
     match publish.qos {
         QosPid::AtMostOnce => {}
-        QosPid::AtLeastOnce(id) => client.send(Packet::PubAck(id)).await,
+        QosPid::AtLeastOnce(id) => client.send(Packet::PubAck(PubAck::new(id))).await,
         QosPid::ExactlyOnce(id) => {
-            client.send(Packet::PubRec(id)).await;
-            assert_eq!(client.recv().await, Packet::PubRel(id));
-            client.send(Packet::PubComp(id)).await;
+            client.send(Packet::PubRec(PubAck::new(id))).await;
+            assert_eq!(client.recv().await, Packet::PubRel(PubAck::new(id)));
+            client.send(Packet::PubComp(PubAck::new(id))).await;
         }
     }
     (publish.payload, publish.qos.qos())
@@ -389,11 +397,11 @@ async fn acknowledge(client: &mut Client, packet: Packet) -> (Bytes, QoS) {
 async fn publish_each_qos(publisher: &mut Client, topic: &str) {
     publisher.send(publish(topic, b"zero", QosPid::AtMostOnce)).await;
     publisher.send(publish(topic, b"one", QosPid::AtLeastOnce(pid(1)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
+    assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(1))));
     publisher.send(publish(topic, b"two", QosPid::ExactlyOnce(pid(2)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubRec(pid(2)));
-    publisher.send(Packet::PubRel(pid(2))).await;
-    assert_eq!(publisher.recv().await, Packet::PubComp(pid(2)));
+    assert_eq!(publisher.recv().await, Packet::PubRec(PubAck::new(pid(2))));
+    publisher.send(Packet::PubRel(PubAck::new(pid(2)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(PubAck::new(pid(2))));
 }
 
 #[tokio::test]
@@ -402,7 +410,7 @@ async fn a_persistent_session_keeps_subscriptions_and_messages_across_a_restart(
     let (mut sub, connack) = fixture.connect(persistent("durable")).await;
     assert!(!connack.session_present);
     sub.subscribe(&[("q/#", QoS::ExactlyOnce)]).await;
-    sub.send(Packet::Disconnect).await;
+    sub.send(Packet::Disconnect(Disconnect::default())).await;
     sub.expect_closed().await;
 
     // Offline: QoS 1 and 2 are kept for it, QoS 0 is not.
@@ -421,7 +429,7 @@ async fn a_persistent_session_keeps_subscriptions_and_messages_across_a_restart(
     // The subscription itself survived: a new message arrives without subscribing again.
     let mut publisher = fixture.login("alice", "pub").await;
     publisher.send(publish("q/y", b"live", QosPid::AtLeastOnce(pid(7)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(7)));
+    assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(7))));
     let live = sub.recv().await;
     assert_eq!(acknowledge(&mut sub, live).await.0, Bytes::from_static(b"live"));
     // A clean session discards it.
@@ -441,11 +449,11 @@ async fn unacknowledged_messages_are_resent_with_dup_and_qos_2_is_never_duplicat
     sub.subscribe(&[("r", QoS::ExactlyOnce)]).await;
     let mut publisher = fixture.login("alice", "pub").await;
     publisher.send(publish("r", b"one", QosPid::AtLeastOnce(pid(1)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
+    assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(1))));
     publisher.send(publish("r", b"two", QosPid::ExactlyOnce(pid(2)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubRec(pid(2)));
-    publisher.send(Packet::PubRel(pid(2))).await;
-    assert_eq!(publisher.recv().await, Packet::PubComp(pid(2)));
+    assert_eq!(publisher.recv().await, Packet::PubRec(PubAck::new(pid(2))));
+    publisher.send(Packet::PubRel(PubAck::new(pid(2)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(PubAck::new(pid(2))));
 
     // The subscriber gets both, acknowledges neither fully, and drops the connection.
     let Packet::Publish(one) = sub.recv().await else { panic!() };
@@ -461,16 +469,16 @@ async fn unacknowledged_messages_are_resent_with_dup_and_qos_2_is_never_duplicat
     assert!(again.dup && again.qos == one.qos && &again.payload[..] == b"one", "{again:?}");
     let Packet::Publish(again_two) = sub.recv().await else { panic!() };
     assert!(again_two.dup && again_two.qos == two.qos);
-    sub.send(Packet::PubAck(one.qos.packet_id().unwrap())).await;
+    sub.send(Packet::PubAck(PubAck::new(one.qos.packet_id().unwrap()))).await;
     // PUBREC, then the broker restarts before PUBCOMP: it must resume with PUBREL, not PUBLISH.
-    sub.send(Packet::PubRec(two_id)).await;
-    assert_eq!(sub.recv().await, Packet::PubRel(two_id));
+    sub.send(Packet::PubRec(PubAck::new(two_id))).await;
+    assert_eq!(sub.recv().await, Packet::PubRel(PubAck::new(two_id)));
     drop(sub);
     let fixture = fixture.restart().await;
     let (mut sub, connack) = fixture.connect(persistent("flaky")).await;
     assert!(connack.session_present);
-    assert_eq!(sub.recv().await, Packet::PubRel(two_id));
-    sub.send(Packet::PubComp(two_id)).await;
+    assert_eq!(sub.recv().await, Packet::PubRel(PubAck::new(two_id)));
+    sub.send(Packet::PubComp(PubAck::new(two_id))).await;
     sub.expect_nothing().await;
     drop(sub);
     let (mut sub, _) = fixture.connect(persistent("flaky")).await;
@@ -485,7 +493,7 @@ async fn inbound_qos_2_of_a_persistent_session_is_not_redelivered_after_a_restar
     watcher.subscribe(&[("w", QoS::AtLeastOnce)]).await;
     let (mut publisher, _) = fixture.connect(persistent("publisher")).await;
     publisher.send(publish("w", b"once", QosPid::ExactlyOnce(pid(11)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubRec(pid(11)));
+    assert_eq!(publisher.recv().await, Packet::PubRec(PubAck::new(pid(11))));
     let delivered = watcher.recv().await;
     assert_eq!(acknowledge(&mut watcher, delivered).await.0, Bytes::from_static(b"once"));
     // A round trip, so the broker has read the PUBACK before it stops.
@@ -502,16 +510,17 @@ async fn inbound_qos_2_of_a_persistent_session_is_not_redelivered_after_a_restar
         retain: false,
         topic: Arc::from("w"),
         payload: Bytes::from_static(b"once"),
+        ..Default::default()
     };
     publisher.send(Packet::Publish(resend)).await;
-    assert_eq!(publisher.recv().await, Packet::PubRec(pid(11)));
-    publisher.send(Packet::PubRel(pid(11))).await;
-    assert_eq!(publisher.recv().await, Packet::PubComp(pid(11)));
+    assert_eq!(publisher.recv().await, Packet::PubRec(PubAck::new(pid(11))));
+    publisher.send(Packet::PubRel(PubAck::new(pid(11)))).await;
+    assert_eq!(publisher.recv().await, Packet::PubComp(PubAck::new(pid(11))));
     let (mut watcher, _) = fixture.connect(persistent("watcher")).await;
     watcher.expect_nothing().await;
     // The id is free again: a new message with it is delivered.
     publisher.send(publish("w", b"new", QosPid::ExactlyOnce(pid(11)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubRec(pid(11)));
+    assert_eq!(publisher.recv().await, Packet::PubRec(PubAck::new(pid(11))));
     let delivered = watcher.recv().await;
     assert_eq!(acknowledge(&mut watcher, delivered).await.0, Bytes::from_static(b"new"));
     fixture.stop().await;
@@ -528,11 +537,12 @@ async fn retained_messages_are_set_replaced_cleared_and_kept_per_namespace() {
             retain: true,
             topic: Arc::from(topic),
             payload: Bytes::from_static(payload),
+            ..Default::default()
         })
     };
     for (topic, payload, id) in [("s/1", &b"old"[..], 1), ("s/1", b"new", 2), ("s/2", b"gone", 3), ("s/2", b"", 4)] {
         publisher.send(retained(topic, payload, id)).await;
-        assert_eq!(publisher.recv().await, Packet::PubAck(pid(id)));
+        assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(id))));
     }
     let fixture = fixture.restart().await;
     let mut late = fixture.login("alice", "late").await;
@@ -563,11 +573,17 @@ async fn shared_subscriptions_split_the_work_and_respect_the_acl_inside_the_grou
     }
     let mut carol = fixture.login("carol", "carol").await;
     let refused = carol.subscribe(&[("$share/g/b/#", QoS::AtMostOnce), ("$share//a", QoS::AtMostOnce)]).await;
-    assert_eq!(refused, vec![SubscribeReturnCode::Failure, SubscribeReturnCode::Failure]);
+    assert_eq!(
+        refused,
+        vec![
+            SubscribeReturnCode::Failure(ReasonCode::UnspecifiedError),
+            SubscribeReturnCode::Failure(ReasonCode::UnspecifiedError)
+        ]
+    );
     let mut publisher = fixture.login("alice", "pub").await;
     for n in 1..=4u16 {
         publisher.send(publish("jobs/x", b"job", QosPid::AtLeastOnce(pid(n)))).await;
-        assert_eq!(publisher.recv().await, Packet::PubAck(pid(n)));
+        assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(n))));
     }
     for worker in [&mut one, &mut two] {
         for _ in 0..2 {
@@ -586,7 +602,7 @@ async fn delayed_publishes_arrive_after_their_delay_and_survive_a_restart() {
     watcher.subscribe(&[("later/#", QoS::AtLeastOnce)]).await;
     let mut publisher = fixture.login("alice", "pub").await;
     publisher.send(publish("$delayed/1/later/a", b"in a second", QosPid::AtLeastOnce(pid(1)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
+    assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(1))));
     let started = tokio::time::Instant::now();
     let delivered = watcher.recv().await;
     assert!(started.elapsed() >= Duration::from_millis(900), "delivered early");
@@ -596,12 +612,12 @@ async fn delayed_publishes_arrive_after_their_delay_and_survive_a_restart() {
     // Carol may not publish to later/#, so her delayed publish goes nowhere; a malformed one neither.
     let mut carol = fixture.login("carol", "carol").await;
     carol.send(publish("$delayed/0/later/a", b"denied", QosPid::AtLeastOnce(pid(2)))).await;
-    assert_eq!(carol.recv().await, Packet::PubAck(pid(2)));
+    assert_eq!(carol.recv().await, Packet::PubAck(PubAck::new(pid(2))));
     publisher.send(publish("$delayed/soon/later/a", b"malformed", QosPid::AtLeastOnce(pid(3)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(3)));
+    assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(3))));
     // Stored: a broker restart does not lose it.
     publisher.send(publish("$delayed/2/later/b", b"after a restart", QosPid::AtLeastOnce(pid(4)))).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(4)));
+    assert_eq!(publisher.recv().await, Packet::PubAck(PubAck::new(pid(4))));
     watcher.expect_nothing().await;
     drop((watcher, publisher, carol));
     let fixture = fixture.restart().await;

@@ -14,7 +14,8 @@ use tracing::{debug, info};
 
 use super::Reader;
 use crate::mqtt::codec::{
-    CodecError, Packet, PacketId, Publish, QosPid, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
+    CodecError, Packet, PacketId, PubAck, Publish, QosPid, ReasonCode, SubAck, Subscribe, SubscribeReturnCode,
+    UnsubAck, Unsubscribe,
 };
 use crate::mqtt::hub::Hub;
 use crate::mqtt::live_session::Session;
@@ -85,20 +86,23 @@ impl Reading<'_> {
     async fn handle(&mut self, packet: Packet) -> Result<(), ReadEnd> {
         match packet {
             Packet::Publish(publish) => self.publish(publish).await,
-            Packet::PubRel(id) => self.pubrel(id).await,
-            Packet::PubAck(id) => {
+            Packet::PubRel(ack) => self.pubrel(ack.packet_id).await,
+            Packet::PubAck(ack) => {
+                let id = ack.packet_id;
                 self.acknowledged(id, |state| state.on_puback(id));
                 Ok(())
             }
-            Packet::PubRec(id) => self.pubrec(id).await,
-            Packet::PubComp(id) => {
+            Packet::PubRec(ack) => self.pubrec(ack.packet_id).await,
+            Packet::PubComp(ack) => {
+                let id = ack.packet_id;
                 self.acknowledged(id, |state| state.on_pubcomp(id));
                 Ok(())
             }
             Packet::Subscribe(subscribe) => self.subscribe(subscribe).await,
             Packet::Unsubscribe(unsubscribe) => self.unsubscribe(unsubscribe).await,
             Packet::PingReq => self.reply(Packet::PingResp).await,
-            Packet::Disconnect => Err(ReadEnd::Disconnected),
+            Packet::Disconnect(_) => Err(ReadEnd::Disconnected),
+            Packet::Auth(_) => Err(ReadEnd::ProtocolViolation("AUTH without an authentication method")),
             Packet::Connect(_) => Err(ReadEnd::ProtocolViolation("second CONNECT")),
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
                 Err(ReadEnd::ProtocolViolation("a packet only servers send"))
@@ -139,7 +143,7 @@ impl Reading<'_> {
                 if let Some(message) = message {
                     self.deliver(message, delay, None).await?;
                 }
-                self.reply(Packet::PubAck(id)).await
+                self.reply(Packet::PubAck(PubAck::new(id))).await
             }
             QosPid::ExactlyOnce(id) => {
                 let first = self.session.lock().state.on_inbound_qos2(id);
@@ -153,7 +157,7 @@ impl Reading<'_> {
                     let op = Op::PutInbound { key: self.session.key.clone(), packet_id: id };
                     self.hub.store().commit(vec![op]).await?;
                 }
-                self.reply(Packet::PubRec(id)).await
+                self.reply(Packet::PubRec(PubAck::new(id))).await
             }
         }
     }
@@ -183,7 +187,7 @@ impl Reading<'_> {
             let op = Op::DeleteInbound { key: self.session.key.clone(), packet_id: id };
             self.hub.store().commit(vec![op]).await?;
         }
-        self.reply(Packet::PubComp(id)).await
+        self.reply(Packet::PubComp(PubAck::new(id))).await
     }
 
     /// PUBACK or PUBCOMP: the outgoing message is done; the window opens.
@@ -221,34 +225,34 @@ impl Reading<'_> {
             Some(_) => {}
             None => debug!(packet_id = id.get(), "PUBREC for a packet id not in flight"),
         }
-        self.reply(Packet::PubRel(id)).await
+        self.reply(Packet::PubRel(PubAck::new(id))).await
     }
 
     async fn subscribe(&mut self, subscribe: Subscribe) -> Result<(), ReadEnd> {
         let mut granted = Vec::with_capacity(subscribe.filters.len());
         let mut return_codes = Vec::with_capacity(subscribe.filters.len());
-        for (filter, requested) in &subscribe.filters {
+        for (filter, options) in &subscribe.filters {
             if topic::shared(filter).is_some_and(|parts| parts.is_err()) {
                 info!(filter, "refusing a malformed shared subscription");
-                return_codes.push(SubscribeReturnCode::Failure);
+                return_codes.push(SubscribeReturnCode::Failure(ReasonCode::TopicFilterInvalid));
             } else if self.principal.acl().may_subscribe(topic::effective(filter)) {
-                granted.push((filter.clone(), *requested));
-                return_codes.push(SubscribeReturnCode::Granted(*requested));
+                granted.push((filter.clone(), options.qos));
+                return_codes.push(SubscribeReturnCode::Granted(options.qos));
             } else {
                 info!(filter, "subscription refused by the ACL");
-                return_codes.push(SubscribeReturnCode::Failure);
+                return_codes.push(SubscribeReturnCode::Failure(ReasonCode::NotAuthorized));
             }
         }
         self.hub.subscribe(self.session, &granted).await?;
         // SUBACK is queued before the retained messages, so it goes out first.
-        self.reply(Packet::SubAck(SubAck { packet_id: subscribe.packet_id, return_codes })).await?;
+        self.reply(Packet::SubAck(SubAck::new(subscribe.packet_id, return_codes))).await?;
         self.hub.deliver_retained(self.session, &granted).await?;
         Ok(())
     }
 
     async fn unsubscribe(&mut self, unsubscribe: Unsubscribe) -> Result<(), ReadEnd> {
         self.hub.unsubscribe(self.session, &unsubscribe.filters).await?;
-        self.reply(Packet::UnsubAck(unsubscribe.packet_id)).await
+        self.reply(Packet::UnsubAck(UnsubAck::new(unsubscribe.packet_id))).await
     }
 
     async fn reply(&self, packet: Packet) -> Result<(), ReadEnd> {
