@@ -250,6 +250,77 @@ pub struct CredentialPage {
     pub next_page_token: Option<String>,
 }
 
+// ---- mappings -------------------------------------------------------------
+
+/// Which way a mapping carries messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingDirection {
+    /// MQTT messages on matching topics are written to the Kafka topic.
+    MqttToKafka,
+    /// Records produced to the Kafka topic are delivered to MQTT subscribers.
+    KafkaToMqtt,
+    /// Both of the above.
+    #[default]
+    Both,
+}
+
+/// Joins the MQTT topics matching `mqtt_filter` and the Kafka topic
+/// `kafka_topic` of an instance.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"mqtt_filter": "sensors/#", "kafka_topic": "sensor-readings", "direction": "mqtt_to_kafka"}))]
+pub struct CreateMappingRequest {
+    /// An MQTT topic filter (`+` one level, `#` the rest); not a shared
+    /// (`$share/`) or delayed (`$delayed/`) one.
+    pub mqtt_filter: String,
+    /// A Kafka topic name: 1-249 ASCII letters, digits, `.`, `_` or `-`; not
+    /// `.` or `..`.
+    pub kafka_topic: String,
+    /// `both` when absent.
+    #[serde(default)]
+    pub direction: MappingDirection,
+}
+
+/// The fields to change; absent ones keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"direction": "mqtt_to_kafka"}))]
+pub struct UpdateMappingRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka_topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<MappingDirection>,
+}
+
+/// An MQTT↔Kafka mapping of an instance. Every instance starts with one:
+/// MQTT topic `#` ↔ Kafka topic `mqtt`, both ways.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a3c7-1b2d-7e4f-8a90-2c3d4e5f6a7b",
+    "instance_id": "0193a3c6-6c1e-7d3a-9a51-1f0c2b6f4e21",
+    "mqtt_filter": "#",
+    "kafka_topic": "mqtt",
+    "direction": "both",
+    "created_at": "2026-11-24T08:00:00Z"
+}))]
+pub struct Mapping {
+    pub id: String,
+    pub instance_id: String,
+    pub mqtt_filter: String,
+    pub kafka_topic: String,
+    pub direction: MappingDirection,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MappingPage {
+    pub items: Vec<Mapping>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok` when the database answers.

@@ -6,6 +6,7 @@ mod auth;
 mod credentials;
 mod extract;
 mod instances;
+mod mappings;
 mod ops;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
         (name = "auth", description = "Sign up, log in and refresh tokens"),
         (name = "instances", description = "Instances: namespaces on a shared fleet"),
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
+        (name = "mappings", description = "MQTT↔Kafka mappings: which MQTT topics of an instance are written to which Kafka topic, and back"),
         (name = "operations", description = "Health, metrics and this document")
     )
 )]
@@ -83,6 +85,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(instances::get, instances::delete))
         .routes(routes!(credentials::create, credentials::list))
         .routes(routes!(credentials::delete))
+        .routes(routes!(mappings::create, mappings::list))
+        .routes(routes!(mappings::get, mappings::update, mappings::delete))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi_json))

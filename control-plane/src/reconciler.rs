@@ -1,11 +1,11 @@
 //! The reconciler: makes each region's fleet hold what the database says.
 //!
 //! Level-triggered and idempotent: a pass over an instance re-applies its
-//! namespace and credentials whatever the fleet already has, deletes what is
-//! marked for deletion, and writes the observed status back. Handlers `kick`
-//! it for the instances they change (and may wait for the pass to finish); a
-//! periodic resync re-applies everything, which repairs a restarted broker or
-//! a call that failed. Failed passes are retried with backoff.
+//! namespace, its MQTT↔Kafka mappings (the whole set) and its credentials
+//! whatever the fleet already has, deletes what is marked for deletion, and
+//! writes the observed status back. Handlers `kick` it for the instances they
+//! change (and may wait for the pass to finish); a periodic resync re-applies
+//! everything, which repairs a restarted broker or a call that failed. Failed passes are retried with backoff.
 //!
 //! Owns all traffic to the fleets; never answers HTTP.
 
@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use omnibus_api::fleet::{
-    self, AclRule, ApplyCredentialRequest, ApplyNamespaceRequest, DeleteNamespaceRequest, HealthRequest,
-    RevokeCredentialRequest,
+    self, AclRule, ApplyCredentialRequest, ApplyMappingsRequest, ApplyNamespaceRequest, DeleteNamespaceRequest,
+    HealthRequest, RevokeCredentialRequest,
 };
 use omnibus_api::rest::{self, Endpoints};
 use tokio::sync::{Notify, broadcast};
@@ -26,7 +26,7 @@ use crate::clock::now_ms;
 use crate::fleet::Fleets;
 use crate::plans;
 use crate::secrets;
-use crate::store::{CredentialRow, CredentialState, Store};
+use crate::store::{CredentialRow, CredentialState, MappingRow, Store};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -221,6 +221,9 @@ impl Reconciler {
         client
             .apply_namespace(ApplyNamespaceRequest { namespace: Some(plans::namespace(&instance.id, &instance.plan)) })
             .await?;
+        let mappings =
+            store.instance_mappings(&instance.id).await?.iter().map(wire_mapping).collect::<Result<_, _>>()?;
+        client.apply_mappings(ApplyMappingsRequest { namespace_id: instance.id.clone(), mappings }).await?;
         for credential in store.instance_credentials(&instance.id).await? {
             if credential.state == CredentialState::Revoking.as_str() {
                 client
@@ -274,6 +277,21 @@ fn wire_credential(row: &CredentialRow) -> Result<fleet::Credential, PassError> 
         scram_sha256: Some(secrets::scram_sha256_of(row).map_err(PassError::Corrupt)?),
         acl,
         scram_sha512: secrets::scram_sha512_of(row).map_err(PassError::Corrupt)?,
+    })
+}
+
+fn wire_mapping(row: &MappingRow) -> Result<fleet::Mapping, PassError> {
+    let direction = match row.direction.as_str() {
+        "mqtt_to_kafka" => fleet::MappingDirection::MqttToKafka,
+        "kafka_to_mqtt" => fleet::MappingDirection::KafkaToMqtt,
+        "both" => fleet::MappingDirection::Both,
+        other => return Err(PassError::Corrupt(format!("mapping {} has direction {other:?}", row.id))),
+    };
+    Ok(fleet::Mapping {
+        id: row.id.clone(),
+        mqtt_filter: row.mqtt_filter.clone(),
+        kafka_topic: row.kafka_topic.clone(),
+        direction: direction as i32,
     })
 }
 

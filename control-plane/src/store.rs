@@ -8,6 +8,7 @@
 mod credentials;
 mod identity;
 mod instances;
+mod mappings;
 
 use std::str::FromStr;
 
@@ -17,6 +18,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use credentials::{CredentialRow, CredentialState};
 pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};
 pub use instances::InstanceRow;
+pub use mappings::{MappingInsert, MappingRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -118,5 +120,69 @@ mod tests {
     fn sqlite_urls_create_the_file() {
         assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite://:memory:?mode=rwc");
         assert_eq!(sqlite_url("sqlite://x.db?mode=ro").unwrap(), "sqlite://x.db?mode=ro");
+    }
+
+    /// The last migration before mappings existed.
+    const BEFORE_MAPPINGS: i64 = 20261124000002;
+
+    /// A fresh SQLite database, and a fresh PostgreSQL one when
+    /// `OMNIBUS_TEST_POSTGRES_URL` is set (as `scripts/test` does).
+    async fn fresh_databases(dir: &std::path::Path) -> Vec<String> {
+        use sqlx::Connection as _;
+        let mut urls = vec![sqlite_url(&format!("sqlite://{}/cp.db", dir.display())).unwrap()];
+        if let Ok(admin) = std::env::var("OMNIBUS_TEST_POSTGRES_URL") {
+            let name = format!("unit_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+            let (server, _) = admin.rsplit_once('/').expect("a database url with a path");
+            urls.push(format!("{server}/{name}"));
+        }
+        urls
+    }
+
+    #[tokio::test]
+    async fn instances_from_before_mappings_get_the_default_one() {
+        let dir = std::env::temp_dir().join(format!("omnibus-cp-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        sqlx::any::install_default_drivers();
+        for url in fresh_databases(&dir).await {
+            let pool = AnyPool::connect(&url).await.unwrap();
+            MIGRATOR.run_to(BEFORE_MAPPINGS, &pool).await.unwrap();
+            sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ('org', 'Org', 1)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            for (id, name, created_at) in [("0193a3c6-0000-7000-8000-000000000001", "a", 1000_i64), ("i2", "b", 2000)] {
+                sqlx::query(
+                    "INSERT INTO instances (id, organization_id, name, plan, region, status, endpoints, \
+                     created_at, updated_at) VALUES ($1, 'org', $2, 'developer', 'local', 'ready', '{}', $3, $3)",
+                )
+                .bind(id)
+                .bind(name)
+                .bind(created_at)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            MIGRATOR.run(&pool).await.unwrap();
+            let store = Store { pool };
+            let mappings = store.instance_mappings("0193a3c6-0000-7000-8000-000000000001").await.unwrap();
+            assert_eq!(
+                mappings,
+                [MappingRow {
+                    id: "0193a3c6-0000-7000-8000-000000000001".into(),
+                    instance_id: "0193a3c6-0000-7000-8000-000000000001".into(),
+                    mqtt_filter: "#".into(),
+                    kafka_topic: "mqtt".into(),
+                    direction: "both".into(),
+                    created_at: 1000,
+                }],
+                "{}",
+                redact(&url)
+            );
+            assert_eq!(store.instance_mappings("i2").await.unwrap().len(), 1);
+            store.pool.close().await;
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,13 +7,13 @@ use omnibus_api::rest::{
 };
 
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
-use super::instances::to_api;
+use super::instances::{live_instance, to_api};
 use super::{AppState, FLEET_WAIT};
 use crate::auth::Caller;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
 use crate::secrets;
-use crate::store::{CredentialRow, CredentialState, InstanceRow, is_unique_violation};
+use crate::store::{CredentialRow, CredentialState, is_unique_violation};
 
 const NO_INSTANCE: &str = "no instance with that id in this organization";
 const MAX_ACL_RULES: usize = 100;
@@ -149,15 +149,6 @@ pub async fn delete(
     tracing::info!(instance = %instance_id, credential = %credential_id, "credential revocation requested");
     state.reconciler.kick_and_wait(&instance_id, FLEET_WAIT).await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn live_instance(state: &AppState, caller: &Caller, id: &str) -> ApiResult<InstanceRow> {
-    let instance =
-        state.store.instance_in_org(&caller.organization_id, id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
-    if instance.status == "deleting" {
-        return Err(ApiError::Conflict("the instance is being deleted".into()));
-    }
-    Ok(instance)
 }
 
 fn to_credential(row: &CredentialRow) -> ApiResult<Credential> {

@@ -1,4 +1,5 @@
-//! `/v1/instances`: create, list, get, delete.
+//! `/v1/instances`: create (with the default MQTT↔Kafka mapping), list, get,
+//! delete.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -6,7 +7,7 @@ use axum::response::IntoResponse;
 use omnibus_api::rest::{CreateInstanceRequest, Endpoints, Instance, InstancePage, InstanceStatus, Problem};
 
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
-use super::{AppState, FLEET_WAIT};
+use super::{AppState, FLEET_WAIT, mappings};
 use crate::auth::Caller;
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
@@ -53,7 +54,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    match state.store.insert_instance(&row).await {
+    match state.store.insert_instance(&row, &[mappings::default_mapping(&row.id, now)]).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => {
             return Err(ApiError::Conflict(format!("an instance named {:?} already exists", row.name)));
@@ -119,6 +120,17 @@ pub async fn delete(
     instance.status = InstanceStatus::Deleting;
     instance.status_reason = None;
     Ok((StatusCode::ACCEPTED, axum::Json(instance)))
+}
+
+/// An instance of the caller's organization that is not being deleted: what
+/// the resources under it may be added to.
+pub async fn live_instance(state: &AppState, caller: &Caller, id: &str) -> ApiResult<InstanceRow> {
+    let instance =
+        state.store.instance_in_org(&caller.organization_id, id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    if instance.status == "deleting" {
+        return Err(ApiError::Conflict("the instance is being deleted".into()));
+    }
+    Ok(instance)
 }
 
 pub fn to_api(row: &InstanceRow) -> ApiResult<Instance> {

@@ -3,7 +3,8 @@
 
 use sqlx::FromRow;
 
-use super::Store;
+use super::mappings::insert_mapping_in;
+use super::{MappingRow, Store};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct InstanceRow {
@@ -27,7 +28,9 @@ macro_rules! instance_columns {
 }
 
 impl Store {
-    pub async fn insert_instance(&self, row: &InstanceRow) -> Result<(), sqlx::Error> {
+    /// Inserts an instance with its first mappings, in one transaction.
+    pub async fn insert_instance(&self, row: &InstanceRow, mappings: &[MappingRow]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(concat!(
             "INSERT INTO instances (",
             instance_columns!(),
@@ -43,9 +46,12 @@ impl Store {
         .bind(&row.endpoints)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        for mapping in mappings {
+            insert_mapping_in(&mut tx, mapping).await?;
+        }
+        tx.commit().await
     }
 
     /// An instance of the organization, or `None` (also when it belongs to another).
@@ -129,10 +135,12 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Removes an instance and its credentials once the fleet has forgotten it.
+    /// Removes an instance, its credentials and its mappings once the fleet has
+    /// forgotten it.
     pub async fn delete_instance(&self, id: &str) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM credentials WHERE instance_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM mappings WHERE instance_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM instances WHERE id = $1 AND status = 'deleting'").bind(id).execute(&mut *tx).await?;
         tx.commit().await
     }

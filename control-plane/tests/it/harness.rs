@@ -25,6 +25,8 @@ pub struct Env {
     pub base: String,
     pub http: reqwest::Client,
     pub mqtt: SocketAddr,
+    /// The broker's data directory, to see what the fleet was given.
+    pub broker_dir: PathBuf,
 }
 
 /// What a request answered: status, content type and JSON body (Null when empty).
@@ -81,6 +83,16 @@ impl Env {
         let access = a.body["access_token"].as_str().unwrap().to_string();
         let refresh = a.body["refresh_token"].as_str().unwrap().to_string();
         (access, refresh, a.body)
+    }
+
+    /// The mappings the broker holds for a namespace, from its `metadata.json`
+    /// (`[]` when it has none): the fleet's side of what the API promised.
+    pub fn broker_mappings(&self, namespace_id: &str) -> Value {
+        let text = std::fs::read_to_string(self.broker_dir.join("metadata.json")).expect("the broker's metadata");
+        let metadata: Value = serde_json::from_str(&text).expect("metadata.json is JSON");
+        let namespace = &metadata["namespaces"][namespace_id];
+        assert!(namespace.is_object(), "namespace {namespace_id} is not on the broker: {metadata}");
+        namespace["mappings"].clone()
     }
 
     pub async fn create_instance(&self, token: &str, name: &str) -> Value {
@@ -163,7 +175,7 @@ where
     let broker_task = tokio::spawn(broker.serve(wait(stopped.clone())));
     let cp_task = tokio::spawn(control_plane.serve(wait(stopped)));
 
-    scenario(Env { base, http: reqwest::Client::new(), mqtt: addrs.mqtt }).await;
+    scenario(Env { base, http: reqwest::Client::new(), mqtt: addrs.mqtt, broker_dir: dir.join("broker") }).await;
 
     stop.send(true).unwrap();
     cp_task.await.unwrap().expect("control plane stops cleanly");

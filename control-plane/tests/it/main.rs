@@ -34,6 +34,8 @@ on_both_databases!(
     deleting_an_instance_removes_it_from_the_fleet,
     credentials_show_their_password_once,
     credential_acl_is_validated,
+    mappings_start_with_the_default_and_reach_the_fleet,
+    mapping_input_is_validated,
 );
 
 #[test]

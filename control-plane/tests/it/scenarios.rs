@@ -186,6 +186,16 @@ pub async fn instances_are_invisible_to_other_organizations(env: Env) {
     env.call(Method::DELETE, &format!("/v1/instances/{id}"), Some(&bob), None).await.problem(404);
     env.call(Method::GET, &format!("/v1/instances/{id}/credentials"), Some(&bob), None).await.problem(404);
     env.call(Method::POST, &format!("/v1/instances/{id}/credentials"), Some(&bob), Some(json!({}))).await.problem(404);
+    let mappings = format!("/v1/instances/{id}/mappings");
+    let default = env.call(Method::GET, &mappings, Some(&alice), None).await;
+    let mapping = format!("{mappings}/{}", default.body["items"][0]["id"].as_str().unwrap());
+    let body = json!({"mqtt_filter": "x/#", "kafka_topic": "x"});
+    env.call(Method::GET, &mappings, Some(&bob), None).await.problem(404);
+    env.call(Method::POST, &mappings, Some(&bob), Some(body.clone())).await.problem(404);
+    env.call(Method::GET, &mapping, Some(&bob), None).await.problem(404);
+    env.call(Method::PATCH, &mapping, Some(&bob), Some(body)).await.problem(404);
+    env.call(Method::DELETE, &mapping, Some(&bob), None).await.problem(404);
+    assert_eq!(env.call(Method::GET, &mappings, Some(&alice), None).await.body, default.body);
     // Names are per organization: Bob may use the same one.
     env.create_instance(&bob, "private").await;
     let still = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&alice), None).await;
@@ -203,6 +213,13 @@ pub async fn deleting_an_instance_removes_it_from_the_fleet(env: Env) {
     // (the reconciler may already have finished).
     let refused =
         env.call(Method::POST, &format!("/v1/instances/{id}/credentials"), Some(&token), Some(json!({}))).await;
+    match refused.status.as_u16() {
+        409 => assert!(refused.problem(409).contains("being deleted"), "{refused:?}"),
+        _ => assert!(refused.problem(404).contains("no instance"), "{refused:?}"),
+    }
+    // Nor a new mapping.
+    let mapping = json!({"mqtt_filter": "a/#", "kafka_topic": "a"});
+    let refused = env.call(Method::POST, &format!("/v1/instances/{id}/mappings"), Some(&token), Some(mapping)).await;
     match refused.status.as_u16() {
         409 => assert!(refused.problem(409).contains("being deleted"), "{refused:?}"),
         _ => assert!(refused.problem(404).contains("no instance"), "{refused:?}"),
@@ -282,4 +299,169 @@ pub async fn credential_acl_is_validated(env: Env) {
         .await;
     assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
     assert_eq!(ok.body["acl"], json!([{"topic": "sensors/+/temp", "actions": ["publish"]}]));
+}
+
+pub async fn mappings_start_with_the_default_and_reach_the_fleet(env: Env) {
+    let (token, _, _) = env.signup("bridge@example.com").await;
+    let instance = env.create_instance(&token, "bridge").await;
+    let id = instance["id"].as_str().unwrap();
+    let path = format!("/v1/instances/{id}/mappings");
+
+    // A new instance has the default mapping, and the broker has it already.
+    let listed = env.call(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{listed:?}");
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed:?}");
+    let default = &items[0];
+    assert_eq!(default["instance_id"], id);
+    assert_eq!(
+        (&default["mqtt_filter"], &default["kafka_topic"], &default["direction"]),
+        (&json!("#"), &json!("mqtt"), &json!("both"))
+    );
+    assert!(default["created_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{default}");
+    assert!(listed.body["next_page_token"].is_null());
+    let default_id = default["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        env.broker_mappings(id),
+        json!([{"id": default_id, "mqtt_filter": "#", "kafka_topic": "mqtt", "direction": "both"}])
+    );
+
+    // Create: 201 with the mapping and where it lives; the broker has the new set.
+    let created = env
+        .call(
+            Method::POST,
+            &path,
+            Some(&token),
+            Some(json!({"mqtt_filter": "sensors/+/temp", "kafka_topic": "temperatures", "direction": "mqtt_to_kafka"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    assert_eq!(created.body["direction"], "mqtt_to_kafka");
+    assert_eq!(created.body["mqtt_filter"], "sensors/+/temp");
+    assert_eq!(created.body["kafka_topic"], "temperatures");
+    let mid = created.body["id"].as_str().unwrap().to_string();
+    let got = env.call(Method::GET, &format!("{path}/{mid}"), Some(&token), None).await;
+    assert_eq!(got.status, StatusCode::OK, "{got:?}");
+    assert_eq!(got.body, created.body);
+    let broker = env.broker_mappings(id);
+    assert_eq!(broker.as_array().unwrap().len(), 2, "{broker}");
+    assert_eq!(
+        broker[1],
+        json!({"id": mid, "mqtt_filter": "sensors/+/temp", "kafka_topic": "temperatures", "direction": "mqtt_to_kafka"})
+    );
+
+    // The direction defaults to both.
+    let commands = env
+        .call(Method::POST, &path, Some(&token), Some(json!({"mqtt_filter": "cmd/#", "kafka_topic": "commands"})))
+        .await;
+    assert_eq!(commands.status, StatusCode::CREATED, "{commands:?}");
+    assert_eq!(commands.body["direction"], "both");
+    let commands_id = commands.body["id"].as_str().unwrap().to_string();
+
+    // Change: PATCH changes only what it names, and the broker follows.
+    let changed = env
+        .call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(json!({"direction": "kafka_to_mqtt"})))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{changed:?}");
+    assert_eq!(changed.body["direction"], "kafka_to_mqtt");
+    assert_eq!(changed.body["mqtt_filter"], "sensors/+/temp");
+    assert_eq!(changed.body["created_at"], created.body["created_at"]);
+    assert_eq!(env.broker_mappings(id)[1]["direction"], "kafka_to_mqtt");
+    let moved =
+        env.call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(json!({"kafka_topic": "temps.v2"}))).await;
+    assert_eq!(moved.body["kafka_topic"], "temps.v2", "{moved:?}");
+    assert_eq!(moved.body["direction"], "kafka_to_mqtt");
+    // Onto another mapping's pair: 409; an unchanged PATCH is fine.
+    let clash = json!({"mqtt_filter": "cmd/#", "kafka_topic": "commands"});
+    let detail = env.call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(clash)).await.problem(409);
+    assert!(detail.contains("already maps"), "{detail}");
+    let same = env.call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(json!({}))).await;
+    assert_eq!(same.body, moved.body);
+    env.call(Method::PATCH, &format!("{path}/no-such-mapping"), Some(&token), Some(json!({}))).await.problem(404);
+
+    // Pages, oldest first.
+    let first = env.call(Method::GET, &format!("{path}?page_size=2"), Some(&token), None).await;
+    let ids: Vec<_> = first.body["items"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(ids, [json!(default_id), json!(mid)]);
+    let next = first.body["next_page_token"].as_str().unwrap();
+    let second = env.call(Method::GET, &format!("{path}?page_size=2&page_token={next}"), Some(&token), None).await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second.body["items"][0]["id"], json!(commands_id));
+
+    // Delete, the default included: the broker is left with the rest, then none.
+    let deleted = env.call(Method::DELETE, &format!("{path}/{default_id}"), Some(&token), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
+    env.call(Method::GET, &format!("{path}/{default_id}"), Some(&token), None).await.problem(404);
+    env.call(Method::DELETE, &format!("{path}/{default_id}"), Some(&token), None).await.problem(404);
+    let left: Vec<_> = env.broker_mappings(id).as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(left, [json!(mid), json!(commands_id)]);
+    for gone in [&mid, &commands_id] {
+        let deleted = env.call(Method::DELETE, &format!("{path}/{gone}"), Some(&token), None).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
+    }
+    assert_eq!(env.call(Method::GET, &path, Some(&token), None).await.body["items"], json!([]));
+    assert_eq!(env.broker_mappings(id), json!([]));
+    // A user may put the default back.
+    let back =
+        env.call(Method::POST, &path, Some(&token), Some(json!({"mqtt_filter": "#", "kafka_topic": "mqtt"}))).await;
+    assert_eq!(back.status, StatusCode::CREATED, "{back:?}");
+    assert_eq!(env.broker_mappings(id).as_array().unwrap().len(), 1);
+}
+
+pub async fn mapping_input_is_validated(env: Env) {
+    let (token, _, _) = env.signup("mapcheck@example.com").await;
+    let instance = env.create_instance(&token, "mapcheck").await;
+    let path = format!("/v1/instances/{}/mappings", instance["id"].as_str().unwrap());
+    let create = |body: Value| env.call(Method::POST, &path, Some(&token), Some(body));
+    let long_topic = "t".repeat(250);
+    for (body, field) in [
+        (json!({"mqtt_filter": "a/#/b", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "a+", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "$share/g/a", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "$delayed/10/a", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "a", "kafka_topic": ""}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "."}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": ".."}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "a/b"}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "a b"}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": long_topic}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "t", "direction": "sideways"}), "body"),
+        (json!({"kafka_topic": "t"}), "body"),
+    ] {
+        let a = create(body.clone()).await;
+        a.problem(422);
+        assert_eq!(a.body["field"], field, "{body}: {a:?}");
+    }
+    let a = create(json!({"mqtt_filter": "a", "kafka_topic": "t".repeat(249)})).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+
+    // The same filter and topic twice: 409, whatever the direction.
+    let first = create(json!({"mqtt_filter": "s/#", "kafka_topic": "s", "direction": "mqtt_to_kafka"})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    let detail =
+        create(json!({"mqtt_filter": "s/#", "kafka_topic": "s", "direction": "kafka_to_mqtt"})).await.problem(409);
+    assert!(detail.contains("already maps"), "{detail}");
+    // A PATCH is checked like a create.
+    let mapping = format!("{path}/{}", first.body["id"].as_str().unwrap());
+    for (body, field) in [
+        (json!({"mqtt_filter": "$share/g/s"}), "mqtt_filter"),
+        (json!({"kafka_topic": ".."}), "kafka_topic"),
+        (json!({"direction": "up"}), "body"),
+    ] {
+        let a = env.call(Method::PATCH, &mapping, Some(&token), Some(body.clone())).await;
+        a.problem(422);
+        assert_eq!(a.body["field"], field, "{body}: {a:?}");
+    }
+    assert_eq!(env.call(Method::GET, &mapping, Some(&token), None).await.body, first.body);
+
+    // At most 100 per instance: the default and the two above, then 97 more.
+    for i in 0..97 {
+        let a = create(json!({"mqtt_filter": format!("n/{i}"), "kafka_topic": "n"})).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{i}: {a:?}");
+    }
+    let detail = create(json!({"mqtt_filter": "n/last", "kafka_topic": "n"})).await.problem(409);
+    assert!(detail.contains("at most 100"), "{detail}");
+    let all = env.call(Method::GET, &format!("{path}?page_size=200"), Some(&token), None).await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 100);
 }

@@ -1,0 +1,287 @@
+//! `/v1/instances/{id}/mappings`: which MQTT topics and Kafka topics of an
+//! instance are joined, and which way. Create, list, get, change, delete; every
+//! change is applied to the fleet (the whole set) before the answer when the
+//! fleet answers within [`FLEET_WAIT`].
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use omnibus_api::rest::{CreateMappingRequest, Mapping, MappingDirection, MappingPage, Problem, UpdateMappingRequest};
+
+use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::instances::live_instance;
+use super::{AppState, FLEET_WAIT};
+use crate::auth::Caller;
+use crate::clock::{now_ms, rfc3339};
+use crate::error::{ApiError, ApiResult, InternalError};
+use crate::store::{MappingInsert, MappingRow, is_unique_violation};
+
+const NO_INSTANCE: &str = "no instance with that id in this organization";
+const NO_MAPPING: &str = "no mapping with that id on this instance";
+const MAX_MAPPINGS: i64 = 100;
+
+/// The mapping every instance starts with: every MQTT topic ↔ Kafka topic `mqtt`.
+const DEFAULT_MQTT_FILTER: &str = "#";
+const DEFAULT_KAFKA_TOPIC: &str = "mqtt";
+
+/// Filters the broker gives another meaning: shared subscriptions and delayed
+/// publishes.
+const RESERVED_PREFIXES: [&str; 2] = ["$share/", "$delayed/"];
+
+/// The default mapping of a new instance.
+pub fn default_mapping(instance_id: &str, now: i64) -> MappingRow {
+    MappingRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        instance_id: instance_id.to_string(),
+        mqtt_filter: DEFAULT_MQTT_FILTER.into(),
+        kafka_topic: DEFAULT_KAFKA_TOPIC.into(),
+        direction: direction_text(MappingDirection::Both).into(),
+        created_at: now,
+    }
+}
+
+#[utoipa::path(post, path = "/v1/instances/{id}/mappings", tag = "mappings",
+    params(("id" = String, Path, description = "Instance id")),
+    request_body = CreateMappingRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; applied to the fleet when it answered within two seconds", body = Mapping),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The instance already maps this filter to this topic, has 100 mappings, or is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    ApiJson(request): ApiJson<CreateMappingRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    validate_filter(&request.mqtt_filter)?;
+    validate_topic(&request.kafka_topic)?;
+    let row = MappingRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        instance_id: instance.id.clone(),
+        mqtt_filter: request.mqtt_filter,
+        kafka_topic: request.kafka_topic,
+        direction: direction_text(request.direction).into(),
+        created_at: now_ms(),
+    };
+    match state.store.insert_mapping(&row, MAX_MAPPINGS).await {
+        Ok(MappingInsert::Inserted) => {}
+        Ok(MappingInsert::Full) => {
+            return Err(ApiError::Conflict(format!("an instance has at most {MAX_MAPPINGS} mappings")));
+        }
+        Ok(MappingInsert::NoInstance) => return Err(ApiError::Conflict("the instance is being deleted".into())),
+        Err(e) if is_unique_violation(&e) => return Err(duplicate(&row)),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(
+        instance = %instance.id, mapping = %row.id, mqtt_filter = %row.mqtt_filter,
+        kafka_topic = %row.kafka_topic, direction = %row.direction, "mapping created"
+    );
+    state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
+    let location = format!("/v1/instances/{}/mappings/{}", instance.id, row.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(to_api(&row)?)))
+}
+
+#[utoipa::path(get, path = "/v1/instances/{id}/mappings", tag = "mappings",
+    params(("id" = String, Path, description = "Instance id"), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the instance's mappings, oldest first", body = MappingPage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<axum::Json<MappingPage>> {
+    let page = params.page()?;
+    state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    let rows = state.store.list_mappings(&instance_id, page.after.as_deref(), page.size + 1).await?;
+    let (rows, next_page_token) = paginate(rows, page.size, |r| r.id.as_str());
+    let items = rows.iter().map(to_api).collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(MappingPage { items, next_page_token }))
+}
+
+#[utoipa::path(get, path = "/v1/instances/{id}/mappings/{mapping_id}", tag = "mappings",
+    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Mapping),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, mapping_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Mapping>> {
+    state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    let row = state.store.mapping(&instance_id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;
+    Ok(axum::Json(to_api(&row)?))
+}
+
+#[utoipa::path(patch, path = "/v1/instances/{id}/mappings/{mapping_id}", tag = "mappings",
+    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id")),
+    request_body = UpdateMappingRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; applied to the fleet when it answered within two seconds", body = Mapping),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another mapping of the instance maps this filter to this topic, or the instance is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, mapping_id)): Path<(String, String)>,
+    ApiJson(request): ApiJson<UpdateMappingRequest>,
+) -> ApiResult<axum::Json<Mapping>> {
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let current = state.store.mapping(&instance.id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;
+    if let Some(filter) = &request.mqtt_filter {
+        validate_filter(filter)?;
+    }
+    if let Some(topic) = &request.kafka_topic {
+        validate_topic(topic)?;
+    }
+    let row = MappingRow {
+        mqtt_filter: request.mqtt_filter.unwrap_or_else(|| current.mqtt_filter.clone()),
+        kafka_topic: request.kafka_topic.unwrap_or_else(|| current.kafka_topic.clone()),
+        direction: request.direction.map_or_else(|| current.direction.clone(), |d| direction_text(d).into()),
+        ..current.clone()
+    };
+    if row == current {
+        return Ok(axum::Json(to_api(&row)?));
+    }
+    match state.store.update_mapping(&row).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::NotFound(NO_MAPPING)),
+        Err(e) if is_unique_violation(&e) => return Err(duplicate(&row)),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(
+        instance = %instance.id, mapping = %row.id, mqtt_filter = %row.mqtt_filter,
+        kafka_topic = %row.kafka_topic, direction = %row.direction, "mapping changed"
+    );
+    state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
+    Ok(axum::Json(to_api(&row)?))
+}
+
+#[utoipa::path(delete, path = "/v1/instances/{id}/mappings/{mapping_id}", tag = "mappings",
+    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted; the fleet stops applying it (before this answer when it answered within two seconds)"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, mapping_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    if !state.store.delete_mapping(&instance_id, &mapping_id).await? {
+        return Err(ApiError::NotFound(NO_MAPPING));
+    }
+    tracing::info!(instance = %instance_id, mapping = %mapping_id, "mapping deleted");
+    state.reconciler.kick_and_wait(&instance_id, FLEET_WAIT).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn duplicate(row: &MappingRow) -> ApiError {
+    ApiError::Conflict(format!(
+        "the instance already maps MQTT filter {:?} to Kafka topic {:?}",
+        row.mqtt_filter, row.kafka_topic
+    ))
+}
+
+fn to_api(row: &MappingRow) -> ApiResult<Mapping> {
+    let direction = match row.direction.as_str() {
+        "mqtt_to_kafka" => MappingDirection::MqttToKafka,
+        "kafka_to_mqtt" => MappingDirection::KafkaToMqtt,
+        "both" => MappingDirection::Both,
+        other => return Err(InternalError::Corrupt(format!("mapping {} has direction {other:?}", row.id)).into()),
+    };
+    Ok(Mapping {
+        id: row.id.clone(),
+        instance_id: row.instance_id.clone(),
+        mqtt_filter: row.mqtt_filter.clone(),
+        kafka_topic: row.kafka_topic.clone(),
+        direction,
+        created_at: rfc3339(row.created_at),
+    })
+}
+
+/// How a direction is stored (the same spelling as in the API).
+fn direction_text(direction: MappingDirection) -> &'static str {
+    match direction {
+        MappingDirection::MqttToKafka => "mqtt_to_kafka",
+        MappingDirection::KafkaToMqtt => "kafka_to_mqtt",
+        MappingDirection::Both => "both",
+    }
+}
+
+/// An MQTT topic filter, as ACL rules and SUBSCRIBE check it, that is neither
+/// shared nor delayed.
+fn validate_filter(filter: &str) -> ApiResult<()> {
+    if let Err(e) = omnibus_api::topic::validate_filter(filter) {
+        return Err(ApiError::validation("mqtt_filter", format!("{filter:?} is not an MQTT topic filter: {e}")));
+    }
+    if let Some(prefix) = RESERVED_PREFIXES.iter().find(|p| filter.starts_with(*p)) {
+        return Err(ApiError::validation("mqtt_filter", format!("mqtt_filter must not start with {prefix:?}")));
+    }
+    Ok(())
+}
+
+fn validate_topic(topic: &str) -> ApiResult<()> {
+    omnibus_api::kafka_topic::validate(topic)
+        .map_err(|e| ApiError::validation("kafka_topic", format!("{topic:?} is not a Kafka topic name: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(result: ApiResult<()>) -> Option<&'static str> {
+        match result {
+            Err(ApiError::Validation { field, .. }) => Some(field),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn filters_are_mqtt_filters_that_are_neither_shared_nor_delayed() {
+        for good in ["#", "sensors/+/temp", "$SYS/#", "a", "$sharex/a", "share/a"] {
+            assert!(validate_filter(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a/#/b", "a+", "$share/g/a", "$delayed/10/a", "a\0b"] {
+            assert_eq!(field(validate_filter(bad)), Some("mqtt_filter"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn topics_are_kafka_topic_names() {
+        for good in ["mqtt", "orders.v2_EU-1", &"x".repeat(249)] {
+            assert!(validate_topic(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a b", "a/b", &"x".repeat(250)] {
+            assert_eq!(field(validate_topic(bad)), Some("kafka_topic"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn directions_are_stored_as_the_api_spells_them() {
+        for direction in [MappingDirection::MqttToKafka, MappingDirection::KafkaToMqtt, MappingDirection::Both] {
+            let spelled = serde_json::to_value(direction).unwrap();
+            assert_eq!(spelled, direction_text(direction));
+            let row = MappingRow { direction: direction_text(direction).into(), ..default_mapping("i", 0) };
+            assert_eq!(to_api(&row).unwrap().direction, direction);
+        }
+        let default = default_mapping("i", 0);
+        assert_eq!((default.mqtt_filter.as_str(), default.kafka_topic.as_str()), ("#", "mqtt"));
+        assert_eq!(default.direction, "both");
+    }
+}
