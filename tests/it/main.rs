@@ -4,6 +4,7 @@
 //! clients (kcat, confluent-kafka, Apache Kafka's Java client and tools,
 //! franz-go).
 
+mod bridge;
 mod kafka;
 mod kafka_franz;
 mod kafka_groups;
