@@ -4,7 +4,7 @@
 //! [`Broker::serve`] runs until told to stop. Inside:
 //! - [`config`]: the broker's settings;
 //! - [`tenancy`]: namespaces, credentials, authentication, ACLs, live sessions;
-//! - [`mqtt`]: the MQTT 3.1 / 3.1.1 front end, over TCP, TLS, WebSocket and
+//! - [`mqtt`]: the MQTT 3.1 / 3.1.1 / 5.0 front end, over TCP, TLS, WebSocket and
 //!   WebSocket over TLS;
 //! - `kafka`: the Kafka wire-protocol front end;
 //! - `catalog`: each namespace's topics and their partition logs
@@ -141,7 +141,7 @@ impl Broker {
             .await
             .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
-        mqtt::Hub::spawn_delayed_delivery(&hub);
+        mqtt::Hub::spawn_timers(&hub);
         let to_mqtt = Arc::new(bridge::ToMqtt::new(tenancy.clone(), hub.clone()));
         let ids_dir = data_dir.clone();
         let producer_ids = Arc::new(

@@ -1,19 +1,20 @@
-//! The MQTT front end: MQTT 3.1 and 3.1.1 over TCP, TLS, WebSocket and
+//! The MQTT front end: MQTT 3.1, 3.1.1 and 5.0 over TCP, TLS, WebSocket and
 //! WebSocket over TLS.
 //!
-//! Layered so each part can grow towards MQTT 5.0 on its own:
-//! - [`codec`]: bytes ↔ packets of 3.1, 3.1.1 and 5.0, sans-IO (the
-//!   connection still refuses a 5.0 CONNECT: the sessions speak 3.1.1);
+//! Layered, each part with one job:
+//! - [`codec`]: bytes ↔ packets of 3.1, 3.1.1 and 5.0, sans-IO;
 //! - [`topic`]: topic names and filters;
 //! - [`router`]: per-namespace subscription tries;
-//! - `message`: the application message as routed and stored;
-//! - [`session`]: one session's protocol state (queue, in flight, QoS 2
-//!   handshakes both ways), sans-IO;
+//! - `message`: the application message as routed and stored, with the
+//!   MQTT 5 properties it carries;
+//! - [`session`]: one session's protocol state (subscriptions with their
+//!   options, queue, in flight, QoS 2 handshakes both ways, expiry), sans-IO;
 //! - `live_session`: that state as connections and publishers share it;
 //! - `retained`: retained messages per namespace;
 //! - `store`: persistent sessions and retained messages on disk (redb);
 //! - [`hub`]: the router, the sessions, retained messages and the store
-//!   together: CONNECT's clean/resume, fan-out, back pressure;
+//!   together: CONNECT's clean/resume, session expiry and will delay,
+//!   fan-out, shared subscriptions, delayed publish, back pressure;
 //! - [`transport`]: TLS and WebSocket, up to the first MQTT byte;
 //! - `connection` and `server`: the listeners, sockets and tasks.
 //!

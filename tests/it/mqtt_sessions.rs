@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use omnibus_tests::clients::{Login, mosquitto_pub};
+use omnibus_tests::clients::{Login, mosquitto_pub, paho_v5};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
 use omnibus_tests::temp_dir;
@@ -124,6 +124,38 @@ async fn mosquitto_sub_resumes_its_session_with_what_it_missed() {
     let (ok, missed) = mosquitto_durable_sub(&alice, "reader", "news/#", 3, 10).await;
     assert!(ok, "{missed}");
     assert_eq!(missed, "while-away-1\nwhile-away-2\nafter-restart\n");
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paho_speaks_mqtt_5_and_another_instance_sees_none_of_it() {
+    let dir = temp_dir("omnibus-e2e-mqtt-v5");
+    let omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("five@example.com", "Five").await;
+    let (instance, credential) = api.instance_with_credential("five").await;
+    let alice = Login::from_credential(omnibus.mqtt, &credential);
+    // Without the default mapping to Kafka, a publish no MQTT client takes reaches no one (0x10).
+    let mappings = format!("/v1/instances/{}/mappings", instance["id"].as_str().expect("id"));
+    let (status, listed) = api.get(&mappings).await;
+    assert_eq!(status, 200, "{listed}");
+    for mapping in listed["items"].as_array().expect("items") {
+        let path = format!("{mappings}/{}", mapping["id"].as_str().expect("mapping id"));
+        let (status, body) = api.call(reqwest::Method::DELETE, &path, None).await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let mut other = Api::new(omnibus.base_url());
+    other.signup("other-five@example.com", "Other").await;
+    let (_, other_credential) = other.instance_with_credential("five").await;
+    let bob = Login::from_credential(omnibus.mqtt, &other_credential);
+
+    // Bob listens to everything in his instance while Alice's clients work.
+    let mut watcher = omnibus_tests::clients::Subscriber::start(&bob, "#", 1).await;
+    paho_v5(&alice, "v5").await.expect("paho-mqtt at MQTT 5.0");
+    assert!(watcher.next_message(Duration::from_millis(500)).await.is_none(), "another instance saw a message");
+    watcher.stop().await;
     omnibus.assert_no_errors();
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);

@@ -129,6 +129,14 @@ pub async fn mosquitto_pub(login: &Login, topic: &str, message: &str, qos: u8) -
     Published { success: output.status.success(), stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
 }
 
+/// Runs `clients/paho_v5.py`: MQTT 5.0 with paho-mqtt 2 (properties and a
+/// subscription identifier on a request, no local, reason code 0x10, a
+/// persistent session resumed) under topics starting with `prefix`.
+pub async fn paho_v5(login: &Login, prefix: &str) -> Result<(), String> {
+    let (host, port) = (login.addr.ip().to_string(), login.addr.port().to_string());
+    python_client("paho_v5.py", &[&host, &port, &login.username, &login.password, prefix], "paho v5 ok").await
+}
+
 /// Runs `clients/paho_roundtrip.py`: subscribe and publish at QoS 1 with
 /// paho-mqtt 2 and check the message comes back. Returns its output on failure.
 pub async fn paho_roundtrip(login: &Login, topic: &str) -> Result<(), String> {

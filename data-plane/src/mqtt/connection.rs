@@ -12,6 +12,7 @@ mod handshake;
 mod inbound;
 mod outbound;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,9 +24,12 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, field, info, info_span};
 
-use super::codec::{CodecError, ConnAck, Connect, ConnectReturnCode, DecodeError, MqttCodec, Packet, ProtocolVersion};
+use super::codec::{
+    CodecError, ConnAck, ConnAckProperties, Connect, ConnectReturnCode, DecodeError, Disconnect, LastWill, MqttCodec,
+    Packet, ReasonCode,
+};
 use super::live_session::Session;
-use super::message::Message;
+use super::message::{Message, Properties, Received, now_ms};
 use super::metrics::{self, Meters};
 use super::server::Shared;
 use super::store::SessionKey;
@@ -48,8 +52,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER: Duration = Duration::from_secs(1);
 /// Control packets queued from the reader to the writer.
 const CONTROL_CAPACITY: usize = 64;
-/// QoS 1 and 2 messages in flight to an MQTT 3.1.1 client at once.
-const MAX_INFLIGHT: usize = 32;
+/// How long a closing 5.0 connection waits to write its DISCONNECT.
+const DISCONNECT_WAIT: Duration = Duration::from_secs(1);
 
 /// Serves one connection, over whichever transport `stream` is (TCP, or TLS
 /// and WebSocket past their handshakes), until it closes or `shutdown` fires.
@@ -71,12 +75,12 @@ enum End {
 }
 
 impl End {
-    /// The will is published when the connection ends without DISCONNECT,
-    /// except when tenancy closed it (its credential no longer stands) or the
-    /// broker is shutting down.
+    /// The will is published when the connection ends without DISCONNECT (or
+    /// with a 5.0 DISCONNECT asking for it), except when tenancy closed it
+    /// (its credential no longer stands) or the broker is shutting down.
     fn publishes_will(&self) -> bool {
         match self {
-            End::Read(ReadEnd::Disconnected) => false,
+            End::Read(ReadEnd::Disconnected { will }) => *will,
             End::Read(_) | End::WriteFailed(_) | End::Kicked(KickReason::Takeover) => true,
             End::Kicked(KickReason::CredentialWithdrawn | KickReason::NamespaceDeleted) | End::Shutdown => false,
         }
@@ -84,12 +88,14 @@ impl End {
 
     fn log(&self) {
         match self {
-            End::Read(ReadEnd::Disconnected) => debug!("client disconnected"),
+            End::Read(ReadEnd::Disconnected { .. }) => debug!("client disconnected"),
             End::Read(ReadEnd::PeerClosed) => debug!("client closed the connection"),
             End::Read(ReadEnd::IdleTimeout) => info!("closing: keep-alive expired"),
             End::Read(ReadEnd::Codec(CodecError::Io(error))) => debug!(%error, "connection failed"),
             End::Read(ReadEnd::Codec(error)) => info!(%error, "closing: malformed packet"),
-            End::Read(ReadEnd::ProtocolViolation(what)) => info!(violation = what, "closing: protocol violation"),
+            End::Read(ReadEnd::Violation(reason, what)) => {
+                info!(violation = what, ?reason, "closing: protocol violation")
+            }
             End::Read(ReadEnd::Store(error)) => tracing::error!(%error, "closing: session state cannot be stored"),
             End::Read(ReadEnd::WriterGone) => debug!("closing: the writer stopped"),
             End::WriteFailed(WriteError::Store(error)) => {
@@ -98,6 +104,24 @@ impl End {
             End::WriteFailed(error) => debug!(%error, "closing: write failed"),
             End::Kicked(reason) => info!(?reason, "closing: session closed by the broker"),
             End::Shutdown => debug!("closing: broker shutting down"),
+        }
+    }
+
+    /// The reason code a 5.0 client is told in the broker's DISCONNECT, when
+    /// the broker is the one closing.
+    fn disconnect_reason(&self) -> Option<ReasonCode> {
+        match self {
+            End::Read(ReadEnd::Codec(CodecError::Decode(error))) => Some(error.reason_code()),
+            End::Read(ReadEnd::Violation(reason, _)) => Some(*reason),
+            End::Read(ReadEnd::IdleTimeout) => Some(ReasonCode::KeepAliveTimeout),
+            End::Read(ReadEnd::Store(_)) | End::WriteFailed(WriteError::Store(_)) => Some(ReasonCode::UnspecifiedError),
+            End::Kicked(KickReason::Takeover) => Some(ReasonCode::SessionTakenOver),
+            End::Kicked(KickReason::CredentialWithdrawn | KickReason::NamespaceDeleted) => {
+                Some(ReasonCode::AdministrativeAction)
+            }
+            End::Shutdown => Some(ReasonCode::ServerShuttingDown),
+            End::Read(ReadEnd::Disconnected { .. } | ReadEnd::PeerClosed | ReadEnd::WriterGone | ReadEnd::Codec(_))
+            | End::WriteFailed(_) => None,
         }
     }
 }
@@ -141,7 +165,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         namespace: Arc::from(accepted.principal.namespace_id()),
         client_id: Arc::from(accepted.client_id.as_str()),
     };
-    let (session, session_present) = match shared.hub.connect(key, accepted.clean_session).await {
+    let (session, session_present) = match shared.hub.connect(key, accepted.clean_session, accepted.expiry_secs).await {
         Ok(found) => found,
         Err(error) => {
             tracing::error!(%error, "cannot open the session");
@@ -150,11 +174,21 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
             return;
         }
     };
-    let resend = session.attach(connection);
-    let connack = ConnAck { session_present, code: ConnectReturnCode::Accepted, ..Default::default() };
+    let resend = session.attach(connection, now_ms());
+    let connack = ConnAck {
+        session_present,
+        code: ConnectReturnCode::Accepted,
+        properties: Box::new(ConnAckProperties {
+            receive_maximum: Some(inbound::RECEIVE_MAXIMUM),
+            topic_alias_maximum: Some(inbound::TOPIC_ALIAS_MAXIMUM),
+            maximum_packet_size: Some(shared.max_packet_size),
+            assigned_client_identifier: accepted.assigned_client_id.then(|| accepted.client_id.clone()),
+            ..Default::default()
+        }),
+    };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
-        shared.hub.disconnect(&session, connection).await;
+        shared.hub.disconnect(&session, connection, None).await;
         return;
     }
     metrics::connect_result("accepted");
@@ -164,16 +198,33 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     meters.bytes_out.increment(writer.encoder_mut().take_bytes_encoded());
 
     let live = Live { shared: &shared, accepted: &accepted, session: &session, connection, meters: &meters };
-    let end = live.run(reader, writer, resend, kicked, &shutdown).await;
+    let end = live.run(&mut reader, &mut writer, resend, kicked, &shutdown).await;
     end.log();
-    shared.hub.disconnect(&session, connection).await;
-    if let Some(will) = accepted.will.filter(|_| end.publishes_will()) {
-        meters.messages_in.increment(1);
-        let message = Message::new(will.topic, will.payload, will.qos, will.retain);
-        if let Err(error) = shared.hub.publish(&session.key.namespace, message).await {
-            tracing::error!(%error, "cannot publish the will");
-        }
+    if let Some(reason) = end.disconnect_reason().filter(|_| accepted.protocol.is_v5()) {
+        let disconnect = Packet::Disconnect(Disconnect { reason_code: reason, ..Disconnect::default() });
+        let _ = tokio::time::timeout(DISCONNECT_WAIT, writer.send(disconnect)).await;
     }
+    let will = accepted.will.filter(|_| end.publishes_will()).map(|will| {
+        meters.messages_in.increment(1);
+        will_message(will)
+    });
+    shared.hub.disconnect(&session, connection, will).await;
+}
+
+/// A will as the message it becomes, with its delay in seconds.
+fn will_message(will: LastWill) -> (Message, u32) {
+    let p = &will.properties;
+    let received = Received {
+        format: p.payload_format_indicator,
+        expiry_interval: p.message_expiry_interval,
+        content_type: &p.content_type,
+        response_topic: &p.response_topic,
+        correlation_data: &p.correlation_data,
+        user_properties: &p.user_properties,
+    };
+    let properties = Properties::received(received, now_ms());
+    let delay = p.will_delay_interval.unwrap_or(0);
+    (Message::new(will.topic, will.payload, will.qos, will.retain).with_properties(properties), delay)
 }
 
 /// Waits up to 10 s for the CONNECT; anything else closes the connection,
@@ -184,13 +235,6 @@ async fn first_connect(reader: &mut Reader, writer: &mut Writer, shutdown: &Canc
         first = tokio::time::timeout(CONNECT_TIMEOUT, reader.next()) => first,
     };
     match first {
-        // Sessions do not speak 5.0 yet: refused as before the codec read it.
-        Ok(Some(Ok(Packet::Connect(connect)))) if connect.protocol == ProtocolVersion::V5 => {
-            info!(level = 5, "refusing an unsupported protocol level");
-            let refusal =
-                Refusal { code: ConnectReturnCode::UnacceptableProtocolVersion, result: "unsupported_protocol" };
-            refuse(reader, writer, refusal).await;
-        }
         Ok(Some(Ok(Packet::Connect(connect)))) => return Some(connect),
         Ok(Some(Err(CodecError::Decode(DecodeError::UnsupportedProtocolLevel(level))))) => {
             info!(level, "refusing an unsupported protocol level");
@@ -220,8 +264,8 @@ impl Live<'_> {
     /// session is kicked or the broker shuts down.
     async fn run(
         &self,
-        mut reader: Reader,
-        mut writer: Writer,
+        reader: &mut Reader,
+        writer: &mut Writer,
         resend: Vec<Packet>,
         mut kicked: Kicked,
         shutdown: &CancellationToken,
@@ -232,13 +276,17 @@ impl Live<'_> {
             hub: &self.shared.hub,
             principal: &self.accepted.principal,
             session: self.session,
+            protocol: self.accepted.protocol,
             control,
             meters: self.meters,
+            aliases: HashMap::new(),
         };
         let writing = Writing {
             session: self.session,
             connection: self.connection,
-            window: MAX_INFLIGHT,
+            window: usize::from(self.accepted.receive_maximum),
+            protocol: self.accepted.protocol,
+            max_packet_size: self.accepted.max_packet_size,
             store: self.shared.hub.store(),
             meters: self.meters,
         };
@@ -246,7 +294,7 @@ impl Live<'_> {
             let end = tokio::select! {
                 () = stop.cancelled() => None,
                 Ok(reason) = &mut kicked => Some(End::Kicked(reason)),
-                end = reading.run(&mut reader, self.accepted.idle_limit) => Some(End::Read(end)),
+                end = reading.run(reader, self.accepted.idle_limit) => Some(End::Read(end)),
             };
             stop.cancel();
             end
@@ -254,7 +302,7 @@ impl Live<'_> {
         let write_half = async {
             let result = tokio::select! {
                 () = stop.cancelled() => Ok(()),
-                result = writing.run(&mut writer, &mut control_rx, resend) => result,
+                result = writing.run(writer, &mut control_rx, resend) => result,
             };
             stop.cancel();
             result

@@ -2,7 +2,9 @@
 //! session registry (live and offline), retained messages, and the durable
 //! store they are mirrored to.
 //!
-//! Owns the rules that span sessions: CONNECT's clean/resume decision,
+//! Owns the rules that span sessions: CONNECT's clean/resume decision and
+//! how long an offline session lives (its expiry interval; a will waits out
+//! its delay or the session's end, whichever comes first),
 //! fan-out of a publish to every matching session (each once, at the lower of
 //! the publish's and the subscription's QoS) and to one member of each
 //! matching shared subscription (an attached one when there is one, taking
@@ -18,20 +20,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tracing::warn;
 
 use crate::bridge::{ToKafka, Written};
 use crate::mqtt::codec::QoS;
-use crate::mqtt::live_session::Session;
-use crate::mqtt::message::Message;
+use crate::mqtt::live_session::{Inner, Session};
+use crate::mqtt::message::{Message, now_ms};
 use crate::mqtt::metrics;
 use crate::mqtt::retained::{Retain, Retained};
 use crate::mqtt::router::{Router, SessionId};
-use crate::mqtt::session::SessionState;
-use crate::mqtt::store::{self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError};
+use crate::mqtt::session::{SessionState, Subscription};
+use crate::mqtt::store::{self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError, StoredSubscription};
+use crate::mqtt::topic;
 
 /// Deliveries of one publish: the store changes they need, and the queued
 /// messages that may be sent once those are on disk.
@@ -89,10 +92,18 @@ impl Hub {
             next_delayed: AtomicU64::new(1),
             delayed_changed: Arc::new(Notify::new()),
         };
+        let now = now_ms();
+        let mut expired = Vec::new();
         for stored in loaded.sessions {
             let mut state = SessionState::new(max_queued);
-            for (filter, qos) in &stored.record.subscriptions {
-                state.subscribe(filter, store::qos_of(*qos));
+            for sub in &stored.record.subscriptions {
+                let subscription = Subscription {
+                    qos: store::qos_of(sub.qos),
+                    no_local: sub.no_local,
+                    retain_as_published: sub.retain_as_published,
+                    identifier: sub.identifier,
+                };
+                state.subscribe(&sub.filter, subscription);
             }
             for (seq, message) in stored.queued {
                 state.restore_queued(seq, message);
@@ -104,7 +115,21 @@ impl Hub {
                 state.restore_awaiting_release(packet_id);
             }
             let session = Arc::new(Session::new(hub.next_id(), stored.key, true, state));
+            {
+                let mut inner = session.lock();
+                inner.expiry_secs = stored.record.expiry_secs;
+                // A session the broker stopped under counts as offline from now.
+                inner.offline_since_ms = Some(stored.record.disconnected_at_ms.unwrap_or(now));
+                if inner.expires_at_ms().is_some_and(|at| at <= now) {
+                    expired.push(session.key.clone());
+                    continue;
+                }
+            }
             hub.register(&session);
+        }
+        if !expired.is_empty() {
+            let ops = expired.into_iter().map(|key| Op::DeleteSession { key }).collect();
+            hub.store.submit(ops);
         }
         for (namespace, message) in loaded.retained {
             write(&hub.retained).apply(&namespace, &message);
@@ -115,8 +140,10 @@ impl Hub {
         Ok(hub)
     }
 
-    /// Delivers delayed publishes when they are due, until `hub` is dropped.
-    pub fn spawn_delayed_delivery(hub: &Arc<Hub>) {
+    /// Delivers delayed publishes when they are due, publishes wills whose
+    /// delay is over and ends offline sessions whose expiry interval has
+    /// passed, until `hub` is dropped.
+    pub fn spawn_timers(hub: &Arc<Hub>) {
         let hub: Weak<Hub> = Arc::downgrade(hub);
         tokio::spawn(async move {
             loop {
@@ -125,6 +152,7 @@ impl Hub {
                 for delayed in due {
                     strong.deliver_delayed(delayed).await;
                 }
+                strong.reap(now_ms()).await;
                 let next = lock(&strong.delayed).keys().next().map(|(due_ms, _)| due_ms.saturating_sub(now_ms()));
                 let changed = strong.delayed_changed.clone();
                 drop(strong);
@@ -179,40 +207,97 @@ impl Hub {
         &self.store
     }
 
-    /// Finds or makes the session of a CONNECT. `clean` discards any earlier
-    /// session of the client id; otherwise an earlier persistent session is
-    /// resumed (the second value: session present) or a new persistent one
-    /// stored. Returns once the store has the outcome.
-    pub async fn connect(&self, key: SessionKey, clean: bool) -> Result<(Arc<Session>, bool), StoreError> {
+    /// Finds or makes the session of a CONNECT. `clean` (CleanSession /
+    /// Clean Start) ends any earlier session of the client id, publishing a
+    /// will it still held; otherwise an earlier persistent session is resumed
+    /// (the second value: session present). A new session is persistent when
+    /// its expiry (`None`: never) is above zero. The session then expires
+    /// `expiry_secs` after its connection ends. Returns once stored.
+    pub async fn connect(
+        &self,
+        key: SessionKey,
+        clean: bool,
+        expiry_secs: Option<u32>,
+    ) -> Result<(Arc<Session>, bool), StoreError> {
         let existing = lock(&self.clients).get(&key).cloned();
         if let Some(existing) = existing {
             if !clean && existing.persistent {
+                let record = {
+                    let mut inner = existing.lock();
+                    inner.expiry_secs = expiry_secs;
+                    record_of(&inner)
+                };
+                self.store.commit(vec![Op::PutSession { key: existing.key.clone(), record }]).await?;
                 return Ok((existing, true));
             }
-            self.discard(&existing).await?;
+            self.end(&existing).await?;
         }
-        let session = Arc::new(Session::new(self.next_id(), key, !clean, SessionState::new(self.max_queued)));
+        let persistent = expiry_secs != Some(0);
+        let session = Arc::new(Session::new(self.next_id(), key, persistent, SessionState::new(self.max_queued)));
+        session.lock().expiry_secs = expiry_secs;
         if session.persistent {
-            let record = SessionRecord::default();
+            let record = record_of(&session.lock());
             self.store.commit(vec![Op::PutSession { key: session.key.clone(), record }]).await?;
         }
         self.register(&session);
         Ok((session, false))
     }
 
-    /// The connection attached to `session` ended: a persistent session stays
-    /// (offline, still subscribed), any other goes. Messages it holds from
-    /// shared subscriptions go to another member: an attached one, or, when
-    /// the session itself goes, any other.
-    pub async fn disconnect(&self, session: &Arc<Session>, connection: u64) {
+    /// A DISCONNECT changed the Session Expiry Interval (only a persistent
+    /// session can take a non-zero one).
+    pub fn set_expiry(&self, session: &Session, expiry_secs: u32) {
+        let mut inner = session.lock();
+        if session.persistent || expiry_secs == 0 {
+            inner.expiry_secs = Some(expiry_secs);
+        }
+    }
+
+    /// The connection attached to `session` ended, leaving `will` (with its
+    /// delay in seconds) to publish. A session with expiry 0 ends now; a
+    /// persistent one stays offline, still subscribed, until it expires. The
+    /// will goes out now without a delay or when the session ends; with a
+    /// delay, after it, unless the client is back first. Messages the session
+    /// holds from shared subscriptions go to another member: an attached one,
+    /// or, when the session itself goes, any other.
+    pub async fn disconnect(&self, session: &Arc<Session>, connection: u64, will: Option<(Message, u32)>) {
         session.detach(connection);
-        if session.is_attached() {
+        let now = now_ms();
+        let (taken_over, ends) = {
+            let inner = session.lock();
+            (inner.connection.is_some(), !session.persistent || inner.expiry_secs == Some(0))
+        };
+        match will {
+            Some((message, delay)) if delay == 0 || (ends && !taken_over) => self.publish_will(session, message).await,
+            // Taken over by a reconnect within the delay: not sent.
+            Some(_) if taken_over => {}
+            Some((message, delay)) => {
+                let mut inner = session.lock();
+                let by_expiry = inner.expiry_secs.map_or(u64::MAX, |secs| u64::from(secs) * 1000);
+                let due = now.saturating_add((u64::from(delay) * 1000).min(by_expiry));
+                inner.will = Some((due, message));
+            }
+            None => {}
+        }
+        if taken_over {
             return;
         }
         let namespace = &session.key.namespace;
-        let gone = !session.persistent;
+        let gone = ends;
         if gone {
             self.unregister(session);
+            if session.persistent {
+                let op = Op::DeleteSession { key: session.key.clone() };
+                if let Err(error) = self.store.commit(vec![op]).await {
+                    warn!(%error, "cannot forget an ended session");
+                }
+            }
+        } else {
+            let record = {
+                let mut inner = session.lock();
+                inner.offline_since_ms = Some(now);
+                record_of(&inner)
+            };
+            self.store.submit(vec![Op::PutSession { key: session.key.clone(), record }]);
         }
         let give_away = |filter: &str| {
             let members = read(&self.router).shared_members(namespace, filter);
@@ -230,9 +315,9 @@ impl Hub {
         for (_, message) in orphans {
             let Some(filter) = message.shared.clone() else { continue };
             let members = read(&self.router).shared_members(namespace, &filter);
-            let Some((member, granted)) = self.pick(&members, session.id, !gone) else { continue };
+            let Some((member, sub)) = self.pick(&members, session.id, !gone) else { continue };
             let mut routed = Routed::default();
-            let delivery = Message { shared: Some(filter), ..message.delivered_at(granted) };
+            let delivery = delivery(&message, &sub, Some(filter));
             self.enqueue(&member, delivery, &mut routed);
             if let Err(error) = self.complete(routed).await {
                 warn!(%error, "cannot hand a shared message to another member");
@@ -240,33 +325,47 @@ impl Hub {
         }
     }
 
-    /// Adds the subscriptions and, for a persistent session, stores them.
-    pub async fn subscribe(&self, session: &Arc<Session>, filters: &[(String, QoS)]) -> Result<(), StoreError> {
+    /// Adds (or replaces) the subscriptions and, for a persistent session,
+    /// stores them; for each, whether it replaced one.
+    pub async fn subscribe(
+        &self,
+        session: &Arc<Session>,
+        filters: &[(String, Subscription)],
+    ) -> Result<Vec<bool>, StoreError> {
         let namespace = &session.key.namespace;
-        let record = {
+        let (existed, record) = {
             let mut inner = session.lock();
             let mut router = write(&self.router);
-            for (filter, qos) in filters {
-                inner.state.subscribe(filter, *qos);
-                router.subscribe(namespace, session.id, filter, *qos);
-            }
-            record_of(&inner.state)
+            let existed = filters
+                .iter()
+                .map(|(filter, subscription)| {
+                    router.subscribe(namespace, session.id, filter, *subscription);
+                    inner.state.subscribe(filter, *subscription)
+                })
+                .collect();
+            (existed, record_of(&inner))
         };
         if session.persistent {
             self.store.commit(vec![Op::PutSession { key: session.key.clone(), record }]).await?;
         }
-        Ok(())
+        Ok(existed)
     }
 
-    /// Queues the retained messages the new subscriptions match, retain flag
-    /// set, at the lower of their QoS and the granted one.
-    pub async fn deliver_retained(&self, session: &Arc<Session>, filters: &[(String, QoS)]) -> Result<(), StoreError> {
+    /// Queues the retained messages the subscriptions match, retain flag set,
+    /// at the lower of their QoS and the granted one, with the subscription's
+    /// identifier. Expired ones are not sent.
+    pub async fn deliver_retained(
+        &self,
+        session: &Arc<Session>,
+        filters: &[(String, Subscription)],
+    ) -> Result<(), StoreError> {
         let namespace = &session.key.namespace;
         let mut routed = Routed::default();
-        for (filter, granted) in filters {
-            let retained = read(&self.retained).matching(namespace, filter);
-            for message in retained {
-                let delivery = Message { retain: true, ..message.delivered_at(*granted) };
+        let now = now_ms();
+        for (filter, subscription) in filters {
+            let retained = read(&self.retained).matching(namespace, topic::effective(filter));
+            for message in retained.into_iter().filter(|m| !m.is_expired(now)) {
+                let delivery = Message { retain: true, ..delivery(&message, subscription, None) };
                 self.enqueue(session, delivery, &mut routed);
             }
         }
@@ -285,7 +384,7 @@ impl Hub {
                     inner.state.unsubscribe(filter)
                 })
                 .collect();
-            (found, record_of(&inner.state))
+            (found, record_of(&inner))
         };
         if session.persistent {
             self.store.commit(vec![Op::PutSession { key: session.key.clone(), record }]).await?;
@@ -298,7 +397,13 @@ impl Hub {
     /// to, and applies it to the retained messages if it is retained. Waits
     /// first while an attached subscriber's queue is full.
     pub async fn route(&self, namespace: &Arc<str>, message: Message) -> Routed {
-        let mut routed = self.route_in_mqtt(namespace, &message).await;
+        self.route_from(namespace, message, None).await
+    }
+
+    /// [`Hub::route`] for a message the session `publisher` published, which
+    /// its own no-local subscriptions do not get.
+    pub async fn route_from(&self, namespace: &Arc<str>, message: Message, publisher: Option<SessionId>) -> Routed {
+        let mut routed = self.route_in_mqtt(namespace, &message, publisher).await;
         if let Some(to_kafka) = &self.to_kafka {
             let wait = message.qos != QoS::AtMostOnce;
             routed.written = to_kafka.write(namespace, &message, wait).await;
@@ -310,34 +415,40 @@ impl Hub {
     /// Routes and completes a record a Kafka client produced to a mapped
     /// topic; it is not sent back to Kafka.
     pub async fn publish_from_kafka(&self, namespace: &Arc<str>, message: Message) -> Result<usize, StoreError> {
-        let routed = self.route_in_mqtt(namespace, &message).await;
+        let routed = self.route_in_mqtt(namespace, &message, None).await;
         self.complete(routed).await
     }
 
-    async fn route_in_mqtt(&self, namespace: &Arc<str>, message: &Message) -> Routed {
-        let targets: Vec<(Arc<Session>, QoS, Option<Arc<str>>)> = {
-            let routes = read(&self.router).route(namespace, &message.topic);
+    async fn route_in_mqtt(&self, namespace: &Arc<str>, message: &Message, publisher: Option<SessionId>) -> Routed {
+        let targets: Vec<(Arc<Session>, Message)> = {
+            let routes = read(&self.router).route(namespace, &message.topic, publisher);
             let sessions = read(&self.sessions);
-            let ordinary =
-                routes.sessions.into_iter().filter_map(|(id, qos)| sessions.get(&id).map(|s| (s.clone(), qos, None)));
+            let ordinary = routes.sessions.into_iter().filter_map(|(id, matched)| {
+                let copy = Message {
+                    retain: matched.retain_as_published && message.retain,
+                    subscription_ids: matched.identifiers,
+                    ..message.delivered_at(matched.qos)
+                };
+                sessions.get(&id).map(|s| (s.clone(), copy))
+            });
             let shared: Vec<_> = routes
                 .shared
                 .into_iter()
                 .filter_map(|route| {
-                    let (member, qos) = pick_among(&sessions, &route.members, route.turn, None, false)?;
-                    Some((member, qos, Some(route.filter)))
+                    let (member, sub) = pick_among(&sessions, &route.members, route.turn, None, false)?;
+                    Some((member, delivery(message, &sub, Some(route.filter))))
                 })
                 .collect();
             ordinary.chain(shared).collect()
         };
         // Wait for room everywhere before queuing anywhere: a message queued
         // but not yet ready must never wait on another full queue.
-        for (session, _, _) in &targets {
+        for (session, _) in &targets {
             session.wait_for_room().await;
         }
         let mut routed = Routed::default();
-        for (session, granted, shared) in targets {
-            self.enqueue(&session, Message { shared, ..message.delivered_at(granted) }, &mut routed);
+        for (session, copy) in targets {
+            self.enqueue(&session, copy, &mut routed);
         }
         routed
     }
@@ -355,10 +466,11 @@ impl Hub {
     }
 
     /// Commits what a routed publish needs, then lets its deliveries go.
-    /// Returns how many sessions it reached.
-    /// A failed Kafka append is logged: the MQTT delivery stands.
+    /// Returns how many sessions and mapped Kafka topics it reached. A failed
+    /// Kafka append is logged: the MQTT delivery stands.
     pub async fn complete(&self, routed: Routed) -> Result<usize, StoreError> {
         let Routed { ops, pending, reached, written } = routed;
+        let reached = reached + written.len();
         if !ops.is_empty() {
             self.store.commit(ops).await?;
         }
@@ -428,14 +540,47 @@ impl Hub {
         }
     }
 
-    /// Drops a session: from the router and registry, and from the store if
-    /// it was persistent.
-    async fn discard(&self, session: &Arc<Session>) -> Result<(), StoreError> {
+    /// Ends a session: its pending will goes out, and it leaves the router,
+    /// the registry and (when persistent) the store.
+    async fn end(&self, session: &Arc<Session>) -> Result<(), StoreError> {
         self.unregister(session);
+        let will = session.lock().will.take();
+        if let Some((_, will)) = will {
+            self.publish_will(session, will).await;
+        }
         if session.persistent {
             self.store.commit(vec![Op::DeleteSession { key: session.key.clone() }]).await?;
         }
         Ok(())
+    }
+
+    async fn publish_will(&self, session: &Session, will: Message) {
+        if let Err(error) = self.publish(&session.key.namespace, will).await {
+            tracing::error!(%error, "cannot publish a will");
+        }
+    }
+
+    /// Publishes wills whose delay is over and ends offline sessions whose
+    /// expiry interval has passed, at `now_ms`.
+    async fn reap(&self, now_ms: u64) {
+        let sessions: Vec<Arc<Session>> = lock(&self.clients).values().cloned().collect();
+        for session in sessions {
+            let (will, expired) = {
+                let mut inner = session.lock();
+                let will =
+                    if inner.will.as_ref().is_some_and(|(due, _)| *due <= now_ms) { inner.will.take() } else { None };
+                (will, inner.connection.is_none() && inner.expires_at_ms().is_some_and(|at| at <= now_ms))
+            };
+            if let Some((_, will)) = will {
+                self.publish_will(&session, will).await;
+            }
+            if expired {
+                tracing::info!(namespace = %session.key.namespace, client_id = %session.key.client_id, "session expired");
+                if let Err(error) = self.end(&session).await {
+                    warn!(%error, "cannot forget an expired session");
+                }
+            }
+        }
     }
 
     fn register(&self, session: &Arc<Session>) {
@@ -463,10 +608,10 @@ impl Hub {
     /// one, or, unless `attached_only`, any.
     fn pick(
         &self,
-        members: &[(SessionId, QoS)],
+        members: &[(SessionId, Subscription)],
         leaving: SessionId,
         attached_only: bool,
-    ) -> Option<(Arc<Session>, QoS)> {
+    ) -> Option<(Arc<Session>, Subscription)> {
         pick_among(&read(&self.sessions), members, 0, Some(leaving), attached_only)
     }
 
@@ -480,17 +625,17 @@ impl Hub {
 /// `attached_only`, a member whose session keeps the message until it is back.
 fn pick_among(
     sessions: &HashMap<SessionId, Arc<Session>>,
-    members: &[(SessionId, QoS)],
+    members: &[(SessionId, Subscription)],
     turn: usize,
     except: Option<SessionId>,
     attached_only: bool,
-) -> Option<(Arc<Session>, QoS)> {
-    let candidates: Vec<(Arc<Session>, QoS)> = members
+) -> Option<(Arc<Session>, Subscription)> {
+    let candidates: Vec<(Arc<Session>, Subscription)> = members
         .iter()
         .filter(|(id, _)| Some(*id) != except)
-        .filter_map(|(id, qos)| Some((sessions.get(id)?.clone(), *qos)))
+        .filter_map(|(id, sub)| Some((sessions.get(id)?.clone(), *sub)))
         .collect();
-    let attached: Vec<&(Arc<Session>, QoS)> = candidates.iter().filter(|(s, _)| s.is_attached()).collect();
+    let attached: Vec<&(Arc<Session>, Subscription)> = candidates.iter().filter(|(s, _)| s.is_attached()).collect();
     if !attached.is_empty() {
         return Some(attached[turn % attached.len()].clone());
     }
@@ -500,12 +645,31 @@ fn pick_among(
     Some(candidates[turn % candidates.len()].clone())
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// The copy of `message` for a subscription with options `sub`, through the
+/// shared subscription `shared` if any.
+fn delivery(message: &Message, sub: &Subscription, shared: Option<Arc<str>>) -> Message {
+    Message {
+        retain: sub.retain_as_published && message.retain,
+        shared,
+        subscription_ids: sub.identifier.into_iter().collect(),
+        ..message.delivered_at(sub.qos)
+    }
 }
 
-fn record_of(state: &SessionState) -> SessionRecord {
-    SessionRecord { subscriptions: state.subscriptions().iter().map(|(f, q)| (f.clone(), *q as u8)).collect() }
+fn record_of(inner: &Inner) -> SessionRecord {
+    let subscriptions = inner
+        .state
+        .subscriptions()
+        .iter()
+        .map(|(filter, sub)| StoredSubscription {
+            filter: filter.clone(),
+            qos: sub.qos as u8,
+            no_local: sub.no_local,
+            retain_as_published: sub.retain_as_published,
+            identifier: sub.identifier,
+        })
+        .collect();
+    SessionRecord { subscriptions, expiry_secs: inner.expiry_secs, disconnected_at_ms: inner.offline_since_ms }
 }
 
 // Every update under these locks is a single map operation, so the maps stay
@@ -543,7 +707,7 @@ mod tests {
     /// Every message the session would send now, with a wide window.
     fn drain(session: &Session) -> Vec<(Bytes, QoS, bool)> {
         let mut inner = session.lock();
-        std::iter::from_fn(|| inner.state.next_outgoing(100))
+        std::iter::from_fn(|| inner.state.next_outgoing(100, 0))
             .map(|out| (out.publish.payload, out.publish.qos.qos(), out.publish.retain))
             .collect()
     }
@@ -553,11 +717,11 @@ mod tests {
         let dir = dir();
         let ns: Arc<str> = Arc::from("ns");
         let hub = Hub::open(&dir, 100, None).unwrap();
-        let (sub, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
+        let (sub, present) = hub.connect(key("ns", "sub"), false, None).await.unwrap();
         assert!(!present);
-        sub.attach(1);
-        hub.subscribe(&sub, &[("a/#".into(), QoS::ExactlyOnce)]).await.unwrap();
-        hub.disconnect(&sub, 1).await;
+        sub.attach(1, 0);
+        hub.subscribe(&sub, &[("a/#".into(), QoS::ExactlyOnce.into())]).await.unwrap();
+        hub.disconnect(&sub, 1, None).await;
         // Offline: QoS 1 and 2 are queued, QoS 0 is not.
         for (payload, qos) in [("zero", QoS::AtMostOnce), ("one", QoS::AtLeastOnce), ("two", QoS::ExactlyOnce)] {
             hub.publish(&ns, message("a/b", payload, qos, false)).await.unwrap();
@@ -566,9 +730,9 @@ mod tests {
         drop((sub, hub));
 
         let hub = Hub::open(&dir, 100, None).unwrap();
-        let (sub, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
+        let (sub, present) = hub.connect(key("ns", "sub"), false, None).await.unwrap();
         assert!(present, "the session was stored");
-        sub.attach(2);
+        sub.attach(2, 0);
         assert_eq!(
             drain(&sub),
             [(Bytes::from("one"), QoS::AtLeastOnce, false), (Bytes::from("two"), QoS::ExactlyOnce, false)]
@@ -577,11 +741,11 @@ mod tests {
         hub.publish(&ns, message("a/c", "three", QoS::AtLeastOnce, false)).await.unwrap();
         assert_eq!(drain(&sub).len(), 1);
         // A clean connect discards it, on disk too.
-        let (clean, present) = hub.connect(key("ns", "sub"), true).await.unwrap();
+        let (clean, present) = hub.connect(key("ns", "sub"), true, Some(0)).await.unwrap();
         assert!(!present && !clean.persistent);
         drop((sub, clean, hub));
         let hub = Hub::open(&dir, 100, None).unwrap();
-        let (_, present) = hub.connect(key("ns", "sub"), false).await.unwrap();
+        let (_, present) = hub.connect(key("ns", "sub"), false, None).await.unwrap();
         assert!(!present);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -590,11 +754,11 @@ mod tests {
     async fn durable_deliveries_wait_for_the_store_and_clean_ones_do_not() {
         let hub = Hub::open(&dir(), 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
-        let (durable, _) = hub.connect(key("ns", "durable"), false).await.unwrap();
-        let (clean, _) = hub.connect(key("ns", "clean"), true).await.unwrap();
+        let (durable, _) = hub.connect(key("ns", "durable"), false, None).await.unwrap();
+        let (clean, _) = hub.connect(key("ns", "clean"), true, Some(0)).await.unwrap();
         for (session, connection) in [(&durable, 1), (&clean, 2)] {
-            session.attach(connection);
-            hub.subscribe(session, &[("t".into(), QoS::AtLeastOnce)]).await.unwrap();
+            session.attach(connection, 0);
+            hub.subscribe(session, &[("t".into(), QoS::AtLeastOnce.into())]).await.unwrap();
         }
         let routed = hub.route(&ns, message("t", "m", QoS::AtLeastOnce, false)).await;
         assert!(drain(&durable).is_empty(), "not sent before the store has it");
@@ -616,9 +780,9 @@ mod tests {
         drop(hub);
         let hub = Hub::open(&dir, 100, None).unwrap();
         assert_eq!(hub.retained_count("ns"), 1);
-        let (session, _) = hub.connect(key("ns", "c"), true).await.unwrap();
-        session.attach(1);
-        let filters = [("r/#".to_string(), QoS::AtMostOnce)];
+        let (session, _) = hub.connect(key("ns", "c"), true, Some(0)).await.unwrap();
+        session.attach(1, 0);
+        let filters = [("r/#".to_string(), QoS::AtMostOnce.into())];
         hub.subscribe(&session, &filters).await.unwrap();
         hub.deliver_retained(&session, &filters).await.unwrap();
         assert_eq!(drain(&session), [(Bytes::from("second"), QoS::AtMostOnce, true)]);
@@ -635,9 +799,9 @@ mod tests {
     async fn a_full_attached_queue_holds_the_publisher_back() {
         let hub = Arc::new(Hub::open(&dir(), 10_000, None).unwrap());
         let ns: Arc<str> = Arc::from("ns");
-        let (slow, _) = hub.connect(key("ns", "slow"), true).await.unwrap();
-        slow.attach(1);
-        hub.subscribe(&slow, &[("t".into(), QoS::AtMostOnce)]).await.unwrap();
+        let (slow, _) = hub.connect(key("ns", "slow"), true, Some(0)).await.unwrap();
+        slow.attach(1, 0);
+        hub.subscribe(&slow, &[("t".into(), QoS::AtMostOnce.into())]).await.unwrap();
         for _ in 0..crate::mqtt::live_session::QUEUE_WATERMARK {
             hub.publish(&ns, message("t", "m", QoS::AtMostOnce, false)).await.unwrap();
         }
@@ -647,7 +811,7 @@ mod tests {
         };
         tokio::task::yield_now().await;
         assert!(!publisher.is_finished());
-        slow.lock().state.next_outgoing(1).unwrap();
+        slow.lock().state.next_outgoing(1, 0).unwrap();
         slow.made_room();
         assert_eq!(publisher.await.unwrap().unwrap(), 1);
     }
@@ -655,12 +819,12 @@ mod tests {
     #[tokio::test]
     async fn namespaces_do_not_see_each_other() {
         let hub = Hub::open(&dir(), 100, None).unwrap();
-        let (a, _) = hub.connect(key("tenant-a", "same-id"), true).await.unwrap();
-        let (b, _) = hub.connect(key("tenant-b", "same-id"), true).await.unwrap();
-        a.attach(1);
-        b.attach(2);
-        hub.subscribe(&a, &[("#".into(), QoS::AtMostOnce)]).await.unwrap();
-        hub.subscribe(&b, &[("#".into(), QoS::AtMostOnce)]).await.unwrap();
+        let (a, _) = hub.connect(key("tenant-a", "same-id"), true, Some(0)).await.unwrap();
+        let (b, _) = hub.connect(key("tenant-b", "same-id"), true, Some(0)).await.unwrap();
+        a.attach(1, 0);
+        b.attach(2, 0);
+        hub.subscribe(&a, &[("#".into(), QoS::AtMostOnce.into())]).await.unwrap();
+        hub.subscribe(&b, &[("#".into(), QoS::AtMostOnce.into())]).await.unwrap();
         assert_eq!(hub.publish(&Arc::from("tenant-a"), message("t", "x", QoS::AtMostOnce, false)).await.unwrap(), 1);
         assert_eq!(drain(&a).len(), 1);
         assert!(drain(&b).is_empty());
@@ -670,15 +834,15 @@ mod tests {
     async fn a_shared_subscription_delivers_each_message_to_one_member_and_a_leaver_hands_over() {
         let hub = Hub::open(&dir(), 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
-        let filter = [("$share/workers/jobs/+".to_string(), QoS::AtLeastOnce)];
-        let (one, _) = hub.connect(key("ns", "one"), true).await.unwrap();
-        let (two, _) = hub.connect(key("ns", "two"), true).await.unwrap();
-        let (offline, _) = hub.connect(key("ns", "offline"), false).await.unwrap();
+        let filter = [("$share/workers/jobs/+".to_string(), QoS::AtLeastOnce.into())];
+        let (one, _) = hub.connect(key("ns", "one"), true, Some(0)).await.unwrap();
+        let (two, _) = hub.connect(key("ns", "two"), true, Some(0)).await.unwrap();
+        let (offline, _) = hub.connect(key("ns", "offline"), false, None).await.unwrap();
         for (session, connection) in [(&one, 1), (&two, 2), (&offline, 3)] {
-            session.attach(connection);
+            session.attach(connection, 0);
             hub.subscribe(session, &filter).await.unwrap();
         }
-        hub.disconnect(&offline, 3).await;
+        hub.disconnect(&offline, 3, None).await;
         for n in 0..6 {
             let payload: &'static str = ["0", "1", "2", "3", "4", "5"][n];
             assert_eq!(hub.publish(&ns, message("jobs/a", payload, QoS::AtLeastOnce, false)).await.unwrap(), 1);
@@ -687,11 +851,11 @@ mod tests {
         let (got_one, got_two) = (one.lock().state.queued(), two.lock().state.queued());
         assert_eq!((got_one, got_two, offline.lock().state.queued()), (3, 3, 0));
         // One takes a message in flight, then leaves: its three go to the other attached member.
-        one.lock().state.next_outgoing(10).unwrap();
-        hub.disconnect(&one, 1).await;
+        one.lock().state.next_outgoing(10, 0).unwrap();
+        hub.disconnect(&one, 1, None).await;
         assert_eq!(two.lock().state.queued(), 6);
         // The last attached member leaves: the persistent offline member keeps the work.
-        hub.disconnect(&two, 2).await;
+        hub.disconnect(&two, 2, None).await;
         assert_eq!(offline.lock().state.queued(), 6);
         let mut seen: Vec<Bytes> = drain_after_attach(&offline, 4);
         seen.sort();
@@ -699,7 +863,7 @@ mod tests {
     }
 
     fn drain_after_attach(session: &Session, connection: u64) -> Vec<Bytes> {
-        session.attach(connection);
+        session.attach(connection, 0);
         drain(session).into_iter().map(|(payload, _, _)| payload).collect()
     }
 
@@ -719,10 +883,10 @@ mod tests {
 
         let hub = Arc::new(Hub::open(&dir, 100, None).unwrap());
         assert_eq!(hub.delayed_count("ns"), 2, "both are on disk");
-        let (session, _) = hub.connect(key("ns", "c"), true).await.unwrap();
-        session.attach(1);
-        hub.subscribe(&session, &[("d/#".into(), QoS::AtLeastOnce)]).await.unwrap();
-        Hub::spawn_delayed_delivery(&hub);
+        let (session, _) = hub.connect(key("ns", "c"), true, Some(0)).await.unwrap();
+        session.attach(1, 0);
+        hub.subscribe(&session, &[("d/#".into(), QoS::AtLeastOnce.into())]).await.unwrap();
+        Hub::spawn_timers(&hub);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while session.lock().state.queued() == 0 {
             assert!(tokio::time::Instant::now() < deadline, "the due publish was not delivered");

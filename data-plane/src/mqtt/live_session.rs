@@ -4,14 +4,16 @@
 //! its queue is full.
 //!
 //! Owns attachment (one connection at a time; a takeover re-attaches and the
-//! old writer stops at its next look) and the waiting rules. No sockets, no
-//! routing, no store.
+//! old writer stops at its next look), the session's lifetime while offline
+//! (its expiry interval, and a will waiting out its delay, which a reconnect
+//! cancels) and the waiting rules. No sockets, no routing, no store.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 
 use crate::mqtt::codec::Packet;
+use crate::mqtt::message::Message;
 use crate::mqtt::router::SessionId;
 use crate::mqtt::session::SessionState;
 use crate::mqtt::store::SessionKey;
@@ -22,7 +24,8 @@ pub const QUEUE_WATERMARK: usize = 1024;
 pub struct Session {
     pub id: SessionId,
     pub key: SessionKey,
-    /// Outlives its connections (MQTT 3.1.1 CleanSession = 0) and is stored.
+    /// Outlives its connections (a Session Expiry Interval above 0; MQTT
+    /// 3.1.1 CleanSession = 0) and is stored.
     pub persistent: bool,
     inner: Mutex<Inner>,
     /// Something may be sendable: a message became ready, the window opened.
@@ -35,6 +38,20 @@ pub struct Inner {
     pub state: SessionState,
     /// The connection the session is attached to.
     pub connection: Option<u64>,
+    /// Session Expiry Interval, seconds; `None`: never.
+    pub expiry_secs: Option<u32>,
+    /// Since when it has had no connection (Unix ms).
+    pub offline_since_ms: Option<u64>,
+    /// A will waiting for its delay (due at, Unix ms).
+    pub will: Option<(u64, Message)>,
+}
+
+impl Inner {
+    /// When an offline session ends (Unix ms); `None` while attached or never.
+    pub fn expires_at_ms(&self) -> Option<u64> {
+        let since = self.offline_since_ms?;
+        Some(since.saturating_add(u64::from(self.expiry_secs?) * 1000))
+    }
 }
 
 impl Session {
@@ -43,7 +60,7 @@ impl Session {
             id,
             key,
             persistent,
-            inner: Mutex::new(Inner { state, connection: None }),
+            inner: Mutex::new(Inner { state, connection: None, expiry_secs: None, offline_since_ms: None, will: None }),
             wake: Notify::new(),
             space: Notify::new(),
         }
@@ -56,11 +73,14 @@ impl Session {
     }
 
     /// Attaches `connection` (detaching any other) and returns what it must
-    /// resend first: the messages in flight.
-    pub fn attach(&self, connection: u64) -> Vec<Packet> {
+    /// resend first: the messages in flight. A will still waiting out its
+    /// delay is not sent (the client is back).
+    pub fn attach(&self, connection: u64, now_ms: u64) -> Vec<Packet> {
         let mut inner = self.lock();
         inner.connection = Some(connection);
-        inner.state.resend()
+        inner.offline_since_ms = None;
+        inner.will = None;
+        inner.state.resend(now_ms)
     }
 
     /// Detaches `connection` if it is still the one attached.

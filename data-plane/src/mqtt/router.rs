@@ -5,6 +5,9 @@
 //! wraps it). Shared subscriptions (`$share/{group}/{filter}`) sit at their
 //! filter's node as groups whose members take turns (a cursor per group);
 //! which member gets a message is the caller's pick among the order given.
+//! Each entry keeps its subscription's options: a no-local one does not match
+//! its own session's messages, and a session matched several times is routed
+//! once with the highest QoS and every subscription identifier.
 //! Namespaces never share a table, so a topic of one namespace can only ever
 //! reach subscriptions of that namespace.
 
@@ -13,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::mqtt::codec::QoS;
+use crate::mqtt::session::Subscription;
 use crate::mqtt::topic::{self, LEVEL_SEPARATOR, MULTI_LEVEL, SINGLE_LEVEL};
 
 /// Identifies one live connection's session for the lifetime of the process.
@@ -25,15 +29,26 @@ pub type SessionId = u64;
 pub struct SharedRoute {
     /// The whole `$share/{group}/{filter}`.
     pub filter: Arc<str>,
-    pub members: Vec<(SessionId, QoS)>,
+    pub members: Vec<(SessionId, Subscription)>,
     pub turn: usize,
+}
+
+/// How a session's matching ordinary subscriptions want a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The highest granted QoS among them.
+    pub qos: QoS,
+    /// Any of them keeps the publisher's retain flag.
+    pub retain_as_published: bool,
+    /// Their subscription identifiers.
+    pub identifiers: Vec<u32>,
 }
 
 /// Who a topic goes to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Routes {
-    /// Ordinary subscriptions: each session once, at its highest QoS.
-    pub sessions: Vec<(SessionId, QoS)>,
+    /// Ordinary subscriptions: each session once.
+    pub sessions: Vec<(SessionId, Matched)>,
     /// One entry per matching shared subscription; one member each.
     pub shared: Vec<SharedRoute>,
 }
@@ -46,9 +61,15 @@ pub struct Router {
 
 impl Router {
     /// Adds or replaces `session`'s subscription to the (valid) `filter`.
-    pub fn subscribe(&mut self, namespace: &str, session: SessionId, filter: &str, qos: QoS) {
+    pub fn subscribe(
+        &mut self,
+        namespace: &str,
+        session: SessionId,
+        filter: &str,
+        subscription: impl Into<Subscription>,
+    ) {
         let table = self.namespaces.entry(namespace.to_owned()).or_default();
-        table.subscribe(session, filter, qos);
+        table.subscribe(session, filter, subscription.into());
     }
 
     /// Removes `session`'s subscription to `filter`; whether there was one.
@@ -79,11 +100,11 @@ impl Router {
         self.namespaces.remove(namespace);
     }
 
-    /// Who in `namespace` is subscribed to the topic name `topic`: each
-    /// ordinary subscriber once with the highest QoS among its matching
-    /// subscriptions, and each matching shared subscription's members (the
-    /// group's cursor moves on by one).
-    pub fn route(&self, namespace: &str, topic: &str) -> Routes {
+    /// Who in `namespace` is subscribed to the topic name `topic`, for a
+    /// message the session `publisher` published (none: from elsewhere):
+    /// each ordinary subscriber once, and each matching shared
+    /// subscription's members (the group's cursor moves on by one).
+    pub fn route(&self, namespace: &str, topic: &str, publisher: Option<SessionId>) -> Routes {
         let Some(table) = self.namespaces.get(namespace) else {
             return Routes::default();
         };
@@ -92,16 +113,33 @@ impl Router {
         let levels: Vec<&str> = topic.split(LEVEL_SEPARATOR).collect();
         let dollar = topic.starts_with('$');
         table.root.collect(&levels, dollar, &mut matched, &mut groups);
-        // Highest QoS first per session, then keep the first of each session.
-        matched.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        matched.dedup_by_key(|(session, _)| *session);
+        matched.retain(|(session, sub)| !(sub.no_local && Some(*session) == publisher));
+        matched.sort_unstable_by_key(|(session, _)| *session);
+        let mut sessions: Vec<(SessionId, Matched)> = Vec::new();
+        for (session, sub) in matched {
+            match sessions.last_mut() {
+                Some((last, m)) if *last == session => {
+                    m.qos = m.qos.max(sub.qos);
+                    m.retain_as_published |= sub.retain_as_published;
+                    m.identifiers.extend(sub.identifier);
+                }
+                _ => sessions.push((
+                    session,
+                    Matched {
+                        qos: sub.qos,
+                        retain_as_published: sub.retain_as_published,
+                        identifiers: sub.identifier.into_iter().collect(),
+                    },
+                )),
+            }
+        }
         let shared = groups.into_iter().map(|group| group.take_turn()).collect();
-        Routes { sessions: matched, shared }
+        Routes { sessions, shared }
     }
 
     /// The members of the shared subscription `filter` (the whole
     /// `$share/...`), leaving the cursor where it is.
-    pub fn shared_members(&self, namespace: &str, filter: &str) -> Vec<(SessionId, QoS)> {
+    pub fn shared_members(&self, namespace: &str, filter: &str) -> Vec<(SessionId, Subscription)> {
         let Some(Ok((group, inner))) = topic::shared(filter) else { return Vec::new() };
         let Some(table) = self.namespaces.get(namespace) else { return Vec::new() };
         let levels: Vec<&str> = inner.split(LEVEL_SEPARATOR).collect();
@@ -127,7 +165,7 @@ struct Table {
 }
 
 impl Table {
-    fn subscribe(&mut self, session: SessionId, filter: &str, qos: QoS) {
+    fn subscribe(&mut self, session: SessionId, filter: &str, subscription: Subscription) {
         let (group, inner) = match topic::shared(filter) {
             Some(Ok((group, inner))) => (Some(group), inner),
             Some(Err(())) => return,
@@ -149,15 +187,15 @@ impl Table {
         }
         match (group, multi) {
             (None, false) => {
-                node.exact.insert(session, qos);
+                node.exact.insert(session, subscription);
             }
             (None, true) => {
-                node.multi.insert(session, qos);
+                node.multi.insert(session, subscription);
             }
             (Some(group), multi) => {
                 let groups = if multi { &mut node.shared_multi } else { &mut node.shared_exact };
                 let entry = groups.entry(group.to_owned()).or_insert_with(|| SharedGroup::new(filter));
-                entry.members.insert(session, qos);
+                entry.members.insert(session, subscription);
             }
         }
         self.filters.entry(session).or_default().insert(filter.to_owned());
@@ -195,7 +233,7 @@ impl Table {
 #[derive(Debug)]
 struct SharedGroup {
     filter: Arc<str>,
-    members: BTreeMap<SessionId, QoS>,
+    members: BTreeMap<SessionId, Subscription>,
     cursor: AtomicUsize,
 }
 
@@ -204,7 +242,7 @@ impl SharedGroup {
         SharedGroup { filter: Arc::from(filter), members: BTreeMap::new(), cursor: AtomicUsize::new(0) }
     }
 
-    fn members(&self) -> Vec<(SessionId, QoS)> {
+    fn members(&self) -> Vec<(SessionId, Subscription)> {
         self.members.iter().map(|(s, q)| (*s, *q)).collect()
     }
 
@@ -222,9 +260,9 @@ struct Node {
     /// Child for a `+` level.
     single: Option<Box<Node>>,
     /// Sessions whose filter ends at this node.
-    exact: HashMap<SessionId, QoS>,
+    exact: HashMap<SessionId, Subscription>,
     /// Sessions whose filter is this node's path followed by `#`.
-    multi: HashMap<SessionId, QoS>,
+    multi: HashMap<SessionId, Subscription>,
     /// Shared subscriptions by group, ending here / followed by `#`.
     shared_exact: HashMap<String, SharedGroup>,
     shared_multi: HashMap<String, SharedGroup>,
@@ -238,7 +276,7 @@ impl Node {
         &'a self,
         levels: &[&str],
         dollar_first: bool,
-        out: &mut Vec<(SessionId, QoS)>,
+        out: &mut Vec<(SessionId, Subscription)>,
         groups: &mut Vec<&'a SharedGroup>,
     ) {
         if !dollar_first {
@@ -340,14 +378,14 @@ mod tests {
     use super::*;
 
     fn routed(router: &Router, namespace: &str, topic: &str) -> Vec<(SessionId, QoS)> {
-        router.route(namespace, topic).sessions
+        router.route(namespace, topic, None).sessions.into_iter().map(|(s, m)| (s, m.qos)).collect()
     }
 
     /// The member each shared group's turn gives a topic to (all members
     /// able to take it), in group order.
     fn shared_turns(router: &Router, topic: &str) -> Vec<(String, SessionId)> {
         let mut turns: Vec<(String, SessionId)> = router
-            .route("ns", topic)
+            .route("ns", topic, None)
             .shared
             .into_iter()
             .map(|r| (r.filter.to_string(), r.members[r.turn % r.members.len()].0))
@@ -374,7 +412,7 @@ mod tests {
         assert_eq!(shared_turns(&router, "a/b")[0].1, 1);
         router.remove_session("ns", 1);
         router.remove_session("ns", 3);
-        assert!(router.route("ns", "a/b").shared.is_empty());
+        assert!(router.route("ns", "a/b", None).shared.is_empty());
         assert_eq!(router.namespace_count(), 0);
     }
 
@@ -399,6 +437,24 @@ mod tests {
             let sessions: Vec<SessionId> = routed(&router, "ns", topic).into_iter().map(|(s, _)| s).collect();
             assert_eq!(&sessions, expected, "{topic}");
         }
+    }
+
+    #[test]
+    fn no_local_skips_the_publisher_and_identifiers_add_up() {
+        let mut router = Router::default();
+        let sub = |qos, no_local, identifier| Subscription { qos, no_local, retain_as_published: false, identifier };
+        router.subscribe("ns", 1, "a/#", sub(QoS::AtMostOnce, true, Some(7)));
+        router.subscribe("ns", 1, "a/b", sub(QoS::AtLeastOnce, false, Some(9)));
+        router.subscribe("ns", 2, "a/b", sub(QoS::AtLeastOnce, true, None));
+        let routes = router.route("ns", "a/b", Some(2)).sessions;
+        assert_eq!(routes.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [1]);
+        assert_eq!((routes[0].1.qos, routes[0].1.identifiers.clone()), (QoS::AtLeastOnce, vec![7, 9]));
+        // From 1: it gets it only through its subscription without no-local.
+        let from_one = &router.route("ns", "a/b", Some(1)).sessions;
+        assert_eq!(
+            from_one.iter().map(|(s, m)| (*s, m.identifiers.clone())).collect::<Vec<_>>(),
+            [(1, vec![9]), (2, vec![])]
+        );
     }
 
     #[test]
@@ -474,8 +530,8 @@ mod tests {
     #[test]
     fn pruning_leaves_no_empty_nodes() {
         let mut table = Table::default();
-        table.subscribe(1, "a/+/c/#", QoS::AtMostOnce);
-        table.subscribe(1, "a/b", QoS::AtMostOnce);
+        table.subscribe(1, "a/+/c/#", QoS::AtMostOnce.into());
+        table.subscribe(1, "a/b", QoS::AtMostOnce.into());
         table.remove_session(1);
         assert!(table.root.is_empty());
     }

@@ -7,8 +7,9 @@
 //! what a reconnecting client resumes (in-flight messages are resent, DUP set,
 //! in their original order). Every queued message carries a sequence number
 //! the durable store keys it by; a message queued for a persistent session is
-//! not sent before the store has it (`ready`). No sockets, locks, tasks or
-//! tenancy here: callers persist and act on what the methods return.
+//! not sent before the store has it (`ready`). A message whose MQTT 5 expiry
+//! passes before it is sent is dropped. No sockets, locks, tasks or tenancy
+//! here: callers persist and act on what the methods return.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -49,6 +50,24 @@ pub struct Outgoing {
     pub publish: Publish,
 }
 
+/// One subscription's options (MQTT 5 subscription options and identifier;
+/// for 3.1.1 only the QoS differs from the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscription {
+    pub qos: QoS,
+    /// Not delivered messages this session published itself.
+    pub no_local: bool,
+    /// Deliveries keep the publisher's retain flag.
+    pub retain_as_published: bool,
+    pub identifier: Option<u32>,
+}
+
+impl From<QoS> for Subscription {
+    fn from(qos: QoS) -> Subscription {
+        Subscription { qos, no_local: false, retain_as_published: false, identifier: None }
+    }
+}
+
 /// The session holds as many queued messages as it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the session's queue is full")]
@@ -56,8 +75,8 @@ pub struct QueueFull;
 
 #[derive(Debug)]
 pub struct SessionState {
-    /// Filter → granted QoS.
-    subscriptions: BTreeMap<String, QoS>,
+    /// Filter → its options.
+    subscriptions: BTreeMap<String, Subscription>,
     queue: VecDeque<Queued>,
     /// By sequence number, so a resend keeps the original order.
     inflight: BTreeMap<u64, Inflight>,
@@ -67,6 +86,8 @@ pub struct SessionState {
     /// Inbound QoS 2 packet ids whose PUBREL has not come yet.
     awaiting_release: BTreeSet<PacketId>,
     max_queued: usize,
+    /// Queued messages dropped as expired, for the caller to forget on disk.
+    expired: Vec<u64>,
 }
 
 impl SessionState {
@@ -81,16 +102,17 @@ impl SessionState {
             next_seq: 1,
             awaiting_release: BTreeSet::new(),
             max_queued,
+            expired: Vec::new(),
         }
     }
 
-    pub fn subscriptions(&self) -> &BTreeMap<String, QoS> {
+    pub fn subscriptions(&self) -> &BTreeMap<String, Subscription> {
         &self.subscriptions
     }
 
-    /// Adds or replaces a subscription.
-    pub fn subscribe(&mut self, filter: &str, qos: QoS) {
-        self.subscriptions.insert(filter.to_string(), qos);
+    /// Adds or replaces a subscription; whether it replaced one.
+    pub fn subscribe(&mut self, filter: &str, subscription: Subscription) -> bool {
+        self.subscriptions.insert(filter.to_string(), subscription).is_some()
     }
 
     /// Removes a subscription; whether there was one.
@@ -135,6 +157,24 @@ impl SessionState {
         self.inflight.get(&seq)
     }
 
+    /// Drops the queued messages that expired by `now_ms` (whether ready or
+    /// not); their sequence numbers go to [`SessionState::take_expired`].
+    pub fn expire(&mut self, now_ms: u64) {
+        let expired = &mut self.expired;
+        self.queue.retain(|q| {
+            let keep = !q.message.is_expired(now_ms);
+            if !keep {
+                expired.push(q.seq);
+            }
+            keep
+        });
+    }
+
+    /// Sequence numbers of the messages dropped as expired since last asked.
+    pub fn take_expired(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.expired)
+    }
+
     /// Whether the next queued message can go out with `window` messages
     /// allowed in flight.
     pub fn can_send(&self, window: usize) -> bool {
@@ -147,7 +187,12 @@ impl SessionState {
     /// window allows: a QoS 0 message leaves the session, a QoS 1 or 2 one
     /// gets a packet id and stays in flight until acknowledged. `None` also
     /// when all 65,535 packet ids are in flight.
-    pub fn next_outgoing(&mut self, window: usize) -> Option<Outgoing> {
+    pub fn next_outgoing(&mut self, window: usize, now_ms: u64) -> Option<Outgoing> {
+        while self.queue.front().is_some_and(|q| q.ready && q.message.is_expired(now_ms)) {
+            if let Some(gone) = self.queue.pop_front() {
+                self.expired.push(gone.seq);
+            }
+        }
         if !self.can_send(window) {
             return None;
         }
@@ -163,7 +208,7 @@ impl SessionState {
             (QoS::ExactlyOnce, Some(id)) => QosPid::ExactlyOnce(id),
             _ => QosPid::AtMostOnce,
         };
-        let publish = publish_of(&message, qos_pid, false);
+        let publish = publish_of(&message, qos_pid, false, now_ms);
         if let Some(packet_id) = packet_id {
             let phase = if qos == QoS::AtLeastOnce { Phase::AwaitingAck } else { Phase::AwaitingRec };
             self.by_packet_id.insert(packet_id, seq);
@@ -198,15 +243,29 @@ impl SessionState {
         self.finish(packet_id, Phase::AwaitingComp)
     }
 
+    /// A PUBREC with a failure reason code: the client refused the QoS 2
+    /// message, which ends its handshake (no PUBREL follows).
+    pub fn on_pubrec_refused(&mut self, packet_id: PacketId) -> Option<u64> {
+        self.finish(packet_id, Phase::AwaitingRec)
+    }
+
+    /// Forgets a message in flight as if delivered (it could not be sent:
+    /// larger than the client accepts).
+    pub fn discard_inflight(&mut self, seq: u64) {
+        if let Some(inflight) = self.inflight.remove(&seq) {
+            self.by_packet_id.remove(&inflight.packet_id);
+        }
+    }
+
     /// What a resumed connection sends first: every message in flight, in
     /// order — PUBLISH again with DUP set until it was received, PUBREL once
     /// it was.
-    pub fn resend(&self) -> Vec<Packet> {
+    pub fn resend(&self, now_ms: u64) -> Vec<Packet> {
         self.inflight
             .values()
             .map(|inflight| match inflight.phase {
-                Phase::AwaitingAck => publish_packet(inflight, QosPid::AtLeastOnce(inflight.packet_id)),
-                Phase::AwaitingRec => publish_packet(inflight, QosPid::ExactlyOnce(inflight.packet_id)),
+                Phase::AwaitingAck => publish_packet(inflight, QosPid::AtLeastOnce(inflight.packet_id), now_ms),
+                Phase::AwaitingRec => publish_packet(inflight, QosPid::ExactlyOnce(inflight.packet_id), now_ms),
                 Phase::AwaitingComp => Packet::PubRel(PubAck::new(inflight.packet_id)),
             })
             .collect()
@@ -290,19 +349,19 @@ impl SessionState {
     }
 }
 
-fn publish_of(message: &Message, qos: QosPid, dup: bool) -> Publish {
+fn publish_of(message: &Message, qos: QosPid, dup: bool, now_ms: u64) -> Publish {
     Publish {
         dup,
         qos,
         retain: message.retain,
         topic: message.topic.clone(),
         payload: message.payload.clone(),
-        ..Publish::default()
+        properties: message.publish_properties(now_ms),
     }
 }
 
-fn publish_packet(inflight: &Inflight, qos: QosPid) -> Packet {
-    Packet::Publish(publish_of(&inflight.message, qos, true))
+fn publish_packet(inflight: &Inflight, qos: QosPid, now_ms: u64) -> Packet {
+    Packet::Publish(publish_of(&inflight.message, qos, true, now_ms))
 }
 
 #[cfg(test)]
@@ -326,9 +385,9 @@ mod tests {
         let mut state = SessionState::new(10);
         state.enqueue(message("a", QoS::AtMostOnce), true).unwrap();
         state.enqueue(message("b", QoS::AtLeastOnce), true).unwrap();
-        let first = state.next_outgoing(5).unwrap();
+        let first = state.next_outgoing(5, 0).unwrap();
         assert_eq!((first.seq, first.publish.qos), (1, QosPid::AtMostOnce));
-        let second = state.next_outgoing(5).unwrap();
+        let second = state.next_outgoing(5, 0).unwrap();
         assert_eq!(second.publish.qos, QosPid::AtLeastOnce(pid(1)));
         assert_eq!(state.in_flight(), 1);
         assert_eq!(state.on_pubcomp(pid(1)), None, "not a QoS 2 message");
@@ -341,15 +400,15 @@ mod tests {
     fn qos_2_goes_through_pubrec_and_pubcomp() {
         let mut state = SessionState::new(10);
         state.enqueue(message("x", QoS::ExactlyOnce), true).unwrap();
-        let out = state.next_outgoing(5).unwrap();
+        let out = state.next_outgoing(5, 0).unwrap();
         assert_eq!(out.publish.qos, QosPid::ExactlyOnce(pid(1)));
         assert_eq!(state.on_puback(pid(1)), None);
         assert_eq!(state.on_pubcomp(pid(1)), None, "PUBCOMP before PUBREC");
         assert_eq!(state.on_pubrec(pid(1)), Some(1));
         assert_eq!(state.on_pubrec(pid(1)), Some(1), "a repeated PUBREC gets PUBREL again");
-        assert_eq!(state.resend(), vec![Packet::PubRel(PubAck::new(pid(1)))]);
+        assert_eq!(state.resend(0), vec![Packet::PubRel(PubAck::new(pid(1)))]);
         assert_eq!(state.on_pubcomp(pid(1)), Some(1));
-        assert!(state.resend().is_empty());
+        assert!(state.resend(0).is_empty());
     }
 
     #[test]
@@ -357,12 +416,38 @@ mod tests {
         let mut state = SessionState::new(10);
         let unready = state.enqueue(message("a", QoS::AtLeastOnce), false).unwrap();
         state.enqueue(message("b", QoS::AtMostOnce), true).unwrap();
-        assert!(state.next_outgoing(5).is_none(), "the first message is not in the store yet");
+        assert!(state.next_outgoing(5, 0).is_none(), "the first message is not in the store yet");
         assert!(state.mark_ready(unready));
-        assert_eq!(state.next_outgoing(0), None, "no room in flight for the QoS 1 message");
-        assert_eq!(state.next_outgoing(1).unwrap().publish.payload, Bytes::from_static(b"a"));
-        assert_eq!(state.next_outgoing(1).unwrap().publish.payload, Bytes::from_static(b"b"));
+        assert_eq!(state.next_outgoing(0, 0), None, "no room in flight for the QoS 1 message");
+        assert_eq!(state.next_outgoing(1, 0).unwrap().publish.payload, Bytes::from_static(b"a"));
+        assert_eq!(state.next_outgoing(1, 0).unwrap().publish.payload, Bytes::from_static(b"b"));
         assert!(!state.mark_ready(unready), "already sent");
+    }
+
+    #[test]
+    fn expired_messages_are_dropped_before_sending() {
+        use crate::mqtt::message::{Properties, Received};
+        let mut state = SessionState::new(10);
+        let lasting = |seconds| {
+            let received = Received {
+                format: None,
+                expiry_interval: Some(seconds),
+                content_type: &None,
+                response_topic: &None,
+                correlation_data: &None,
+                user_properties: &[],
+            };
+            message("m", QoS::AtLeastOnce).with_properties(Properties::received(received, 0))
+        };
+        state.enqueue(lasting(1), true).unwrap();
+        state.enqueue(lasting(60), true).unwrap();
+        let sent = state.next_outgoing(5, 1_000).unwrap();
+        assert_eq!(sent.seq, 2, "the first had expired");
+        assert_eq!(sent.publish.properties.message_expiry_interval, Some(59));
+        assert_eq!(state.take_expired(), [1]);
+        state.enqueue(lasting(1), false).unwrap();
+        state.expire(2_000);
+        assert_eq!((state.queued(), state.take_expired()), (0, vec![3]), "unready ones expire too");
     }
 
     #[test]
@@ -377,10 +462,10 @@ mod tests {
         let mut state = SessionState::new(10);
         for (payload, qos) in [("a", QoS::AtLeastOnce), ("b", QoS::ExactlyOnce), ("c", QoS::AtLeastOnce)] {
             state.enqueue(message(payload, qos), true).unwrap();
-            state.next_outgoing(10).unwrap();
+            state.next_outgoing(10, 0).unwrap();
         }
         state.on_pubrec(pid(2)).unwrap();
-        let resent = state.resend();
+        let resent = state.resend(0);
         assert_eq!(resent.len(), 3);
         match &resent[0] {
             Packet::Publish(p) => assert!(p.dup && p.qos == QosPid::AtLeastOnce(pid(1)) && &p.payload[..] == b"a"),
@@ -400,7 +485,7 @@ mod tests {
         state.restore_queued(9, message("c", QoS::AtLeastOnce));
         state.restore_queued(8, message("b", QoS::AtLeastOnce));
         assert_eq!(state.enqueue(message("d", QoS::AtMostOnce), true), Ok(10));
-        let next = state.next_outgoing(10).unwrap();
+        let next = state.next_outgoing(10, 0).unwrap();
         assert_eq!((next.seq, next.publish.qos), (8, QosPid::AtLeastOnce(pid(2))));
         assert_eq!(state.on_puback(pid(1)), Some(7));
     }
@@ -421,11 +506,11 @@ mod tests {
         let mut state = SessionState::new(70_000);
         for _ in 0..u16::MAX {
             state.enqueue(message("m", QoS::AtLeastOnce), true).unwrap();
-            state.next_outgoing(usize::MAX).unwrap();
+            state.next_outgoing(usize::MAX, 0).unwrap();
         }
         state.enqueue(message("m", QoS::AtLeastOnce), true).unwrap();
-        assert!(state.next_outgoing(usize::MAX).is_none());
+        assert!(state.next_outgoing(usize::MAX, 0).is_none());
         state.on_puback(pid(300)).unwrap();
-        assert_eq!(state.next_outgoing(usize::MAX).unwrap().publish.qos, QosPid::AtLeastOnce(pid(300)));
+        assert_eq!(state.next_outgoing(usize::MAX, 0).unwrap().publish.qos, QosPid::AtLeastOnce(pid(300)));
     }
 }

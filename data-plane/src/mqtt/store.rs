@@ -51,8 +51,23 @@ pub struct SessionKey {
 /// A persistent session's own record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
-    /// (filter, granted QoS bits).
-    pub subscriptions: Vec<(String, u8)>,
+    pub subscriptions: Vec<StoredSubscription>,
+    /// Session Expiry Interval in seconds; `None`: never expires.
+    pub expiry_secs: Option<u32>,
+    /// When its last connection ended (Unix ms); `None` while connected, or
+    /// when the broker stopped under it (it then counts from the restart).
+    pub disconnected_at_ms: Option<u64>,
+}
+
+/// One subscription of a stored session, with its options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSubscription {
+    pub filter: String,
+    /// Granted QoS bits.
+    pub qos: u8,
+    pub no_local: bool,
+    pub retain_as_published: bool,
+    pub identifier: Option<u32>,
 }
 
 /// One change.
@@ -507,7 +522,15 @@ mod tests {
         let (store, loaded) = Store::open(&dir).unwrap();
         assert!(loaded.sessions.is_empty() && loaded.retained.is_empty());
         let a = key("ns-1", "a");
-        let record = SessionRecord { subscriptions: vec![("t/#".into(), 1)] };
+        let subscription = StoredSubscription {
+            filter: "t/#".into(),
+            qos: 1,
+            no_local: true,
+            retain_as_published: false,
+            identifier: Some(4),
+        };
+        let record =
+            SessionRecord { subscriptions: vec![subscription], expiry_secs: Some(60), disconnected_at_ms: Some(9) };
         store
             .commit(vec![
                 Op::PutSession { key: a.clone(), record: record.clone() },

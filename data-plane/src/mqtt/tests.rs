@@ -20,6 +20,8 @@ use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, Tenancy};
 
 const WAIT: Duration = Duration::from_secs(5);
 
+mod v5;
+
 struct Fixture {
     addr: SocketAddr,
     tenancy: Arc<Tenancy>,
@@ -64,7 +66,7 @@ impl Fixture {
     /// A broker on the tenancy and data directory of a fixture.
     async fn serve(tenancy: Arc<Tenancy>, dir: PathBuf) -> Fixture {
         let hub = Arc::new(Hub::open(&dir.join("mqtt"), 1000, None).unwrap());
-        Hub::spawn_delayed_delivery(&hub);
+        Hub::spawn_timers(&hub);
         let listener = MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), hub, 4096).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
@@ -88,7 +90,9 @@ impl Fixture {
 
     async fn connect(&self, connect: Connect) -> (Client, ConnAck) {
         let stream = TcpStream::connect(self.addr).await.unwrap();
-        let mut client = Client(Framed::new(stream, MqttCodec::new(1 << 20)));
+        let mut codec = MqttCodec::new(1 << 20);
+        codec.version = connect.protocol;
+        let mut client = Client(Framed::new(stream, codec));
         client.send(Packet::Connect(connect)).await;
         match client.recv().await {
             Packet::ConnAck(connack) => (client, connack),
@@ -227,14 +231,24 @@ async fn refuses_bad_connects_with_the_right_code() {
 }
 
 #[tokio::test]
-async fn answers_mqtt_5_with_unacceptable_protocol_version() {
+async fn answers_each_protocol_level_in_its_own_form() {
     let fixture = Fixture::start().await;
-    let mut stream = TcpStream::connect(fixture.addr).await.unwrap();
-    // CONNECT, "MQTT" level 5, clean start, keep-alive 60, no properties, client id "c".
-    stream.write_all(&[0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 5, 2, 0, 60, 0, 0, 1, b'c']).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer)).await.unwrap().unwrap();
-    assert_eq!(answer, [0x20, 2, 0, 1]);
+    let answer = |bytes: &'static [u8]| {
+        let addr = fixture.addr;
+        async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(bytes).await.unwrap();
+            let mut answer = Vec::new();
+            tokio::time::timeout(WAIT, stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+            answer
+        }
+    };
+    // CONNECT "MQTT" level 5 without credentials: a 5.0 CONNACK 0x86, with (empty) properties.
+    let v5 = answer(&[0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 5, 2, 0, 60, 0, 0, 1, b'c']).await;
+    assert_eq!(v5, [0x20, 3, 0, 0x86, 0]);
+    // Level 6 does not exist: return code 1 in the 3.1.1 form.
+    let v6 = answer(&[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 6, 2, 0, 60, 0, 1, b'c']).await;
+    assert_eq!(v6, [0x20, 2, 0, 1]);
     fixture.stop().await;
 }
 

@@ -1,7 +1,11 @@
-//! Deciding a CONNECT: client id, credentials, will topic.
+//! Deciding a CONNECT: client id, credentials, will topic, and the session
+//! and flow-control terms of MQTT 5 (session expiry, receive maximum,
+//! maximum packet size). The broker sends no reason strings or user
+//! properties of its own, so a client's Request Problem Information needs
+//! nothing here.
 //!
-//! Turns a decoded [`Connect`] into an accepted session or the CONNACK return
-//! code that refuses it. Does not read or write the socket.
+//! Turns a decoded [`Connect`] into an accepted session or the CONNACK code
+//! that refuses it. Does not read or write the socket.
 
 use std::time::Duration;
 
@@ -10,15 +14,29 @@ use tracing::info;
 use crate::mqtt::codec::{Connect, ConnectReturnCode, LastWill, ProtocolVersion};
 use crate::tenancy::{AuthError, Principal, Tenancy};
 
+/// QoS 1 and 2 messages in flight to a client that sets no Receive Maximum
+/// (every MQTT 3.1.1 client): Mosquitto's default.
+pub const DEFAULT_INFLIGHT: u16 = 32;
+
 /// A CONNECT the broker accepts.
 pub struct Accepted {
     pub principal: Principal,
+    pub protocol: ProtocolVersion,
     pub client_id: String,
-    /// CleanSession: discard any earlier session and keep none after.
+    /// The CONNECT had none: the broker chose `client_id` (told in CONNACK).
+    pub assigned_client_id: bool,
+    /// CleanSession / Clean Start: discard any earlier session.
     pub clean_session: bool,
+    /// How long the session outlives its connection, seconds; `None`: for
+    /// ever (3.1.1 CleanSession = 0, 5.0 0xFFFFFFFF).
+    pub expiry_secs: Option<u32>,
     /// Close after this long without a packet; `None` when keep-alive is off.
     pub idle_limit: Option<Duration>,
     pub will: Option<LastWill>,
+    /// The client's Receive Maximum: QoS 1 and 2 messages it takes in flight.
+    pub receive_maximum: u16,
+    /// The largest packet the client accepts.
+    pub max_packet_size: Option<u32>,
 }
 
 /// A refused CONNECT: the code to answer and the `result` label to count.
@@ -35,17 +53,24 @@ impl Refusal {
 
 /// Checks a CONNECT against tenancy. Every refusal is logged here at info.
 pub async fn authorize(tenancy: &Tenancy, connect: Connect) -> Result<Accepted, Refusal> {
-    let client_id = if !connect.client_id.is_empty() {
-        connect.client_id
-    } else if connect.clean_session && connect.protocol == ProtocolVersion::V3_1_1 {
-        format!("auto-{}", uuid::Uuid::new_v4().simple())
+    let v5 = connect.protocol.is_v5();
+    let properties = &connect.properties;
+    if properties.authentication_method.is_some() {
+        info!("refusing enhanced authentication, which this broker does not offer");
+        return Err(Refusal::new(ConnectReturnCode::BadAuthenticationMethod, "bad_authentication_method"));
+    }
+    let (client_id, assigned_client_id) = if !connect.client_id.is_empty() {
+        (connect.client_id, false)
+    } else if v5 || (connect.clean_session && connect.protocol == ProtocolVersion::V3_1_1) {
+        (format!("auto-{}", uuid::Uuid::new_v4().simple()), true)
     } else {
         info!("refusing an empty client id without a clean session");
         return Err(Refusal::new(ConnectReturnCode::IdentifierRejected, "identifier_rejected"));
     };
     let Some(username) = connect.username else {
         info!(client_id, "refusing a connection without credentials");
-        return Err(Refusal::new(ConnectReturnCode::NotAuthorized, "not_authorized"));
+        let code = if v5 { ConnectReturnCode::BadUserNameOrPassword } else { ConnectReturnCode::NotAuthorized };
+        return Err(Refusal::new(code, "not_authorized"));
     };
     let password = connect.password.as_deref().and_then(|bytes| std::str::from_utf8(bytes).ok());
     let Some(password) = password else {
@@ -69,6 +94,27 @@ pub async fn authorize(tenancy: &Tenancy, connect: Connect) -> Result<Accepted, 
         info!(client_id, topic = %will.topic, "refusing a will on a topic the credential may not publish to");
         return Err(Refusal::new(ConnectReturnCode::NotAuthorized, "not_authorized"));
     }
+    let expiry_secs = if v5 {
+        match properties.session_expiry_interval.unwrap_or(0) {
+            u32::MAX => None,
+            seconds => Some(seconds),
+        }
+    } else if connect.clean_session {
+        Some(0)
+    } else {
+        None
+    };
     let idle_limit = (connect.keep_alive > 0).then(|| Duration::from_millis(u64::from(connect.keep_alive) * 1500));
-    Ok(Accepted { principal, client_id, clean_session: connect.clean_session, idle_limit, will: connect.will })
+    Ok(Accepted {
+        principal,
+        protocol: connect.protocol,
+        client_id,
+        assigned_client_id,
+        clean_session: connect.clean_session,
+        expiry_secs,
+        idle_limit,
+        will: connect.will,
+        receive_maximum: properties.receive_maximum.unwrap_or(if v5 { u16::MAX } else { DEFAULT_INFLIGHT }),
+        max_packet_size: properties.maximum_packet_size,
+    })
 }

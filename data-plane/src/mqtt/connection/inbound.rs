@@ -2,9 +2,14 @@
 //!
 //! Routes publishes through the hub and acknowledges each only once what it
 //! must leave on disk is there; advances the session's outgoing handshakes on
-//! PUBACK, PUBREC and PUBCOMP; keeps subscriptions. Every reply goes to the
-//! writer through the control queue; the reader never writes the socket.
+//! PUBACK, PUBREC and PUBCOMP; keeps subscriptions. For MQTT 5 it resolves
+//! topic aliases, enforces the broker's Receive Maximum, answers with reason
+//! codes (a forbidden publish gets 0x87, one nobody receives 0x10), and
+//! honours subscription options, identifiers and retain handling. Every reply
+//! goes to the writer through the control queue; the reader never writes the
+//! socket.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,31 +19,39 @@ use tracing::{debug, info};
 
 use super::Reader;
 use crate::mqtt::codec::{
-    CodecError, Packet, PacketId, PubAck, Publish, QosPid, ReasonCode, SubAck, Subscribe, SubscribeReturnCode,
-    UnsubAck, Unsubscribe,
+    CodecError, Disconnect, Packet, PacketId, PayloadFormat, ProtocolVersion, PubAck, Publish, QosPid, ReasonCode,
+    RetainHandling, SubAck, Subscribe, SubscribeReturnCode, UnsubAck, Unsubscribe,
 };
 use crate::mqtt::hub::Hub;
 use crate::mqtt::live_session::Session;
-use crate::mqtt::message::Message;
+use crate::mqtt::message::{Message, Properties, Received, now_ms};
 use crate::mqtt::metrics::Meters;
-use crate::mqtt::session::{Phase, SessionState};
+use crate::mqtt::session::{Phase, SessionState, Subscription};
 use crate::mqtt::store::{Op, StoreError};
 use crate::mqtt::topic;
 use crate::tenancy::Principal;
 
+/// QoS 2 messages a client may have awaiting PUBREL (the broker's Receive
+/// Maximum, told in CONNACK).
+pub const RECEIVE_MAXIMUM: u16 = 1024;
+/// Topic aliases a client may set (told in CONNACK).
+pub const TOPIC_ALIAS_MAXIMUM: u16 = 64;
+
 /// Why the reader stopped.
 #[derive(Debug)]
 pub enum ReadEnd {
-    /// The client sent DISCONNECT.
-    Disconnected,
+    /// The client sent DISCONNECT; `will` when it asked for its will anyway
+    /// (5.0 reason 0x04).
+    Disconnected { will: bool },
     /// The client closed the socket without DISCONNECT.
     PeerClosed,
     /// No packet within 1.5 × keep-alive.
     IdleTimeout,
     /// The socket failed or the client sent bytes that are not MQTT.
     Codec(CodecError),
-    /// A well-formed packet the client must not send now.
-    ProtocolViolation(&'static str),
+    /// A well-formed packet the client must not send now, and the reason
+    /// code a 5.0 client is told in DISCONNECT.
+    Violation(ReasonCode, &'static str),
     /// The session state could not be stored, so nothing can be acknowledged.
     Store(StoreError),
     /// The writer stopped, so replies can no longer be sent.
@@ -56,8 +69,11 @@ pub struct Reading<'a> {
     pub hub: &'a Hub,
     pub principal: &'a Principal,
     pub session: &'a Arc<Session>,
+    pub protocol: ProtocolVersion,
     pub control: mpsc::Sender<Packet>,
     pub meters: &'a Meters,
+    /// Topic aliases the client set on this connection.
+    pub aliases: HashMap<u16, Arc<str>>,
 }
 
 impl Reading<'_> {
@@ -83,6 +99,10 @@ impl Reading<'_> {
         }
     }
 
+    fn v5(&self) -> bool {
+        self.protocol.is_v5()
+    }
+
     async fn handle(&mut self, packet: Packet) -> Result<(), ReadEnd> {
         match packet {
             Packet::Publish(publish) => self.publish(publish).await,
@@ -90,6 +110,11 @@ impl Reading<'_> {
             Packet::PubAck(ack) => {
                 let id = ack.packet_id;
                 self.acknowledged(id, |state| state.on_puback(id));
+                Ok(())
+            }
+            Packet::PubRec(ack) if is_failure(ack.reason_code) => {
+                let id = ack.packet_id;
+                self.acknowledged(id, |state| state.on_pubrec_refused(id));
                 Ok(())
             }
             Packet::PubRec(ack) => self.pubrec(ack.packet_id).await,
@@ -101,80 +126,155 @@ impl Reading<'_> {
             Packet::Subscribe(subscribe) => self.subscribe(subscribe).await,
             Packet::Unsubscribe(unsubscribe) => self.unsubscribe(unsubscribe).await,
             Packet::PingReq => self.reply(Packet::PingResp).await,
-            Packet::Disconnect(_) => Err(ReadEnd::Disconnected),
-            Packet::Auth(_) => Err(ReadEnd::ProtocolViolation("AUTH without an authentication method")),
-            Packet::Connect(_) => Err(ReadEnd::ProtocolViolation("second CONNECT")),
+            Packet::Disconnect(disconnect) => Err(self.disconnect(&disconnect)),
+            Packet::Auth(_) => {
+                Err(ReadEnd::Violation(ReasonCode::ProtocolError, "AUTH without an authentication method"))
+            }
+            Packet::Connect(_) => Err(ReadEnd::Violation(ReasonCode::ProtocolError, "second CONNECT")),
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
-                Err(ReadEnd::ProtocolViolation("a packet only servers send"))
+                Err(ReadEnd::Violation(ReasonCode::ProtocolError, "a packet only servers send"))
             }
         }
     }
 
+    /// DISCONNECT: a 5.0 client may change the Session Expiry Interval (not
+    /// from 0) and ask for its will to be published anyway.
+    fn disconnect(&self, disconnect: &Disconnect) -> ReadEnd {
+        if let Some(expiry) = disconnect.properties.session_expiry_interval {
+            if !self.session.persistent && expiry != 0 {
+                return ReadEnd::Violation(ReasonCode::ProtocolError, "session expiry set on DISCONNECT after 0");
+            }
+            self.hub.set_expiry(self.session, expiry);
+        }
+        ReadEnd::Disconnected { will: disconnect.reason_code == ReasonCode::DisconnectWithWillMessage }
+    }
+
     /// A PUBLISH: delivered (once, for QoS 2; after its delay, for a
-    /// `$delayed/{seconds}/{topic}` one) unless the ACL forbids it, and
-    /// acknowledged after the store has what the delivery needs. A forbidden
-    /// or malformed publish is acknowledged and dropped, as MQTT 3.1.1 allows.
-    async fn publish(&mut self, publish: Publish) -> Result<(), ReadEnd> {
+    /// `$delayed/{seconds}/{topic}` one) unless it is refused, and
+    /// acknowledged after the store has what the delivery needs. A refused
+    /// publish is acknowledged with its reason code on 5.0 and acknowledged
+    /// and dropped on 3.1.1, as that version allows.
+    async fn publish(&mut self, mut publish: Publish) -> Result<(), ReadEnd> {
         self.meters.messages_in.increment(1);
-        let (topic, delay) = match topic::delayed(&publish.topic) {
-            None => (Some(publish.topic.clone()), None),
-            Some(Ok((seconds, topic))) => (Some(Arc::from(topic)), Some(Duration::from_secs(u64::from(seconds)))),
-            Some(Err(())) => {
-                info!(topic = %publish.topic, "malformed delayed publish; dropped");
-                (None, None)
-            }
-        };
-        let topic = topic.filter(|topic| {
-            let allowed = self.principal.acl().may_publish(topic);
-            if !allowed {
-                info!(topic = %topic, "publish denied by the ACL; dropped");
-            }
-            allowed
-        });
-        let message = topic.map(|topic| Message::new(topic, publish.payload, publish.qos.qos(), publish.retain));
+        if self.v5() {
+            publish.topic = self.resolve_alias(&publish)?;
+        }
+        let outcome = self.accept(&publish);
+        if let Err(reason) = &outcome {
+            info!(topic = %publish.topic, ?reason, "publish refused; dropped");
+        }
         match publish.qos {
             QosPid::AtMostOnce => {
-                if let Some(message) = message {
+                if let Ok((message, delay)) = outcome {
                     self.deliver(message, delay, None).await?;
                 }
                 Ok(())
             }
             QosPid::AtLeastOnce(id) => {
-                if let Some(message) = message {
-                    self.deliver(message, delay, None).await?;
-                }
-                self.reply(Packet::PubAck(PubAck::new(id))).await
+                let reason = match outcome {
+                    Ok((message, delay)) => self.deliver(message, delay, None).await?,
+                    Err(reason) => reason,
+                };
+                self.reply(Packet::PubAck(ack(id, reason))).await
             }
             QosPid::ExactlyOnce(id) => {
-                let first = self.session.lock().state.on_inbound_qos2(id);
+                if let Err(reason) = outcome
+                    && self.v5()
+                {
+                    // A refused QoS 2 publish ends with this PUBREC: no PUBREL follows.
+                    return self.reply(Packet::PubRec(ack(id, reason))).await;
+                }
+                let first = {
+                    let mut inner = self.session.lock();
+                    if inner.state.awaiting_release() >= usize::from(RECEIVE_MAXIMUM) && self.v5() {
+                        return Err(ReadEnd::Violation(ReasonCode::ReceiveMaximumExceeded, "too many QoS 2 in flight"));
+                    }
+                    inner.state.on_inbound_qos2(id)
+                };
                 // The id is stored with the deliveries, so a resend after a
                 // crash is recognised and not delivered again.
                 let inbound =
                     self.session.persistent.then(|| Op::PutInbound { key: self.session.key.clone(), packet_id: id });
-                if first && let Some(message) = message {
-                    self.deliver(message, delay, inbound).await?;
-                } else if first && self.session.persistent {
-                    let op = Op::PutInbound { key: self.session.key.clone(), packet_id: id };
-                    self.hub.store().commit(vec![op]).await?;
-                }
-                self.reply(Packet::PubRec(PubAck::new(id))).await
+                let reason = match outcome {
+                    Ok((message, delay)) if first => self.deliver(message, delay, inbound).await?,
+                    _ => {
+                        if let Some(op) = inbound.filter(|_| first) {
+                            self.hub.store().commit(vec![op]).await?;
+                        }
+                        ReasonCode::Success
+                    }
+                };
+                self.reply(Packet::PubRec(ack(id, reason))).await
             }
         }
     }
 
+    /// The topic a 5.0 PUBLISH names, through its Topic Alias: an alias with
+    /// a topic (re)defines it, an alias alone stands for its topic.
+    fn resolve_alias(&mut self, publish: &Publish) -> Result<Arc<str>, ReadEnd> {
+        let Some(alias) = publish.properties.topic_alias else { return Ok(publish.topic.clone()) };
+        if alias == 0 || alias > TOPIC_ALIAS_MAXIMUM {
+            return Err(ReadEnd::Violation(ReasonCode::TopicAliasInvalid, "topic alias out of range"));
+        }
+        if publish.topic.is_empty() {
+            return self
+                .aliases
+                .get(&alias)
+                .cloned()
+                .ok_or(ReadEnd::Violation(ReasonCode::ProtocolError, "topic alias never set"));
+        }
+        self.aliases.insert(alias, publish.topic.clone());
+        Ok(publish.topic.clone())
+    }
+
+    /// The message to deliver and its delay, or why not: a malformed delayed
+    /// topic, a payload not UTF-8 as it claims, a topic the ACL forbids.
+    fn accept(&self, publish: &Publish) -> Result<(Message, Option<Duration>), ReasonCode> {
+        let (topic, delay) = match topic::delayed(&publish.topic) {
+            None => (publish.topic.clone(), None),
+            Some(Ok((seconds, topic))) => (Arc::from(topic), Some(Duration::from_secs(u64::from(seconds)))),
+            Some(Err(())) => return Err(ReasonCode::TopicNameInvalid),
+        };
+        let p = &publish.properties;
+        if p.payload_format_indicator == Some(PayloadFormat::Utf8) && std::str::from_utf8(&publish.payload).is_err() {
+            return Err(ReasonCode::PayloadFormatInvalid);
+        }
+        if !self.principal.acl().may_publish(&topic) {
+            return Err(ReasonCode::NotAuthorized);
+        }
+        let received = Received {
+            format: p.payload_format_indicator,
+            expiry_interval: p.message_expiry_interval,
+            content_type: &p.content_type,
+            response_topic: &p.response_topic,
+            correlation_data: &p.correlation_data,
+            user_properties: &p.user_properties,
+        };
+        let message = Message::new(topic, publish.payload.clone(), publish.qos.qos(), publish.retain)
+            .with_properties(Properties::received(received, now_ms()));
+        Ok((message, delay))
+    }
+
     /// Routes `message` now or stores it for later, with `also` in the same
-    /// transaction.
-    async fn deliver(&self, message: Message, delay: Option<Duration>, also: Option<Op>) -> Result<(), StoreError> {
+    /// transaction. The reason code for the publisher: 0x10 when no one
+    /// receives it now.
+    async fn deliver(
+        &self,
+        message: Message,
+        delay: Option<Duration>,
+        also: Option<Op>,
+    ) -> Result<ReasonCode, StoreError> {
         let namespace = &self.session.key.namespace;
         match delay {
-            Some(delay) => self.hub.publish_later(namespace, message, delay, also).await,
+            Some(delay) => self.hub.publish_later(namespace, message, delay, also).await.map(|()| ReasonCode::Success),
             None => {
-                let routed = self.hub.route(namespace, message).await;
+                let routed = self.hub.route_from(namespace, message, Some(self.session.id)).await;
                 let routed = match also {
                     Some(op) => routed.with(op),
                     None => routed,
                 };
-                self.hub.complete(routed).await.map(|_| ())
+                let reached = self.hub.complete(routed).await?;
+                Ok(if reached == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success })
             }
         }
     }
@@ -187,10 +287,12 @@ impl Reading<'_> {
             let op = Op::DeleteInbound { key: self.session.key.clone(), packet_id: id };
             self.hub.store().commit(vec![op]).await?;
         }
-        self.reply(Packet::PubComp(PubAck::new(id))).await
+        let reason = if known { ReasonCode::Success } else { ReasonCode::PacketIdentifierNotFound };
+        self.reply(Packet::PubComp(ack(id, reason))).await
     }
 
-    /// PUBACK or PUBCOMP: the outgoing message is done; the window opens.
+    /// PUBACK, PUBCOMP or a refusing PUBREC: the outgoing message is done;
+    /// the window opens.
     fn acknowledged(&self, id: PacketId, finish: impl FnOnce(&mut SessionState) -> Option<u64>) {
         let done = finish(&mut self.session.lock().state);
         match done {
@@ -212,7 +314,7 @@ impl Reading<'_> {
             let mut inner = self.session.lock();
             inner.state.on_pubrec(id).and_then(|seq| inner.state.inflight(seq).map(|f| (seq, f.message.clone())))
         };
-        match released {
+        let reason = match released {
             Some((seq, message)) if self.session.persistent => {
                 let op = Op::PutMessage {
                     key: self.session.key.clone(),
@@ -221,41 +323,83 @@ impl Reading<'_> {
                     inflight: Some((id, Phase::AwaitingComp)),
                 };
                 self.hub.store().commit(vec![op]).await?;
+                ReasonCode::Success
             }
-            Some(_) => {}
-            None => debug!(packet_id = id.get(), "PUBREC for a packet id not in flight"),
-        }
-        self.reply(Packet::PubRel(PubAck::new(id))).await
+            Some(_) => ReasonCode::Success,
+            None => {
+                debug!(packet_id = id.get(), "PUBREC for a packet id not in flight");
+                ReasonCode::PacketIdentifierNotFound
+            }
+        };
+        self.reply(Packet::PubRel(ack(id, reason))).await
     }
 
     async fn subscribe(&mut self, subscribe: Subscribe) -> Result<(), ReadEnd> {
+        let identifier = subscribe.properties.subscription_identifier;
         let mut granted = Vec::with_capacity(subscribe.filters.len());
         let mut return_codes = Vec::with_capacity(subscribe.filters.len());
         for (filter, options) in &subscribe.filters {
-            if topic::shared(filter).is_some_and(|parts| parts.is_err()) {
+            let shared = topic::shared(filter);
+            if shared.is_some() && options.no_local {
+                return Err(ReadEnd::Violation(ReasonCode::ProtocolError, "no local on a shared subscription"));
+            }
+            if shared.is_some_and(|parts| parts.is_err()) {
                 info!(filter, "refusing a malformed shared subscription");
                 return_codes.push(SubscribeReturnCode::Failure(ReasonCode::TopicFilterInvalid));
             } else if self.principal.acl().may_subscribe(topic::effective(filter)) {
-                granted.push((filter.clone(), options.qos));
+                let subscription = Subscription {
+                    qos: options.qos,
+                    no_local: options.no_local,
+                    retain_as_published: options.retain_as_published,
+                    identifier,
+                };
+                granted.push((filter.clone(), subscription, options.retain_handling));
                 return_codes.push(SubscribeReturnCode::Granted(options.qos));
             } else {
                 info!(filter, "subscription refused by the ACL");
                 return_codes.push(SubscribeReturnCode::Failure(ReasonCode::NotAuthorized));
             }
         }
-        self.hub.subscribe(self.session, &granted).await?;
+        let subscriptions: Vec<(String, Subscription)> = granted.iter().map(|(f, s, _)| (f.clone(), *s)).collect();
+        let existed = self.hub.subscribe(self.session, &subscriptions).await?;
         // SUBACK is queued before the retained messages, so it goes out first.
         self.reply(Packet::SubAck(SubAck::new(subscribe.packet_id, return_codes))).await?;
-        self.hub.deliver_retained(self.session, &granted).await?;
+        let retained: Vec<(String, Subscription)> = granted
+            .into_iter()
+            .zip(existed)
+            .filter(|((_, _, handling), existed)| match handling {
+                RetainHandling::SendAtSubscribe => true,
+                RetainHandling::SendAtSubscribeIfNew => !existed,
+                RetainHandling::DoNotSend => false,
+            })
+            .map(|((filter, subscription, _), _)| (filter, subscription))
+            .collect();
+        self.hub.deliver_retained(self.session, &retained).await?;
         Ok(())
     }
 
     async fn unsubscribe(&mut self, unsubscribe: Unsubscribe) -> Result<(), ReadEnd> {
-        self.hub.unsubscribe(self.session, &unsubscribe.filters).await?;
-        self.reply(Packet::UnsubAck(UnsubAck::new(unsubscribe.packet_id))).await
+        let found = self.hub.unsubscribe(self.session, &unsubscribe.filters).await?;
+        let mut unsuback = UnsubAck::new(unsubscribe.packet_id);
+        if self.v5() {
+            unsuback.reason_codes = found
+                .into_iter()
+                .map(|found| if found { ReasonCode::Success } else { ReasonCode::NoSubscriptionExisted })
+                .collect();
+        }
+        self.reply(Packet::UnsubAck(unsuback)).await
     }
 
     async fn reply(&self, packet: Packet) -> Result<(), ReadEnd> {
         self.control.send(packet).await.map_err(|_| ReadEnd::WriterGone)
     }
+}
+
+/// A PUBACK-shaped acknowledgement with `reason` (3.1.1 ignores it).
+fn ack(id: PacketId, reason: ReasonCode) -> PubAck {
+    PubAck { reason_code: reason, ..PubAck::new(id) }
+}
+
+fn is_failure(reason: ReasonCode) -> bool {
+    reason as u8 >= 0x80
 }

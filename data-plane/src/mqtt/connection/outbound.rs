@@ -1,7 +1,10 @@
 //! The writer half of a connection: the only task that writes the socket.
 //!
 //! Writes the reader's control packets (acknowledgements, SUBACK, PINGRESP)
-//! and the session's queued messages, as many in flight as the window allows.
+//! and the session's queued messages, as many in flight as the client's
+//! Receive Maximum allows. Messages that expired while queued are dropped; one
+//! larger than the client's Maximum Packet Size is dropped as if delivered
+//! (MQTT 5.0 §3.1.2.25).
 //! A QoS 1 or 2 message to a persistent session is stored as in flight before
 //! its PUBLISH is written, so after a crash it is resent with its packet id and
 //! DUP set, and a QoS 2 one is never delivered twice. Control packets queued before a message became
@@ -11,12 +14,15 @@
 
 use std::sync::Arc;
 
+use bytes::BytesMut;
 use futures_util::SinkExt as _;
 use tokio::sync::mpsc;
+use tracing::debug;
 
 use super::Writer;
-use crate::mqtt::codec::{CodecError, Packet, QosPid};
+use crate::mqtt::codec::{CodecError, Packet, ProtocolVersion, QosPid, encode};
 use crate::mqtt::live_session::Session;
+use crate::mqtt::message::now_ms;
 use crate::mqtt::metrics::Meters;
 use crate::mqtt::session::{Outgoing, Phase};
 use crate::mqtt::store::{Op, Store, StoreError};
@@ -39,6 +45,9 @@ pub struct Writing<'a> {
     pub connection: u64,
     /// Most QoS 1 and 2 messages in flight at once.
     pub window: usize,
+    pub protocol: ProtocolVersion,
+    /// The largest packet the client accepts.
+    pub max_packet_size: Option<u32>,
     pub store: &'a Store,
     pub meters: &'a Meters,
 }
@@ -66,6 +75,7 @@ impl Writing<'_> {
             };
             if !batch.is_empty() {
                 self.session.made_room();
+                let batch = self.within_size(batch);
                 self.store_in_flight(&batch).await?;
                 while let Ok(packet) = control.try_recv() {
                     sink.feed(packet).await?;
@@ -93,11 +103,44 @@ impl Writing<'_> {
     /// Up to [`BATCH`] messages the window allows; `None` once the session
     /// is attached to another connection.
     fn take(&self) -> Option<Vec<Outgoing>> {
+        let now = now_ms();
         let mut inner = self.session.lock();
         if inner.connection != Some(self.connection) {
             return None;
         }
-        Some(std::iter::from_fn(|| inner.state.next_outgoing(self.window)).take(BATCH).collect())
+        inner.state.expire(now);
+        let batch = std::iter::from_fn(|| inner.state.next_outgoing(self.window, now)).take(BATCH).collect();
+        let expired = inner.state.take_expired();
+        drop(inner);
+        if !expired.is_empty() && self.session.persistent {
+            let key = &self.session.key;
+            self.store.submit(expired.into_iter().map(|seq| Op::DeleteMessage { key: key.clone(), seq }).collect());
+        }
+        Some(batch)
+    }
+
+    /// The batch without the messages larger than the client accepts; those
+    /// are done with as if delivered.
+    fn within_size(&self, batch: Vec<Outgoing>) -> Vec<Outgoing> {
+        let Some(limit) = self.max_packet_size else { return batch };
+        let mut scratch = BytesMut::new();
+        batch
+            .into_iter()
+            .filter(|outgoing| {
+                scratch.clear();
+                let packet = Packet::Publish(outgoing.publish.clone());
+                let fits =
+                    encode::encode(&packet, self.protocol, &mut scratch).is_ok() && scratch.len() <= limit as usize;
+                if !fits {
+                    debug!(size = scratch.len(), limit, "a message larger than the client accepts is dropped");
+                    self.session.lock().state.discard_inflight(outgoing.seq);
+                    if self.session.persistent {
+                        self.store.submit(vec![Op::DeleteMessage { key: self.session.key.clone(), seq: outgoing.seq }]);
+                    }
+                }
+                fits
+            })
+            .collect()
     }
 
     async fn store_in_flight(&self, batch: &[Outgoing]) -> Result<(), StoreError> {

@@ -1,0 +1,275 @@
+//! MQTT 5.0 over loopback with this crate's codec as the client: what the
+//! broker tells in CONNACK, properties carried from publisher to subscriber,
+//! subscription options and identifiers, reason codes, topic aliases,
+//! session expiry, will delay, message expiry and takeover.
+
+use super::*;
+
+/// Alice (`#`) or Carol (`a/#`) at MQTT 5.0.
+fn v5(client_id: &str, username: &str) -> Connect {
+    Connect { protocol: ProtocolVersion::V5, ..connect(client_id, Some(username), Some("pw")) }
+}
+
+fn with_expiry(connect: Connect, seconds: u32) -> Connect {
+    let mut connect = connect;
+    connect.clean_session = false;
+    connect.properties.session_expiry_interval = Some(seconds);
+    connect
+}
+
+async fn login5(fixture: &Fixture, client_id: &str) -> Client {
+    let (client, connack) = fixture.connect(v5(client_id, "alice")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    client
+}
+
+async fn subscribe5(client: &mut Client, filter: &str, options: SubscriptionOptions, id: Option<u32>) -> SubAck {
+    let mut subscribe = Subscribe::new(pid(1), vec![(filter.to_string(), options)]);
+    subscribe.properties.subscription_identifier = id;
+    client.send(Packet::Subscribe(subscribe)).await;
+    match client.recv().await {
+        Packet::SubAck(suback) => suback,
+        other => panic!("expected SUBACK, got {other:?}"),
+    }
+}
+
+fn qos(qos: QoS) -> SubscriptionOptions {
+    qos.into()
+}
+
+async fn puback(client: &mut Client) -> PubAck {
+    match client.recv().await {
+        Packet::PubAck(ack) => ack,
+        other => panic!("expected PUBACK, got {other:?}"),
+    }
+}
+
+async fn delivery(client: &mut Client) -> Publish {
+    match client.recv().await {
+        Packet::Publish(publish) => publish,
+        other => panic!("expected PUBLISH, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connack_tells_the_limits_and_assigns_an_empty_client_id() {
+    let fixture = Fixture::start().await;
+    let (_, connack) = fixture.connect(v5("", "alice")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    let p = &connack.properties;
+    let assigned = p.assigned_client_identifier.clone().expect("MQTT-3.2.2-16: an assigned client id is told");
+    assert!(!assigned.is_empty());
+    assert_eq!(p.receive_maximum, Some(1024));
+    assert_eq!(p.topic_alias_maximum, Some(64));
+    assert_eq!(p.maximum_packet_size, Some(4096));
+    // Enhanced authentication is not offered: 0x8C (MQTT-4.12.0-1).
+    let mut auth = v5("c", "alice");
+    auth.properties.authentication_method = Some("SCRAM-SHA-256".into());
+    let (mut client, connack) = fixture.connect(auth).await;
+    assert_eq!(connack.code, ConnectReturnCode::BadAuthenticationMethod);
+    client.expect_closed().await;
+    let (_, connack) = fixture.connect(v5("c", "nobody")).await;
+    assert_eq!(connack.code, ConnectReturnCode::BadUserNameOrPassword);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn properties_travel_from_publisher_to_subscriber_with_subscription_identifiers() {
+    let fixture = Fixture::start().await;
+    let mut sub = login5(&fixture, "sub").await;
+    subscribe5(&mut sub, "req/#", qos(QoS::AtLeastOnce), Some(42)).await;
+    let mut publisher = login5(&fixture, "pub").await;
+    let mut request = Publish {
+        topic: Arc::from("req/1"),
+        payload: Bytes::from_static(b"{\"n\":1}"),
+        qos: QosPid::AtLeastOnce(pid(5)),
+        ..Publish::default()
+    };
+    request.properties.response_topic = Some("replies/pub".into());
+    request.properties.correlation_data = Some(Bytes::from_static(b"c-17"));
+    request.properties.content_type = Some("application/json".into());
+    request.properties.payload_format_indicator = Some(PayloadFormat::Utf8);
+    request.properties.message_expiry_interval = Some(300);
+    request.properties.user_properties = vec![("trace".into(), "t-1".into()), ("trace".into(), "t-2".into())];
+    publisher.send(Packet::Publish(request)).await;
+    assert_eq!(puback(&mut publisher).await.reason_code, ReasonCode::Success);
+    let got = delivery(&mut sub).await;
+    let p = &got.properties;
+    assert_eq!(p.response_topic.as_deref(), Some("replies/pub"), "MQTT-3.3.2-15");
+    assert_eq!(p.correlation_data.as_deref(), Some(&b"c-17"[..]), "MQTT-3.3.2-16");
+    assert_eq!(p.content_type.as_deref(), Some("application/json"), "MQTT-3.3.2-20");
+    assert_eq!(p.payload_format_indicator, Some(PayloadFormat::Utf8), "MQTT-3.3.2-4");
+    assert!(p.message_expiry_interval.is_some_and(|left| (299..=300).contains(&left)), "MQTT-3.3.2-6");
+    assert_eq!(p.user_properties.len(), 2, "MQTT-3.3.2-17/18: user properties in order");
+    assert_eq!(p.subscription_identifiers, [42], "MQTT-3.3.4-3");
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn reason_codes_tell_publishers_what_happened() {
+    let fixture = Fixture::start().await;
+    let (mut carol, _) = fixture.connect(v5("carol", "carol")).await;
+    carol.send(publish("b/forbidden", b"x", QosPid::AtLeastOnce(pid(1)))).await;
+    assert_eq!(puback(&mut carol).await.reason_code, ReasonCode::NotAuthorized);
+    carol.send(publish("b/forbidden", b"x", QosPid::ExactlyOnce(pid(2)))).await;
+    let Packet::PubRec(rec) = carol.recv().await else { panic!("expected PUBREC") };
+    assert_eq!(rec.reason_code, ReasonCode::NotAuthorized, "a refused QoS 2 publish ends at PUBREC");
+    carol.send(publish("a/nobody-listens", b"x", QosPid::AtLeastOnce(pid(3)))).await;
+    assert_eq!(puback(&mut carol).await.reason_code, ReasonCode::NoMatchingSubscribers);
+    let mut bad =
+        Publish { topic: Arc::from("a/text"), payload: Bytes::from_static(&[0xff, 0xfe]), ..Publish::default() };
+    bad.qos = QosPid::AtLeastOnce(pid(4));
+    bad.properties.payload_format_indicator = Some(PayloadFormat::Utf8);
+    carol.send(Packet::Publish(bad)).await;
+    assert_eq!(puback(&mut carol).await.reason_code, ReasonCode::PayloadFormatInvalid);
+    let refused = subscribe5(&mut carol, "b/#", qos(QoS::AtMostOnce), None).await;
+    assert_eq!(refused.return_codes, [SubscribeReturnCode::Failure(ReasonCode::NotAuthorized)]);
+    carol.send(Packet::PubRel(PubAck::new(pid(9)))).await;
+    let Packet::PubComp(comp) = carol.recv().await else { panic!("expected PUBCOMP") };
+    assert_eq!(comp.reason_code, ReasonCode::PacketIdentifierNotFound);
+    carol.send(Packet::Unsubscribe(Unsubscribe::new(pid(7), vec!["a/never".into()]))).await;
+    let Packet::UnsubAck(unsuback) = carol.recv().await else { panic!("expected UNSUBACK") };
+    assert_eq!(unsuback.reason_codes, [ReasonCode::NoSubscriptionExisted]);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn no_local_retain_as_published_and_retain_handling() {
+    let fixture = Fixture::start().await;
+    let mut me = login5(&fixture, "me").await;
+    let no_local = SubscriptionOptions { no_local: true, ..qos(QoS::AtMostOnce) };
+    subscribe5(&mut me, "chat", no_local, None).await;
+    me.send(publish("chat", b"mine", QosPid::AtMostOnce)).await;
+    let mut other = login5(&fixture, "other").await;
+    other.send(publish("chat", b"theirs", QosPid::AtMostOnce)).await;
+    assert_eq!(&delivery(&mut me).await.payload[..], b"theirs", "MQTT-3.8.3-3: not my own");
+    me.expect_nothing().await;
+
+    let retained = Packet::Publish(Publish {
+        retain: true,
+        topic: Arc::from("state"),
+        payload: Bytes::from_static(b"on"),
+        ..Publish::default()
+    });
+    other.send(retained.clone()).await;
+    let rap = SubscriptionOptions { retain_as_published: true, ..qos(QoS::AtMostOnce) };
+    subscribe5(&mut me, "state", rap, None).await;
+    assert!(delivery(&mut me).await.retain, "a retained message on subscribe has retain set");
+    other.send(retained).await;
+    assert!(delivery(&mut me).await.retain, "MQTT-3.3.1-12: retain as published keeps it");
+    // Retain handling 1: only for a new subscription; 2: never.
+    let if_new = SubscriptionOptions { retain_handling: RetainHandling::SendAtSubscribeIfNew, ..rap };
+    subscribe5(&mut me, "state", if_new, None).await;
+    me.expect_nothing().await;
+    let never = SubscriptionOptions { retain_handling: RetainHandling::DoNotSend, ..qos(QoS::AtMostOnce) };
+    let mut late = login5(&fixture, "late").await;
+    subscribe5(&mut late, "state", never, None).await;
+    late.expect_nothing().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn topic_aliases_are_set_used_and_bounded() {
+    let fixture = Fixture::start().await;
+    let mut sub = login5(&fixture, "sub").await;
+    subscribe5(&mut sub, "long/topic/name", qos(QoS::AtMostOnce), None).await;
+    let mut publisher = login5(&fixture, "pub").await;
+    let mut first =
+        Publish { topic: Arc::from("long/topic/name"), payload: Bytes::from_static(b"1"), ..Publish::default() };
+    first.properties.topic_alias = Some(3);
+    publisher.send(Packet::Publish(first)).await;
+    let mut second = Publish { topic: Arc::from(""), payload: Bytes::from_static(b"2"), ..Publish::default() };
+    second.properties.topic_alias = Some(3);
+    publisher.send(Packet::Publish(second.clone())).await;
+    assert_eq!(delivery(&mut sub).await.topic.as_ref(), "long/topic/name");
+    let aliased = delivery(&mut sub).await;
+    assert_eq!((aliased.topic.as_ref(), &aliased.payload[..]), ("long/topic/name", &b"2"[..]), "MQTT-3.3.2-12");
+    // Above the maximum the broker told: DISCONNECT 0x94 (MQTT-3.3.2-9).
+    second.properties.topic_alias = Some(65);
+    publisher.send(Packet::Publish(second)).await;
+    match publisher.recv().await {
+        Packet::Disconnect(disconnect) => assert_eq!(disconnect.reason_code, ReasonCode::TopicAliasInvalid),
+        other => panic!("expected DISCONNECT, got {other:?}"),
+    }
+    publisher.expect_closed().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_expires_after_its_interval_and_a_takeover_is_told() {
+    let fixture = Fixture::start().await;
+    let (client, connack) = fixture.connect(with_expiry(v5("brief", "alice"), 1)).await;
+    assert!(!connack.session_present);
+    drop(client);
+    let (client, connack) = fixture.connect(with_expiry(v5("brief", "alice"), 1)).await;
+    assert!(connack.session_present, "resumed within its expiry");
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    let (mut first, connack) = fixture.connect(with_expiry(v5("brief", "alice"), 60)).await;
+    assert!(!connack.session_present, "MQTT-3.1.2-23: gone once its interval passed");
+    // The same client id again: the first connection is told 0x8E.
+    let (_second, _) = fixture.connect(with_expiry(v5("brief", "alice"), 60)).await;
+    match first.recv().await {
+        Packet::Disconnect(disconnect) => assert_eq!(disconnect.reason_code, ReasonCode::SessionTakenOver),
+        other => panic!("expected DISCONNECT, got {other:?}"),
+    }
+    // Expiry 0 ends the session with its connection.
+    let (client, _) = fixture.connect(with_expiry(v5("fleeting", "alice"), 0)).await;
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, connack) = fixture.connect(with_expiry(v5("fleeting", "alice"), 0)).await;
+    assert!(!connack.session_present);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn a_delayed_will_waits_and_a_reconnect_cancels_it() {
+    let fixture = Fixture::start().await;
+    let mut watcher = login5(&fixture, "watcher").await;
+    subscribe5(&mut watcher, "wills/#", qos(QoS::AtMostOnce), None).await;
+    let with_will = |client_id: &str, topic: &str| {
+        let mut connect = with_expiry(v5(client_id, "alice"), 60);
+        let mut will =
+            LastWill { topic: Arc::from(topic), payload: Bytes::from_static(b"gone"), ..LastWill::default() };
+        will.properties.will_delay_interval = Some(1);
+        connect.will = Some(will);
+        connect
+    };
+    let (dropped, _) = fixture.connect(with_will("dropped", "wills/dropped")).await;
+    drop(dropped);
+    let (back, _) = fixture.connect(with_will("back", "wills/back")).await;
+    drop(back);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_back_again, connack) = fixture.connect(with_expiry(v5("back", "alice"), 60)).await;
+    assert!(connack.session_present);
+    watcher.expect_nothing().await;
+    // Nothing within the first 400 ms of a 1 s delay; then only the will of the client that stayed away.
+    let will = delivery(&mut watcher).await;
+    assert_eq!(will.topic.as_ref(), "wills/dropped", "MQTT-3.1.3-9: the returning client's will is not sent");
+    watcher.expect_nothing().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_that_expires_while_queued_is_not_delivered() {
+    let fixture = Fixture::start().await;
+    let (mut sub, _) = fixture.connect(with_expiry(v5("offline", "alice"), 60)).await;
+    subscribe5(&mut sub, "news", qos(QoS::AtLeastOnce), None).await;
+    drop(sub);
+    let mut publisher = login5(&fixture, "pub").await;
+    for (payload, expiry, id) in [(&b"short"[..], Some(1), 1), (b"long", Some(60), 2), (b"forever", None, 3)] {
+        let mut news = Publish { topic: Arc::from("news"), payload: Bytes::from_static(payload), ..Publish::default() };
+        news.qos = QosPid::AtLeastOnce(pid(id));
+        news.properties.message_expiry_interval = expiry;
+        publisher.send(Packet::Publish(news)).await;
+        puback(&mut publisher).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (mut sub, connack) = fixture.connect(with_expiry(v5("offline", "alice"), 60)).await;
+    assert!(connack.session_present);
+    let first = delivery(&mut sub).await;
+    assert_eq!(&first.payload[..], b"long", "MQTT-3.3.2-5: the expired one is gone");
+    assert!(first.properties.message_expiry_interval.is_some_and(|left| left < 60));
+    assert_eq!(&delivery(&mut sub).await.payload[..], b"forever");
+    fixture.stop().await;
+}
