@@ -20,7 +20,7 @@ use omnibus_api::scram::ScramHash;
 use tracing::info;
 
 pub use acl::{Acl, AclRule, Action};
-pub use model::{Credential, Mapping, MappingDirection, Namespace, ScramSecret, WriteDurability};
+pub use model::{Credential, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret, WriteDurability};
 pub use sessions::{KickReason, Kicked, Registration, SessionRegistry};
 pub use state::StateError;
 pub use store::StoreError;
@@ -151,6 +151,11 @@ impl Tenancy {
         self.snapshot()
             .credential(principal.namespace_id(), principal.credential_id())
             .is_some_and(|current| Arc::ptr_eq(current, &principal.credential))
+    }
+
+    /// The MQTT limits of a namespace's plan (an unknown namespace: none).
+    pub fn mqtt_limits(&self, namespace_id: &str) -> MqttLimits {
+        self.snapshot().mqtt_limits(namespace_id)
     }
 
     /// The write durability of an applied namespace.

@@ -9,7 +9,7 @@ use tonic::Status;
 
 use crate::mqtt::topic;
 use crate::tenancy::{
-    Acl, AclRule, Action, Credential, Mapping, MappingDirection, Namespace, ScramSecret, WriteDurability,
+    Acl, AclRule, Action, Credential, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret, WriteDurability,
 };
 
 /// Longest flush interval of `DURABILITY_INTERVAL`, in milliseconds.
@@ -45,7 +45,16 @@ pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Statu
             }
         },
     };
-    Ok(Namespace { id: name("namespace.id", namespace.id)?, plan: namespace.plan, durability })
+    let limit = |value: u32| (value > 0).then_some(value);
+    let mqtt_limits = namespace.mqtt_limits.map_or_else(MqttLimits::default, |l| MqttLimits {
+        max_connections: limit(l.max_connections),
+        max_subscriptions_per_session: limit(l.max_subscriptions_per_session),
+        max_queued_messages: limit(l.max_queued_messages),
+        max_retained_messages: limit(l.max_retained_messages),
+        max_packet_size: limit(l.max_packet_size),
+        max_inflight: limit(l.max_inflight),
+    });
+    Ok(Namespace { id: name("namespace.id", namespace.id)?, plan: namespace.plan, durability, mqtt_limits })
 }
 
 pub fn credential(credential: Option<fleet::Credential>) -> Result<Credential, Status> {
@@ -320,12 +329,23 @@ mod tests {
     }
 
     #[test]
+    fn mqtt_limits_of_zero_take_the_brokers_own() {
+        let limits = fleet::MqttLimits { max_connections: 5, max_packet_size: 0, ..Default::default() };
+        let applied = fleet::Namespace { id: "ns".into(), mqtt_limits: Some(limits), ..Default::default() };
+        let limits = namespace(Some(applied)).unwrap().mqtt_limits;
+        assert_eq!((limits.max_connections, limits.max_packet_size), (Some(5), None));
+        let bare = fleet::Namespace { id: "ns".into(), ..Default::default() };
+        assert_eq!(namespace(Some(bare)).unwrap().mqtt_limits, MqttLimits::default());
+    }
+
+    #[test]
     fn durability_defaults_to_fsync_and_an_interval_is_bounded() {
         let with = |durability: fleet::Durability, flush_interval_ms| fleet::Namespace {
             id: "ns".into(),
             plan: "developer".into(),
             durability: durability as i32,
             flush_interval_ms,
+            mqtt_limits: None,
         };
         assert_eq!(
             namespace(Some(with(fleet::Durability::Unspecified, 0))).unwrap().durability,

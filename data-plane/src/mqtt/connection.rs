@@ -33,7 +33,7 @@ use super::message::{Message, Properties, Received, now_ms};
 use super::metrics::{self, Meters};
 use super::server::Shared;
 use super::store::SessionKey;
-use crate::tenancy::{KickReason, Kicked};
+use crate::tenancy::{KickReason, Kicked, MqttLimits};
 use handshake::{Accepted, Refusal};
 use inbound::{ReadEnd, Reading};
 use outbound::{WriteError, Writing};
@@ -148,6 +148,23 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     span.record("namespace", accepted.principal.namespace_id());
     span.record("client_id", accepted.client_id.as_str());
 
+    let limits = shared.tenancy.mqtt_limits(accepted.principal.namespace_id());
+    let (open, taking_over) =
+        shared.tenancy.sessions().count_in(accepted.principal.namespace_id(), &accepted.client_id);
+    if let Some(max) = limits.max_connections
+        && !taking_over
+        && open >= max as usize
+    {
+        info!(max, "refusing a connection over the plan's limit");
+        let refusal = Refusal { code: ConnectReturnCode::QuotaExceeded, result: "quota_exceeded" };
+        refuse(&mut reader, &mut writer, refusal).await;
+        return;
+    }
+    let max_packet_size = limits.max_packet_size.map_or(shared.max_packet_size, |max| max.min(shared.max_packet_size));
+    reader.decoder_mut().max_packet_size = max_packet_size;
+    let receive_maximum = limits.max_inflight.map_or(inbound::RECEIVE_MAXIMUM, |max| {
+        u16::try_from(max).unwrap_or(u16::MAX).clamp(1, inbound::RECEIVE_MAXIMUM)
+    });
     let connection = shared.next_connection_id();
     let (_registration, kicked) = shared.tenancy.sessions().register(
         accepted.principal.namespace_id(),
@@ -165,7 +182,9 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         namespace: Arc::from(accepted.principal.namespace_id()),
         client_id: Arc::from(accepted.client_id.as_str()),
     };
-    let (session, session_present) = match shared.hub.connect(key, accepted.clean_session, accepted.expiry_secs).await {
+    let max_queued = limits.max_queued_messages.map(|max| max as usize);
+    let connected = shared.hub.connect(key, accepted.clean_session, accepted.expiry_secs, max_queued).await;
+    let (session, session_present) = match connected {
         Ok(found) => found,
         Err(error) => {
             tracing::error!(%error, "cannot open the session");
@@ -179,9 +198,9 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         session_present,
         code: ConnectReturnCode::Accepted,
         properties: Box::new(ConnAckProperties {
-            receive_maximum: Some(inbound::RECEIVE_MAXIMUM),
+            receive_maximum: Some(receive_maximum),
             topic_alias_maximum: Some(inbound::TOPIC_ALIAS_MAXIMUM),
-            maximum_packet_size: Some(shared.max_packet_size),
+            maximum_packet_size: Some(max_packet_size),
             assigned_client_identifier: accepted.assigned_client_id.then(|| accepted.client_id.clone()),
             ..Default::default()
         }),
@@ -197,7 +216,15 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     meters.bytes_in.increment(reader.decoder_mut().take_bytes_decoded());
     meters.bytes_out.increment(writer.encoder_mut().take_bytes_encoded());
 
-    let live = Live { shared: &shared, accepted: &accepted, session: &session, connection, meters: &meters };
+    let live = Live {
+        shared: &shared,
+        accepted: &accepted,
+        session: &session,
+        connection,
+        meters: &meters,
+        limits,
+        receive_maximum,
+    };
     let end = live.run(&mut reader, &mut writer, resend, kicked, &shutdown).await;
     end.log();
     if let Some(reason) = end.disconnect_reason().filter(|_| accepted.protocol.is_v5()) {
@@ -257,6 +284,10 @@ struct Live<'a> {
     session: &'a Arc<Session>,
     connection: u64,
     meters: &'a Meters,
+    /// The plan's limits.
+    limits: MqttLimits,
+    /// The broker's Receive Maximum told in CONNACK.
+    receive_maximum: u16,
 }
 
 impl Live<'_> {
@@ -280,11 +311,15 @@ impl Live<'_> {
             control,
             meters: self.meters,
             aliases: HashMap::new(),
+            limits: self.limits,
+            receive_maximum: self.receive_maximum,
         };
         let writing = Writing {
             session: self.session,
             connection: self.connection,
-            window: usize::from(self.accepted.receive_maximum),
+            window: self.limits.max_inflight.map_or(usize::from(self.accepted.receive_maximum), |max| {
+                usize::from(self.accepted.receive_maximum).min(max as usize)
+            }),
             protocol: self.accepted.protocol,
             max_packet_size: self.accepted.max_packet_size,
             store: self.shared.hub.store(),

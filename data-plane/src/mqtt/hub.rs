@@ -218,6 +218,7 @@ impl Hub {
         key: SessionKey,
         clean: bool,
         expiry_secs: Option<u32>,
+        max_queued: Option<usize>,
     ) -> Result<(Arc<Session>, bool), StoreError> {
         let existing = lock(&self.clients).get(&key).cloned();
         if let Some(existing) = existing {
@@ -233,7 +234,8 @@ impl Hub {
             self.end(&existing).await?;
         }
         let persistent = expiry_secs != Some(0);
-        let session = Arc::new(Session::new(self.next_id(), key, persistent, SessionState::new(self.max_queued)));
+        let max_queued = max_queued.map_or(self.max_queued, |max| max.min(self.max_queued));
+        let session = Arc::new(Session::new(self.next_id(), key, persistent, SessionState::new(max_queued)));
         session.lock().expiry_secs = expiry_secs;
         if session.persistent {
             let record = record_of(&session.lock());
@@ -493,6 +495,13 @@ impl Hub {
         self.complete(routed).await
     }
 
+    /// Whether a retained message on `topic` fits a namespace allowed `max`
+    /// retained messages (replacing one always does).
+    pub fn retained_room(&self, namespace: &str, topic: &str, max: usize) -> bool {
+        let retained = read(&self.retained);
+        retained.contains(namespace, topic) || retained.count(namespace) < max
+    }
+
     /// How many topics of the namespace hold a retained message.
     pub fn retained_count(&self, namespace: &str) -> usize {
         read(&self.retained).count(namespace)
@@ -717,7 +726,7 @@ mod tests {
         let dir = dir();
         let ns: Arc<str> = Arc::from("ns");
         let hub = Hub::open(&dir, 100, None).unwrap();
-        let (sub, present) = hub.connect(key("ns", "sub"), false, None).await.unwrap();
+        let (sub, present) = hub.connect(key("ns", "sub"), false, None, None).await.unwrap();
         assert!(!present);
         sub.attach(1, 0);
         hub.subscribe(&sub, &[("a/#".into(), QoS::ExactlyOnce.into())]).await.unwrap();
@@ -730,7 +739,7 @@ mod tests {
         drop((sub, hub));
 
         let hub = Hub::open(&dir, 100, None).unwrap();
-        let (sub, present) = hub.connect(key("ns", "sub"), false, None).await.unwrap();
+        let (sub, present) = hub.connect(key("ns", "sub"), false, None, None).await.unwrap();
         assert!(present, "the session was stored");
         sub.attach(2, 0);
         assert_eq!(
@@ -741,11 +750,11 @@ mod tests {
         hub.publish(&ns, message("a/c", "three", QoS::AtLeastOnce, false)).await.unwrap();
         assert_eq!(drain(&sub).len(), 1);
         // A clean connect discards it, on disk too.
-        let (clean, present) = hub.connect(key("ns", "sub"), true, Some(0)).await.unwrap();
+        let (clean, present) = hub.connect(key("ns", "sub"), true, Some(0), None).await.unwrap();
         assert!(!present && !clean.persistent);
         drop((sub, clean, hub));
         let hub = Hub::open(&dir, 100, None).unwrap();
-        let (_, present) = hub.connect(key("ns", "sub"), false, None).await.unwrap();
+        let (_, present) = hub.connect(key("ns", "sub"), false, None, None).await.unwrap();
         assert!(!present);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -754,8 +763,8 @@ mod tests {
     async fn durable_deliveries_wait_for_the_store_and_clean_ones_do_not() {
         let hub = Hub::open(&dir(), 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
-        let (durable, _) = hub.connect(key("ns", "durable"), false, None).await.unwrap();
-        let (clean, _) = hub.connect(key("ns", "clean"), true, Some(0)).await.unwrap();
+        let (durable, _) = hub.connect(key("ns", "durable"), false, None, None).await.unwrap();
+        let (clean, _) = hub.connect(key("ns", "clean"), true, Some(0), None).await.unwrap();
         for (session, connection) in [(&durable, 1), (&clean, 2)] {
             session.attach(connection, 0);
             hub.subscribe(session, &[("t".into(), QoS::AtLeastOnce.into())]).await.unwrap();
@@ -780,7 +789,7 @@ mod tests {
         drop(hub);
         let hub = Hub::open(&dir, 100, None).unwrap();
         assert_eq!(hub.retained_count("ns"), 1);
-        let (session, _) = hub.connect(key("ns", "c"), true, Some(0)).await.unwrap();
+        let (session, _) = hub.connect(key("ns", "c"), true, Some(0), None).await.unwrap();
         session.attach(1, 0);
         let filters = [("r/#".to_string(), QoS::AtMostOnce.into())];
         hub.subscribe(&session, &filters).await.unwrap();
@@ -799,7 +808,7 @@ mod tests {
     async fn a_full_attached_queue_holds_the_publisher_back() {
         let hub = Arc::new(Hub::open(&dir(), 10_000, None).unwrap());
         let ns: Arc<str> = Arc::from("ns");
-        let (slow, _) = hub.connect(key("ns", "slow"), true, Some(0)).await.unwrap();
+        let (slow, _) = hub.connect(key("ns", "slow"), true, Some(0), None).await.unwrap();
         slow.attach(1, 0);
         hub.subscribe(&slow, &[("t".into(), QoS::AtMostOnce.into())]).await.unwrap();
         for _ in 0..crate::mqtt::live_session::QUEUE_WATERMARK {
@@ -819,8 +828,8 @@ mod tests {
     #[tokio::test]
     async fn namespaces_do_not_see_each_other() {
         let hub = Hub::open(&dir(), 100, None).unwrap();
-        let (a, _) = hub.connect(key("tenant-a", "same-id"), true, Some(0)).await.unwrap();
-        let (b, _) = hub.connect(key("tenant-b", "same-id"), true, Some(0)).await.unwrap();
+        let (a, _) = hub.connect(key("tenant-a", "same-id"), true, Some(0), None).await.unwrap();
+        let (b, _) = hub.connect(key("tenant-b", "same-id"), true, Some(0), None).await.unwrap();
         a.attach(1, 0);
         b.attach(2, 0);
         hub.subscribe(&a, &[("#".into(), QoS::AtMostOnce.into())]).await.unwrap();
@@ -835,9 +844,9 @@ mod tests {
         let hub = Hub::open(&dir(), 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
         let filter = [("$share/workers/jobs/+".to_string(), QoS::AtLeastOnce.into())];
-        let (one, _) = hub.connect(key("ns", "one"), true, Some(0)).await.unwrap();
-        let (two, _) = hub.connect(key("ns", "two"), true, Some(0)).await.unwrap();
-        let (offline, _) = hub.connect(key("ns", "offline"), false, None).await.unwrap();
+        let (one, _) = hub.connect(key("ns", "one"), true, Some(0), None).await.unwrap();
+        let (two, _) = hub.connect(key("ns", "two"), true, Some(0), None).await.unwrap();
+        let (offline, _) = hub.connect(key("ns", "offline"), false, None, None).await.unwrap();
         for (session, connection) in [(&one, 1), (&two, 2), (&offline, 3)] {
             session.attach(connection, 0);
             hub.subscribe(session, &filter).await.unwrap();
@@ -883,7 +892,7 @@ mod tests {
 
         let hub = Arc::new(Hub::open(&dir, 100, None).unwrap());
         assert_eq!(hub.delayed_count("ns"), 2, "both are on disk");
-        let (session, _) = hub.connect(key("ns", "c"), true, Some(0)).await.unwrap();
+        let (session, _) = hub.connect(key("ns", "c"), true, Some(0), None).await.unwrap();
         session.attach(1, 0);
         hub.subscribe(&session, &[("d/#".into(), QoS::AtLeastOnce.into())]).await.unwrap();
         Hub::spawn_timers(&hub);

@@ -48,6 +48,10 @@ impl Retained {
         topics.values().filter(|m| topic::matches(filter, &m.topic)).cloned().collect()
     }
 
+    pub fn contains(&self, namespace: &str, topic: &str) -> bool {
+        self.namespaces.get(namespace).is_some_and(|topics| topics.contains_key(topic))
+    }
+
     /// How many topics of the namespace hold a retained message.
     pub fn count(&self, namespace: &str) -> usize {
         self.namespaces.get(namespace).map_or(0, BTreeMap::len)

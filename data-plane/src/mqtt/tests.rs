@@ -47,7 +47,9 @@ fn credential(namespace_id: &str, id: &str, username: &str, filter: &str) -> Cre
 
 impl Fixture {
     /// Namespace `a` with `alice` (everything) and `carol` (`a/#` only);
-    /// namespace `b` with `bob` (everything). Every password is `pw`.
+    /// namespace `b` with `bob` (everything); namespace `limited` (a plan of
+    /// 2 connections, 2 subscriptions per session, 1 retained message,
+    /// 1 KiB packets, 4 in flight) with `dave`. Every password is `pw`.
     async fn start() -> Fixture {
         let dir = std::env::temp_dir().join(format!("omnibus-dp-mqtt-{}", uuid::Uuid::new_v4()));
         let tenancy = Arc::new(Tenancy::open(&dir).await.unwrap());
@@ -60,6 +62,17 @@ impl Fixture {
         tenancy.apply_credential(credential("a", "c-alice", "alice", "#")).await.unwrap();
         tenancy.apply_credential(credential("a", "c-carol", "carol", "a/#")).await.unwrap();
         tenancy.apply_credential(credential("b", "c-bob", "bob", "#")).await.unwrap();
+        let mqtt_limits = crate::tenancy::MqttLimits {
+            max_connections: Some(2),
+            max_subscriptions_per_session: Some(2),
+            max_retained_messages: Some(1),
+            max_packet_size: Some(1024),
+            max_inflight: Some(4),
+            ..Default::default()
+        };
+        let limited = Namespace { id: "limited".into(), plan: "tiny".into(), mqtt_limits, ..Namespace::default() };
+        tenancy.apply_namespace(limited).await.unwrap();
+        tenancy.apply_credential(credential("limited", "c-dave", "dave", "#")).await.unwrap();
         Fixture::serve(tenancy, dir).await
     }
 

@@ -15,6 +15,19 @@ pub struct Namespace {
     pub id: String,
     pub plan: String,
     pub durability: WriteDurability,
+    pub mqtt_limits: MqttLimits,
+}
+
+/// What the namespace's MQTT clients may use, from its plan; `None`: the
+/// broker's own limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqttLimits {
+    pub max_connections: Option<u32>,
+    pub max_subscriptions_per_session: Option<u32>,
+    pub max_queued_messages: Option<u32>,
+    pub max_retained_messages: Option<u32>,
+    pub max_packet_size: Option<u32>,
+    pub max_inflight: Option<u32>,
 }
 
 /// When a write to the namespace's logs is acknowledged; the plan fixes it.

@@ -100,6 +100,11 @@ impl SessionRegistry {
         count
     }
 
+    /// Live sessions of a namespace, and whether `client_id` is one of them.
+    pub fn count_in(&self, namespace_id: &str, client_id: &str) -> (usize, bool) {
+        self.lock().get(namespace_id).map_or((0, false), |sessions| (sessions.len(), sessions.contains_key(client_id)))
+    }
+
     /// Number of live sessions.
     pub fn len(&self) -> usize {
         self.lock().values().map(HashMap::len).sum()

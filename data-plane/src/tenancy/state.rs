@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Credential, Mapping, Namespace, WriteDurability};
+use super::model::{Credential, Mapping, MqttLimits, Namespace, WriteDurability};
 
 /// Why a change is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +39,9 @@ pub enum Effect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NamespaceEntry {
     pub plan: String,
+    /// Absent in files written before plans carried them: the broker's own.
+    #[serde(default)]
+    pub mqtt_limits: MqttLimits,
     /// Absent in files written before plans carried it: fsync.
     #[serde(default)]
     pub durability: WriteDurability,
@@ -91,6 +94,10 @@ impl State {
         self.by_username.get(username)
     }
 
+    pub fn mqtt_limits(&self, namespace_id: &str) -> MqttLimits {
+        self.namespaces.get(namespace_id).map(|entry| entry.mqtt_limits).unwrap_or_default()
+    }
+
     pub fn durability(&self, namespace_id: &str) -> Option<WriteDurability> {
         self.namespaces.get(namespace_id).map(|entry| entry.durability)
     }
@@ -106,18 +113,24 @@ impl State {
 
     pub fn apply_namespace(&mut self, namespace: Namespace) -> Effect {
         match self.namespaces.get_mut(&namespace.id) {
-            Some(entry) if entry.plan == namespace.plan && entry.durability == namespace.durability => {
+            Some(entry)
+                if entry.plan == namespace.plan
+                    && entry.durability == namespace.durability
+                    && entry.mqtt_limits == namespace.mqtt_limits =>
+            {
                 Effect::Unchanged
             }
             Some(entry) => {
                 entry.plan = namespace.plan;
                 entry.durability = namespace.durability;
+                entry.mqtt_limits = namespace.mqtt_limits;
                 Effect::Changed
             }
             None => {
                 let entry = NamespaceEntry {
                     plan: namespace.plan,
                     durability: namespace.durability,
+                    mqtt_limits: namespace.mqtt_limits,
                     credentials: BTreeMap::new(),
                     mappings: Arc::default(),
                 };

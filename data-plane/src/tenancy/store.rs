@@ -111,6 +111,7 @@ mod tests {
             id: "ns-2".into(),
             plan: "pro".into(),
             durability: WriteDurability::Interval { flush_interval_ms: 250 },
+            mqtt_limits: crate::tenancy::MqttLimits { max_connections: Some(3), ..Default::default() },
         });
         let credential = Credential {
             id: "cred-1".into(),

@@ -29,10 +29,10 @@ use crate::mqtt::metrics::Meters;
 use crate::mqtt::session::{Phase, SessionState, Subscription};
 use crate::mqtt::store::{Op, StoreError};
 use crate::mqtt::topic;
-use crate::tenancy::Principal;
+use crate::tenancy::{MqttLimits, Principal};
 
 /// QoS 2 messages a client may have awaiting PUBREL (the broker's Receive
-/// Maximum, told in CONNACK).
+/// Maximum, told in CONNACK), unless the plan allows fewer.
 pub const RECEIVE_MAXIMUM: u16 = 1024;
 /// Topic aliases a client may set (told in CONNACK).
 pub const TOPIC_ALIAS_MAXIMUM: u16 = 64;
@@ -74,6 +74,10 @@ pub struct Reading<'a> {
     pub meters: &'a Meters,
     /// Topic aliases the client set on this connection.
     pub aliases: HashMap<u16, Arc<str>>,
+    /// The plan's limits.
+    pub limits: MqttLimits,
+    /// The broker's Receive Maximum for this connection.
+    pub receive_maximum: u16,
 }
 
 impl Reading<'_> {
@@ -186,7 +190,7 @@ impl Reading<'_> {
                 }
                 let first = {
                     let mut inner = self.session.lock();
-                    if inner.state.awaiting_release() >= usize::from(RECEIVE_MAXIMUM) && self.v5() {
+                    if inner.state.awaiting_release() >= usize::from(self.receive_maximum) && self.v5() {
                         return Err(ReadEnd::Violation(ReasonCode::ReceiveMaximumExceeded, "too many QoS 2 in flight"));
                     }
                     inner.state.on_inbound_qos2(id)
@@ -241,6 +245,13 @@ impl Reading<'_> {
         }
         if !self.principal.acl().may_publish(&topic) {
             return Err(ReasonCode::NotAuthorized);
+        }
+        if publish.retain
+            && !publish.payload.is_empty()
+            && let Some(max) = self.limits.max_retained_messages
+            && !self.hub.retained_room(&self.session.key.namespace, &topic, max as usize)
+        {
+            return Err(ReasonCode::QuotaExceeded);
         }
         let received = Received {
             format: p.payload_format_indicator,
@@ -338,6 +349,8 @@ impl Reading<'_> {
         let identifier = subscribe.properties.subscription_identifier;
         let mut granted = Vec::with_capacity(subscribe.filters.len());
         let mut return_codes = Vec::with_capacity(subscribe.filters.len());
+        let mut held: std::collections::BTreeSet<String> =
+            self.session.lock().state.subscriptions().keys().cloned().collect();
         for (filter, options) in &subscribe.filters {
             let shared = topic::shared(filter);
             if shared.is_some() && options.no_local {
@@ -346,7 +359,16 @@ impl Reading<'_> {
             if shared.is_some_and(|parts| parts.is_err()) {
                 info!(filter, "refusing a malformed shared subscription");
                 return_codes.push(SubscribeReturnCode::Failure(ReasonCode::TopicFilterInvalid));
-            } else if self.principal.acl().may_subscribe(topic::effective(filter)) {
+            } else if !self.principal.acl().may_subscribe(topic::effective(filter)) {
+                info!(filter, "subscription refused by the ACL");
+                return_codes.push(SubscribeReturnCode::Failure(ReasonCode::NotAuthorized));
+            } else if !held.contains(filter)
+                && self.limits.max_subscriptions_per_session.is_some_and(|max| held.len() >= max as usize)
+            {
+                info!(filter, "subscription refused: the session holds as many as the plan allows");
+                return_codes.push(SubscribeReturnCode::Failure(ReasonCode::QuotaExceeded));
+            } else {
+                held.insert(filter.clone());
                 let subscription = Subscription {
                     qos: options.qos,
                     no_local: options.no_local,
@@ -355,9 +377,6 @@ impl Reading<'_> {
                 };
                 granted.push((filter.clone(), subscription, options.retain_handling));
                 return_codes.push(SubscribeReturnCode::Granted(options.qos));
-            } else {
-                info!(filter, "subscription refused by the ACL");
-                return_codes.push(SubscribeReturnCode::Failure(ReasonCode::NotAuthorized));
             }
         }
         let subscriptions: Vec<(String, Subscription)> = granted.iter().map(|(f, s, _)| (f.clone(), *s)).collect();

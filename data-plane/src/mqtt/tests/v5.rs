@@ -273,3 +273,67 @@ async fn a_message_that_expires_while_queued_is_not_delivered() {
     assert_eq!(&delivery(&mut sub).await.payload[..], b"forever");
     fixture.stop().await;
 }
+
+#[tokio::test]
+async fn the_plans_limits_are_refused_the_way_mqtt_says() {
+    let fixture = Fixture::start().await;
+    let (mut one, connack) = fixture.connect(v5("one", "dave")).await;
+    assert_eq!(connack.properties.maximum_packet_size, Some(1024), "the plan's packet size is told");
+    assert_eq!(connack.properties.receive_maximum, Some(4), "so is its in-flight limit");
+    let (_two, _) = fixture.connect(v5("two", "dave")).await;
+    // A third connection: CONNACK 0x97 Quota exceeded; 3.1.1 gets 3 (server unavailable).
+    let (mut three, connack) = fixture.connect(v5("three", "dave")).await;
+    assert_eq!(connack.code, ConnectReturnCode::QuotaExceeded);
+    three.expect_closed().await;
+    let (_, connack) = fixture.connect(connect("three", Some("dave"), Some("pw"))).await;
+    assert_eq!(connack.code.return_code(), 3);
+    // Taking over one of the two is not a third.
+    let (mut again, connack) = fixture.connect(v5("one", "dave")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    assert!(matches!(one.recv().await, Packet::Disconnect(_)));
+
+    // Two subscriptions per session: the third filter gets 0x97.
+    let mut subscribe =
+        Subscribe::new(pid(1), ["x/1", "x/2", "x/3"].iter().map(|f| (f.to_string(), qos(QoS::AtMostOnce))).collect());
+    subscribe.properties.subscription_identifier = None;
+    again.send(Packet::Subscribe(subscribe)).await;
+    let Packet::SubAck(suback) = again.recv().await else { panic!("expected SUBACK") };
+    assert_eq!(
+        suback.return_codes,
+        [
+            SubscribeReturnCode::Granted(QoS::AtMostOnce),
+            SubscribeReturnCode::Granted(QoS::AtMostOnce),
+            SubscribeReturnCode::Failure(ReasonCode::QuotaExceeded)
+        ]
+    );
+    // Re-subscribing to a held filter is not a new one.
+    assert!(matches!(
+        subscribe5(&mut again, "x/1", qos(QoS::AtLeastOnce), None).await.return_codes[0],
+        SubscribeReturnCode::Granted(_)
+    ));
+
+    // One retained message: a second topic is refused with 0x97; replacing the first is fine.
+    let retained = |topic: &str, id: u16| {
+        Packet::Publish(Publish {
+            retain: true,
+            topic: Arc::from(topic),
+            payload: Bytes::from_static(b"r"),
+            qos: QosPid::AtLeastOnce(pid(id)),
+            ..Publish::default()
+        })
+    };
+    again.send(retained("r/1", 11)).await;
+    assert!(puback(&mut again).await.reason_code as u8 <= 0x10);
+    again.send(retained("r/2", 12)).await;
+    assert_eq!(puback(&mut again).await.reason_code, ReasonCode::QuotaExceeded);
+    again.send(retained("r/1", 13)).await;
+    assert!(puback(&mut again).await.reason_code as u8 <= 0x10);
+
+    // A packet over the plan's 1 KiB: DISCONNECT 0x95 Packet too large.
+    again.send(publish("big", &[0; 2000], QosPid::AtMostOnce)).await;
+    match again.recv().await {
+        Packet::Disconnect(disconnect) => assert_eq!(disconnect.reason_code, ReasonCode::PacketTooLarge),
+        other => panic!("expected DISCONNECT, got {other:?}"),
+    }
+    fixture.stop().await;
+}
