@@ -11,6 +11,7 @@
 //!   options, queue, in flight, QoS 2 handshakes both ways, expiry), sans-IO;
 //! - `live_session`: that state as connections and publishers share it;
 //! - `retained`: retained messages per namespace;
+//! - `sys`: each namespace's `$SYS` statistics;
 //! - `store`: persistent sessions and retained messages on disk (redb);
 //! - [`hub`]: the router, the sessions, retained messages and the store
 //!   together: CONNECT's clean/resume, session expiry and will delay,
@@ -33,6 +34,7 @@ pub mod router;
 mod server;
 pub mod session;
 mod store;
+mod sys;
 #[cfg(test)]
 mod tests;
 pub mod topic;

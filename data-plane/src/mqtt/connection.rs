@@ -212,9 +212,9 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     }
     metrics::connect_result("accepted");
     debug!(session_present, "connection accepted");
-    let meters = Meters::open(accepted.principal.namespace_id());
-    meters.bytes_in.increment(reader.decoder_mut().take_bytes_decoded());
-    meters.bytes_out.increment(writer.encoder_mut().take_bytes_encoded());
+    let meters = Meters::open(accepted.principal.namespace_id(), shared.hub.stats(&session.key.namespace));
+    meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
+    meters.bytes_out(writer.encoder_mut().take_bytes_encoded());
 
     let live = Live {
         shared: &shared,
@@ -232,7 +232,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         let _ = tokio::time::timeout(DISCONNECT_WAIT, writer.send(disconnect)).await;
     }
     let will = accepted.will.filter(|_| end.publishes_will()).map(|will| {
-        meters.messages_in.increment(1);
+        meters.message_in();
         will_message(will)
     });
     shared.hub.disconnect(&session, connection, will).await;

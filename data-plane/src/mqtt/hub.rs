@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tracing::warn;
 
@@ -34,6 +35,7 @@ use crate::mqtt::retained::{Retain, Retained};
 use crate::mqtt::router::{Router, SessionId};
 use crate::mqtt::session::{SessionState, Subscription};
 use crate::mqtt::store::{self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError, StoredSubscription};
+use crate::mqtt::sys::{self, Stats};
 use crate::mqtt::topic;
 
 /// Deliveries of one publish: the store changes they need, and the queued
@@ -70,8 +72,12 @@ pub struct Hub {
     /// Delayed publishes by (due time, sequence number).
     delayed: Mutex<BTreeMap<(u64, u64), Delayed>>,
     next_delayed: AtomicU64,
+    /// When the `$SYS` statistics were last published (Unix ms).
+    stats_published: AtomicU64,
     /// The earliest delayed publish may have changed.
     delayed_changed: Arc<Notify>,
+    /// Each namespace's `$SYS` statistics.
+    stats: Mutex<HashMap<Arc<str>, Arc<Stats>>>,
 }
 
 impl Hub {
@@ -90,7 +96,9 @@ impl Hub {
             to_kafka,
             delayed: Mutex::default(),
             next_delayed: AtomicU64::new(1),
+            stats_published: AtomicU64::new(0),
             delayed_changed: Arc::new(Notify::new()),
+            stats: Mutex::default(),
         };
         let now = now_ms();
         let mut expired = Vec::new();
@@ -153,6 +161,7 @@ impl Hub {
                     strong.deliver_delayed(delayed).await;
                 }
                 strong.reap(now_ms()).await;
+                strong.publish_stats(now_ms()).await;
                 let next = lock(&strong.delayed).keys().next().map(|(due_ms, _)| due_ms.saturating_sub(now_ms()));
                 let changed = strong.delayed_changed.clone();
                 drop(strong);
@@ -455,8 +464,12 @@ impl Hub {
         routed
     }
 
+    /// Applies a retained publish; stored, except `$SYS` statistics, which
+    /// are made again after a restart.
     fn retain(&self, namespace: &Arc<str>, message: Message, routed: &mut Routed) {
-        if message.retain {
+        if message.retain && sys::is_sys(&message.topic) {
+            write(&self.retained).apply(namespace, &message);
+        } else if message.retain {
             let op = match write(&self.retained).apply(namespace, &message) {
                 Retain::Set => {
                     Op::PutRetained { namespace: namespace.clone(), message: Message { retain: true, ..message } }
@@ -495,6 +508,34 @@ impl Hub {
         self.complete(routed).await
     }
 
+    /// The namespace's `$SYS` statistics.
+    pub fn stats(&self, namespace: &Arc<str>) -> Arc<Stats> {
+        lock(&self.stats).entry(namespace.clone()).or_default().clone()
+    }
+
+    /// Publishes every namespace's `$SYS` statistics as retained messages of
+    /// its own (kept in memory, not sent to Kafka), at most once per
+    /// [`sys::INTERVAL`].
+    async fn publish_stats(&self, now_ms: u64) {
+        let interval = u64::try_from(sys::INTERVAL.as_millis()).unwrap_or(u64::MAX);
+        if self.stats_published.load(Ordering::Relaxed).saturating_add(interval) > now_ms {
+            return;
+        }
+        self.stats_published.store(now_ms, Ordering::Relaxed);
+        let all: Vec<(Arc<str>, Arc<Stats>)> = lock(&self.stats).iter().map(|(n, s)| (n.clone(), s.clone())).collect();
+        for (namespace, stats) in all {
+            let retained = read(&self.retained).count(&namespace);
+            for (topic, value) in stats.report(retained) {
+                let message = Message::new(Arc::from(topic), Bytes::from(value), QoS::AtMostOnce, true);
+                let mut routed = self.route_in_mqtt(&namespace, &message, None).await;
+                self.retain(&namespace, message, &mut routed);
+                if let Err(error) = self.complete(routed).await {
+                    warn!(%error, "cannot publish $SYS statistics");
+                }
+            }
+        }
+    }
+
     /// Whether a retained message on `topic` fits a namespace allowed `max`
     /// retained messages (replacing one always does).
     pub fn retained_room(&self, namespace: &str, topic: &str, max: usize) -> bool {
@@ -517,6 +558,7 @@ impl Hub {
         write(&self.router).remove_namespace(namespace);
         write(&self.retained).remove_namespace(namespace);
         lock(&self.delayed).retain(|_, d| d.namespace.as_ref() != namespace);
+        lock(&self.stats).remove(namespace);
         self.store.commit(vec![Op::DeleteNamespace { namespace: Arc::from(namespace) }]).await
     }
 
@@ -908,6 +950,41 @@ mod tests {
         drop(hub);
         let hub = Hub::open(&dir, 100, None).unwrap();
         assert_eq!(hub.delayed_count("ns"), 0, "gone from disk too");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_namespace_reads_its_own_sys_statistics_which_are_not_stored() {
+        use std::sync::atomic::Ordering;
+        let dir = dir();
+        let hub = Hub::open(&dir, 100, None).unwrap();
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        hub.stats(&a).messages_received.fetch_add(7, Ordering::Relaxed);
+        hub.stats(&b).messages_received.fetch_add(1, Ordering::Relaxed);
+        hub.publish(&a, message("kept", "x", QoS::AtMostOnce, true)).await.unwrap();
+        let (watcher, _) = hub.connect(key("a", "w"), true, Some(0), None).await.unwrap();
+        watcher.attach(1, 0);
+        hub.subscribe(&watcher, &[("$SYS/#".into(), QoS::AtMostOnce.into())]).await.unwrap();
+        hub.publish_stats(now_ms()).await;
+        let seen: Vec<(String, Bytes)> = {
+            let mut inner = watcher.lock();
+            std::iter::from_fn(|| inner.state.next_outgoing(100, 0))
+                .map(|out| (out.publish.topic.to_string(), out.publish.payload))
+                .collect()
+        };
+        assert!(seen.contains(&("$SYS/broker/messages/received".into(), Bytes::from("7"))), "{seen:?}");
+        assert!(seen.contains(&("$SYS/broker/retained messages/count".into(), Bytes::from("1"))), "{seen:?}");
+        assert_eq!(seen.len(), 6);
+        assert_eq!(hub.retained_count("a"), 1, "$SYS topics are not the clients' retained messages");
+        drop(watcher);
+        drop(hub);
+        let hub = Hub::open(&dir, 100, None).unwrap();
+        let (late, _) = hub.connect(key("a", "late"), true, Some(0), None).await.unwrap();
+        late.attach(1, 0);
+        let filters = [("$SYS/#".to_string(), QoS::AtMostOnce.into())];
+        hub.subscribe(&late, &filters).await.unwrap();
+        hub.deliver_retained(&late, &filters).await.unwrap();
+        assert_eq!(late.lock().state.queued(), 0, "statistics are made again after a restart, not stored");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,8 +1,15 @@
 //! Names, descriptions and per-connection handles of the MQTT metrics.
 //!
-//! Owns metric names only; the recorder (Prometheus) is installed by the binary.
+//! Owns metric names and the per-connection handles that also feed the
+//! namespace's `$SYS` statistics; the recorder (Prometheus) is installed by
+//! the binary.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
+
+use crate::mqtt::sys::Stats;
 
 const CONNECTIONS: &str = "omnibus_mqtt_connections";
 const CONNECTS: &str = "omnibus_mqtt_connects_total";
@@ -34,33 +41,58 @@ pub fn dropped(namespace_id: &str) {
 }
 
 /// One connection's counters, labelled with its namespace once, so the hot
-/// path only increments.
+/// path only increments: the Prometheus ones and the namespace's `$SYS`
+/// statistics.
 pub struct Meters {
-    pub messages_in: Counter,
-    pub messages_out: Counter,
-    pub bytes_in: Counter,
-    pub bytes_out: Counter,
+    messages_in: Counter,
+    messages_out: Counter,
+    bytes_in: Counter,
+    bytes_out: Counter,
     connections: Gauge,
+    stats: Arc<Stats>,
 }
 
 impl Meters {
     /// Counts the connection as open until the meters are dropped.
-    pub fn open(namespace_id: &str) -> Meters {
+    pub fn open(namespace_id: &str, stats: Arc<Stats>) -> Meters {
         let namespace = namespace_id.to_owned();
         let connections = gauge!(CONNECTIONS);
         connections.increment(1.0);
+        stats.connected.fetch_add(1, Ordering::Relaxed);
         Meters {
             messages_in: counter!(MESSAGES_IN, "namespace" => namespace.clone()),
             messages_out: counter!(MESSAGES_OUT, "namespace" => namespace.clone()),
             bytes_in: counter!(BYTES_IN, "namespace" => namespace.clone()),
             bytes_out: counter!(BYTES_OUT, "namespace" => namespace),
             connections,
+            stats,
         }
+    }
+
+    pub fn message_in(&self) {
+        self.messages_in.increment(1);
+        self.stats.messages_received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn message_out(&self) {
+        self.messages_out.increment(1);
+        self.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn bytes_in(&self, bytes: u64) {
+        self.bytes_in.increment(bytes);
+        self.stats.bytes_received.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn bytes_out(&self, bytes: u64) {
+        self.bytes_out.increment(bytes);
+        self.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 
 impl Drop for Meters {
     fn drop(&mut self) {
         self.connections.decrement(1.0);
+        self.stats.connected.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -52,9 +52,10 @@ impl Retained {
         self.namespaces.get(namespace).is_some_and(|topics| topics.contains_key(topic))
     }
 
-    /// How many topics of the namespace hold a retained message.
+    /// How many topics of the namespace hold a retained message its clients
+    /// published (the broker's own `$SYS` ones not counted).
     pub fn count(&self, namespace: &str) -> usize {
-        self.namespaces.get(namespace).map_or(0, BTreeMap::len)
+        self.namespaces.get(namespace).map_or(0, |topics| topics.keys().filter(|t| !t.starts_with("$SYS/")).count())
     }
 
     pub fn remove_namespace(&mut self, namespace: &str) {
@@ -93,7 +94,7 @@ mod tests {
         assert!(retained.matching("ns", "a/b").iter().all(|m| m.retain));
         assert_eq!(retained.apply(&ns, &message("a/b", "")), Retain::Cleared);
         assert_eq!(payloads(&retained, "a/b"), Vec::<Bytes>::new());
-        assert_eq!(retained.count("ns"), 2);
+        assert_eq!(retained.count("ns"), 1, "a/c; the $SYS topic is the broker's");
         assert_eq!(retained.count("other"), 1);
         retained.remove_namespace("ns");
         assert_eq!(retained.count("ns"), 0);

@@ -28,6 +28,7 @@ use crate::mqtt::message::{Message, Properties, Received, now_ms};
 use crate::mqtt::metrics::Meters;
 use crate::mqtt::session::{Phase, SessionState, Subscription};
 use crate::mqtt::store::{Op, StoreError};
+use crate::mqtt::sys;
 use crate::mqtt::topic;
 use crate::tenancy::{MqttLimits, Principal};
 
@@ -96,7 +97,7 @@ impl Reading<'_> {
                 Some(Err(error)) => return ReadEnd::Codec(error),
                 Some(Ok(packet)) => packet,
             };
-            self.meters.bytes_in.increment(reader.decoder_mut().take_bytes_decoded());
+            self.meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
             if let Err(end) = self.handle(packet).await {
                 return end;
             }
@@ -159,7 +160,7 @@ impl Reading<'_> {
     /// publish is acknowledged with its reason code on 5.0 and acknowledged
     /// and dropped on 3.1.1, as that version allows.
     async fn publish(&mut self, mut publish: Publish) -> Result<(), ReadEnd> {
-        self.meters.messages_in.increment(1);
+        self.meters.message_in();
         if self.v5() {
             publish.topic = self.resolve_alias(&publish)?;
         }
@@ -243,7 +244,7 @@ impl Reading<'_> {
         if p.payload_format_indicator == Some(PayloadFormat::Utf8) && std::str::from_utf8(&publish.payload).is_err() {
             return Err(ReasonCode::PayloadFormatInvalid);
         }
-        if !self.principal.acl().may_publish(&topic) {
+        if sys::is_sys(&topic) || !self.principal.acl().may_publish(&topic) {
             return Err(ReasonCode::NotAuthorized);
         }
         if publish.retain
@@ -359,7 +360,9 @@ impl Reading<'_> {
             if shared.is_some_and(|parts| parts.is_err()) {
                 info!(filter, "refusing a malformed shared subscription");
                 return_codes.push(SubscribeReturnCode::Failure(ReasonCode::TopicFilterInvalid));
-            } else if !self.principal.acl().may_subscribe(topic::effective(filter)) {
+            } else if !(sys::is_sys(topic::effective(filter))
+                || self.principal.acl().may_subscribe(topic::effective(filter)))
+            {
                 info!(filter, "subscription refused by the ACL");
                 return_codes.push(SubscribeReturnCode::Failure(ReasonCode::NotAuthorized));
             } else if !held.contains(filter)

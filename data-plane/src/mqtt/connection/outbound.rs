@@ -82,13 +82,13 @@ impl Writing<'_> {
                 }
                 for outgoing in batch {
                     sink.feed(Packet::Publish(outgoing.publish)).await?;
-                    self.meters.messages_out.increment(1);
+                    self.meters.message_out();
                 }
-                self.meters.bytes_out.increment(sink.encoder_mut().take_bytes_encoded());
+                self.meters.bytes_out(sink.encoder_mut().take_bytes_encoded());
                 continue;
             }
             sink.flush().await?;
-            self.meters.bytes_out.increment(sink.encoder_mut().take_bytes_encoded());
+            self.meters.bytes_out(sink.encoder_mut().take_bytes_encoded());
             tokio::select! {
                 biased;
                 packet = control.recv() => match packet {

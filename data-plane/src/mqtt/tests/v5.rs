@@ -337,3 +337,15 @@ async fn the_plans_limits_are_refused_the_way_mqtt_says() {
     }
     fixture.stop().await;
 }
+
+#[tokio::test]
+async fn sys_topics_are_readable_by_any_client_and_writable_by_none() {
+    let fixture = Fixture::start().await;
+    let (mut carol, _) = fixture.connect(v5("carol", "carol")).await;
+    let suback = subscribe5(&mut carol, "$SYS/broker/#", qos(QoS::AtMostOnce), None).await;
+    assert_eq!(suback.return_codes, [SubscribeReturnCode::Granted(QoS::AtMostOnce)], "outside her ACL, yet hers");
+    let (mut alice, _) = fixture.connect(v5("alice", "alice")).await;
+    alice.send(publish("$SYS/broker/clients/connected", b"999", QosPid::AtLeastOnce(pid(1)))).await;
+    assert_eq!(puback(&mut alice).await.reason_code, ReasonCode::NotAuthorized, "nobody forges statistics");
+    fixture.stop().await;
+}
