@@ -8,6 +8,7 @@
 //! span carrying `namespace` and `client_id` once known. Must not hold any
 //! lock across an await, and never panics on what the client sends.
 
+mod ack;
 mod handshake;
 mod inbound;
 mod outbound;
@@ -303,17 +304,7 @@ impl Live<'_> {
     ) -> End {
         let stop = shutdown.child_token();
         let (control, mut control_rx) = mpsc::channel(CONTROL_CAPACITY);
-        let mut reading = Reading {
-            hub: &self.shared.hub,
-            principal: &self.accepted.principal,
-            session: self.session,
-            protocol: self.accepted.protocol,
-            control,
-            meters: self.meters,
-            aliases: HashMap::new(),
-            limits: self.limits,
-            receive_maximum: self.receive_maximum,
-        };
+        let (acks, acks_rx) = mpsc::channel(usize::from(self.receive_maximum.max(1)));
         let writing = Writing {
             session: self.session,
             connection: self.connection,
@@ -325,7 +316,21 @@ impl Live<'_> {
             store: self.shared.hub.store(),
             meters: self.meters,
         };
+        let ack_control = control.clone();
         let read_half = async {
+            // Dropped when the reader ends, which lets the acker finish.
+            let mut reading = Reading {
+                hub: &self.shared.hub,
+                principal: &self.accepted.principal,
+                session: self.session,
+                protocol: self.accepted.protocol,
+                control,
+                acks,
+                meters: self.meters,
+                aliases: HashMap::new(),
+                limits: self.limits,
+                receive_maximum: self.receive_maximum,
+            };
             let end = tokio::select! {
                 () = stop.cancelled() => None,
                 Ok(reason) = &mut kicked => Some(End::Kicked(reason)),
@@ -342,12 +347,20 @@ impl Live<'_> {
             stop.cancel();
             result
         };
-        let (read_end, write_result) = tokio::join!(read_half, write_half);
-        match (read_end, write_result) {
-            (Some(end), _) => end,
-            (None, Err(error)) => End::WriteFailed(error),
-            (None, Ok(())) if shutdown.is_cancelled() => End::Shutdown,
-            (None, Ok(())) => End::Read(ReadEnd::WriterGone),
+        let ack_half = async {
+            let result = ack::run(acks_rx, ack_control, &stop).await;
+            if result.is_err() {
+                stop.cancel();
+            }
+            result
+        };
+        let (read_end, write_result, ack_result) = tokio::join!(read_half, write_half, ack_half);
+        match (read_end, write_result, ack_result) {
+            (_, _, Err(error)) => End::Read(ReadEnd::Store(error)),
+            (Some(end), _, Ok(())) => end,
+            (None, Err(error), Ok(())) => End::WriteFailed(error),
+            (None, Ok(()), Ok(())) if shutdown.is_cancelled() => End::Shutdown,
+            (None, Ok(()), Ok(())) => End::Read(ReadEnd::WriterGone),
         }
     }
 }

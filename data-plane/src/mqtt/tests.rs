@@ -655,3 +655,44 @@ async fn delayed_publishes_arrive_after_their_delay_and_survive_a_restart() {
     watcher.expect_nothing().await;
     fixture.stop().await;
 }
+
+#[tokio::test]
+async fn pipelined_publishes_are_acknowledged_and_delivered_in_order() {
+    let fixture = Fixture::start().await;
+    let (mut durable, _) = fixture.connect(persistent("durable-reader")).await;
+    durable.subscribe(&[("seq", QoS::ExactlyOnce)]).await;
+    let mut publisher = fixture.login("alice", "burst").await;
+    // MQTT-4.6.0-2/3: acknowledgements in the order of the PUBLISH packets,
+    // though the broker stores them while reading on.
+    for n in 1..=60u16 {
+        let qos = if n % 2 == 0 { QosPid::AtLeastOnce(pid(n)) } else { QosPid::ExactlyOnce(pid(n)) };
+        let payload = Bytes::from(n.to_string());
+        publisher.send(Packet::Publish(Publish { qos, topic: Arc::from("seq"), payload, ..Publish::default() })).await;
+    }
+    for n in 1..=60u16 {
+        match publisher.recv().await {
+            Packet::PubAck(ack) | Packet::PubRec(ack) => assert_eq!(ack.packet_id, pid(n), "MQTT-4.6.0-2"),
+            other => panic!("expected an acknowledgement, got {other:?}"),
+        }
+    }
+    // The subscriber acknowledges as packets come (PUBREL interleaves with
+    // the next PUBLISHes, up to the window in flight).
+    let mut payloads = Vec::new();
+    while payloads.len() < 60 {
+        match durable.recv().await {
+            Packet::Publish(publish) => {
+                match publish.qos {
+                    QosPid::AtLeastOnce(id) => durable.send(Packet::PubAck(PubAck::new(id))).await,
+                    QosPid::ExactlyOnce(id) => durable.send(Packet::PubRec(PubAck::new(id))).await,
+                    QosPid::AtMostOnce => {}
+                }
+                payloads.push(publish.payload);
+            }
+            Packet::PubRel(rel) => durable.send(Packet::PubComp(PubAck::new(rel.packet_id))).await,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let expected: Vec<Bytes> = (1..=60u16).map(|n| Bytes::from(n.to_string())).collect();
+    assert_eq!(payloads, expected, "MQTT-4.6.0-5: in the order published");
+    fixture.stop().await;
+}

@@ -1,7 +1,10 @@
 //! The reader half of a connection: packets from the client after CONNECT.
 //!
-//! Routes publishes through the hub and acknowledges each only once what it
-//! must leave on disk is there; advances the session's outgoing handshakes on
+//! Routes publishes through the hub in the order they arrive and hands each
+//! one's wait for the disk to the acker (`ack`), which acknowledges them in
+//! that order once what they must leave on disk is there, so a publisher's
+//! stream is not held to one fsync per message; advances the session's
+//! outgoing handshakes on
 //! PUBACK, PUBREC and PUBCOMP; keeps subscriptions. For MQTT 5 it resolves
 //! topic aliases, enforces the broker's Receive Maximum, answers with reason
 //! codes (a forbidden publish gets 0x87, one nobody receives 0x10), and
@@ -18,6 +21,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use super::Reader;
+use super::ack::{Acked, Acks};
 use crate::mqtt::codec::{
     CodecError, Disconnect, Packet, PacketId, PayloadFormat, ProtocolVersion, PubAck, Publish, QosPid, ReasonCode,
     RetainHandling, SubAck, Subscribe, SubscribeReturnCode, UnsubAck, Unsubscribe,
@@ -72,6 +76,8 @@ pub struct Reading<'a> {
     pub session: &'a Arc<Session>,
     pub protocol: ProtocolVersion,
     pub control: mpsc::Sender<Packet>,
+    /// Publishes waiting for the disk, acknowledged in order by the acker.
+    pub acks: Acks<'a>,
     pub meters: &'a Meters,
     /// Topic aliases the client set on this connection.
     pub aliases: HashMap<u16, Arc<str>>,
@@ -81,7 +87,7 @@ pub struct Reading<'a> {
     pub receive_maximum: u16,
 }
 
-impl Reading<'_> {
+impl<'a> Reading<'a> {
     /// Reads and handles packets until the connection must end.
     pub async fn run(&mut self, reader: &mut Reader, idle_limit: Option<Duration>) -> ReadEnd {
         loop {
@@ -171,23 +177,25 @@ impl Reading<'_> {
         match publish.qos {
             QosPid::AtMostOnce => {
                 if let Ok((message, delay)) = outcome {
-                    self.deliver(message, delay, None).await?;
+                    let work = self.deliver(message, delay, None).await;
+                    self.acknowledge(Acked { work, reply: None }).await?;
                 }
                 Ok(())
             }
             QosPid::AtLeastOnce(id) => {
-                let reason = match outcome {
-                    Ok((message, delay)) => self.deliver(message, delay, None).await?,
-                    Err(reason) => reason,
+                let work = match outcome {
+                    Ok((message, delay)) => self.deliver(message, delay, None).await,
+                    Err(reason) => Box::pin(std::future::ready(Ok(reason))),
                 };
-                self.reply(Packet::PubAck(ack(id, reason))).await
+                self.acknowledge(Acked { work, reply: Some(Packet::PubAck(PubAck::new(id))) }).await
             }
             QosPid::ExactlyOnce(id) => {
                 if let Err(reason) = outcome
                     && self.v5()
                 {
                     // A refused QoS 2 publish ends with this PUBREC: no PUBREL follows.
-                    return self.reply(Packet::PubRec(ack(id, reason))).await;
+                    let work = Box::pin(std::future::ready(Ok(reason)));
+                    return self.acknowledge(Acked { work, reply: Some(Packet::PubRec(PubAck::new(id))) }).await;
                 }
                 let first = {
                     let mut inner = self.session.lock();
@@ -200,18 +208,23 @@ impl Reading<'_> {
                 // crash is recognised and not delivered again.
                 let inbound =
                     self.session.persistent.then(|| Op::PutInbound { key: self.session.key.clone(), packet_id: id });
-                let reason = match outcome {
-                    Ok((message, delay)) if first => self.deliver(message, delay, inbound).await?,
-                    _ => {
-                        if let Some(op) = inbound.filter(|_| first) {
-                            self.hub.store().commit(vec![op]).await?;
-                        }
-                        ReasonCode::Success
+                let work = match (outcome, inbound) {
+                    (Ok((message, delay)), inbound) if first => self.deliver(message, delay, inbound).await,
+                    (_, Some(op)) if first => {
+                        let store = self.hub.store().clone();
+                        Box::pin(async move { store.commit(vec![op]).await.map(|()| ReasonCode::Success) })
                     }
+                    _ => Box::pin(std::future::ready(Ok(ReasonCode::Success))),
                 };
-                self.reply(Packet::PubRec(ack(id, reason))).await
+                self.acknowledge(Acked { work, reply: Some(Packet::PubRec(PubAck::new(id))) }).await
             }
         }
+    }
+
+    /// Queues a publish's wait for the acker, waiting while as many are
+    /// queued as the broker lets a client have in flight.
+    async fn acknowledge(&self, acked: Acked<'a>) -> Result<(), ReadEnd> {
+        self.acks.send(acked).await.map_err(|_| ReadEnd::WriterGone)
     }
 
     /// The topic a 5.0 PUBLISH names, through its Topic Alias: an alias with
@@ -267,26 +280,26 @@ impl Reading<'_> {
         Ok((message, delay))
     }
 
-    /// Routes `message` now or stores it for later, with `also` in the same
-    /// transaction. The reason code for the publisher: 0x10 when no one
-    /// receives it now.
-    async fn deliver(
-        &self,
-        message: Message,
-        delay: Option<Duration>,
-        also: Option<Op>,
-    ) -> Result<ReasonCode, StoreError> {
-        let namespace = &self.session.key.namespace;
+    /// Routes `message` now (queued for every subscriber, in arrival
+    /// order), with `also` to store in the same transaction, and returns the
+    /// wait for the disk: it yields the publisher's reason code, 0x10 when no
+    /// one receives it now. A delayed message is stored in that wait.
+    async fn deliver(&self, message: Message, delay: Option<Duration>, also: Option<Op>) -> super::ack::Work<'a> {
+        let (hub, namespace): (&'a Hub, Arc<str>) = (self.hub, self.session.key.namespace.clone());
         match delay {
-            Some(delay) => self.hub.publish_later(namespace, message, delay, also).await.map(|()| ReasonCode::Success),
+            Some(delay) => Box::pin(async move {
+                hub.publish_later(&namespace, message, delay, also).await.map(|()| ReasonCode::Success)
+            }),
             None => {
-                let routed = self.hub.route_from(namespace, message, Some(self.session.id)).await;
+                let routed = hub.route_from(&namespace, message, Some(self.session.id)).await;
                 let routed = match also {
                     Some(op) => routed.with(op),
                     None => routed,
                 };
-                let reached = self.hub.complete(routed).await?;
-                Ok(if reached == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success })
+                Box::pin(async move {
+                    let reached = hub.complete(routed).await?;
+                    Ok(if reached == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success })
+                })
             }
         }
     }
