@@ -3,8 +3,10 @@
 //!
 //! - MQTT → Kafka ([`ToKafka`]): a message published with MQTT whose topic a
 //!   mapping's filter matches is appended to the mapping's Kafka topic as one
-//!   record — key: the MQTT topic; value: the payload; headers: `mqtt.qos`
-//!   and, when set, `mqtt.retain` — in the partition Kafka's own partitioner
+//!   record — key: the MQTT topic; value: the payload; headers: `mqtt.qos`,
+//!   when set `mqtt.retain`, then its MQTT 5 properties (`mqtt.content_type`,
+//!   `mqtt.response_topic`, `mqtt.correlation_data`, and each user property
+//!   under its own name) — in the partition Kafka's own partitioner
 //!   picks for that key, so each MQTT topic stays in order. A mapping's Kafka
 //!   topic is created (3 partitions) when the mapping is applied
 //!   ([`ensure_topics`]) or, if deleted since, when next needed. A QoS 1 or
@@ -13,7 +15,9 @@
 //!   (`appender`), so the log is not written one message at a time.
 //! - Kafka → MQTT ([`ToMqtt`]): a record a Kafka client produces to a mapped
 //!   topic is published with MQTT, at QoS 1, to the topic its key names, when
-//!   the key is a valid topic name the mapping's filter matches. What the
+//!   the key is a valid topic name the mapping's filter matches; its headers
+//!   become the message's properties the same way back (other headers are
+//!   user properties, when their values are UTF-8). What the
 //!   bridge itself wrote to Kafka is never sent back to MQTT, so mappings in
 //!   both directions make no loop.
 //!
@@ -27,13 +31,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use kafka_protocol::protocol::StrBytes;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use crate::catalog::{Catalog, CatalogError, Topic, TopicConfig};
 use crate::mqtt::codec::QoS;
 use crate::mqtt::hub::Hub;
-use crate::mqtt::message::Message;
+use crate::mqtt::message::{Message, Properties};
 use crate::mqtt::topic;
 use crate::tenancy::{Mapping, Tenancy};
 use appender::{Appender, Pending};
@@ -121,6 +126,7 @@ impl ToKafka {
                 value: message.payload.clone(),
                 qos: message.qos,
                 retain: message.retain,
+                headers: headers_of(message),
                 done,
             };
             let appender = self.appender(namespace, &topic, partition);
@@ -215,6 +221,46 @@ impl ToMqtt {
     }
 }
 
+/// Record header names of MQTT 5 properties other than user properties.
+const CONTENT_TYPE: &str = "mqtt.content_type";
+const RESPONSE_TOPIC: &str = "mqtt.response_topic";
+const CORRELATION_DATA: &str = "mqtt.correlation_data";
+
+/// The record headers of a message's MQTT 5 properties.
+fn headers_of(message: &Message) -> Vec<(String, Bytes)> {
+    let Some(p) = &message.properties else { return Vec::new() };
+    let mut headers = Vec::new();
+    if let Some(content_type) = &p.content_type {
+        headers.push((CONTENT_TYPE.to_string(), Bytes::from(content_type.clone())));
+    }
+    if let Some(response_topic) = &p.response_topic {
+        headers.push((RESPONSE_TOPIC.to_string(), Bytes::from(response_topic.clone())));
+    }
+    if let Some(correlation_data) = &p.correlation_data {
+        headers.push((CORRELATION_DATA.to_string(), correlation_data.clone()));
+    }
+    headers.extend(p.user_properties.iter().map(|(name, value)| (name.clone(), Bytes::from(value.clone()))));
+    headers
+}
+
+/// The MQTT 5 properties of a record's headers (the bridge's own `mqtt.qos`
+/// and `mqtt.retain` left out).
+fn properties_of(headers: &kafka_protocol::indexmap::IndexMap<StrBytes, Option<Bytes>>) -> Option<Arc<Properties>> {
+    let mut properties = Properties::default();
+    for (name, value) in headers {
+        let Some(value) = value else { continue };
+        let text = || std::str::from_utf8(value).ok().map(str::to_string);
+        match name.as_str() {
+            "mqtt.qos" | "mqtt.retain" => {}
+            CONTENT_TYPE => properties.content_type = text(),
+            RESPONSE_TOPIC => properties.response_topic = text().filter(|t| topic::validate_name(t).is_ok()),
+            CORRELATION_DATA => properties.correlation_data = Some(value.clone()),
+            other => properties.user_properties.extend(text().map(|v| (other.to_string(), v))),
+        }
+    }
+    (properties != Properties::default()).then(|| Arc::new(properties))
+}
+
 /// The MQTT messages of Kafka record `batches`: one per record whose key is a
 /// valid topic name one of `filters` matches.
 fn messages(kafka_topic: &str, mut batches: Bytes, filters: &[String]) -> Vec<Message> {
@@ -231,8 +277,9 @@ fn messages(kafka_topic: &str, mut batches: Bytes, filters: &[String]) -> Vec<Me
         if topic::validate_name(name).is_err() || !filters.iter().any(|f| topic::matches(f, name)) {
             continue;
         }
-        let payload = record.value.unwrap_or_default();
-        out.push(Message::new(Arc::from(name), payload, QoS::AtLeastOnce, false));
+        let payload = record.value.clone().unwrap_or_default();
+        let properties = properties_of(&record.headers);
+        out.push(Message::new(Arc::from(name), payload, QoS::AtLeastOnce, false).with_properties(properties));
     }
     out
 }
@@ -261,5 +308,29 @@ mod tests {
             .map(|(t, p)| (t.to_string(), Bytes::from(p)));
         assert_eq!(got, expected);
         assert!(messages("t", Bytes::from_static(b"garbage"), &["#".to_string()]).is_empty());
+    }
+
+    #[test]
+    fn mqtt_5_properties_travel_as_headers_and_back() {
+        let properties = Properties {
+            content_type: Some("application/json".into()),
+            response_topic: Some("replies/1".into()),
+            correlation_data: Some(Bytes::from_static(b"c-9")),
+            user_properties: vec![("trace".into(), "t-1".into()), ("site".into(), "plant-2".into())],
+            ..Properties::default()
+        };
+        let message = Message::new(Arc::from("sensors/a"), Bytes::from_static(b"1"), QoS::AtLeastOnce, false)
+            .with_properties(Some(Arc::new(properties.clone())));
+        let headers = headers_of(&message);
+        assert_eq!(headers.len(), 5);
+        let named: Vec<(&str, Option<&[u8]>)> =
+            headers.iter().map(|(n, v)| (n.as_str(), Some(&v[..]))).chain([("mqtt.qos", Some(&b"1"[..]))]).collect();
+        let record = Record { key: Some(b"sensors/a"), value: Some(b"1"), timestamp_delta: 0, headers: &named };
+        let back = messages("t", encode_batch(&[record], 0).unwrap(), &["#".to_string()]);
+        assert_eq!(
+            back[0].properties.as_deref(),
+            Some(&properties),
+            "the bridge's own headers are not user properties"
+        );
     }
 }

@@ -30,6 +30,8 @@ pub struct Pending {
     pub value: Bytes,
     pub qos: QoS,
     pub retain: bool,
+    /// Further headers (the message's MQTT 5 properties), in order.
+    pub headers: Vec<(String, Bytes)>,
     /// Told once the record is durable (publishers at QoS 1 and 2).
     pub done: Option<oneshot::Sender<Result<(), BridgeError>>>,
 }
@@ -112,8 +114,8 @@ async fn run(topic: String, log: Arc<PartitionLog>, mut receiver: mpsc::Receiver
     }
 }
 
-/// The records as one batch stamped now: key, value, and headers `mqtt.qos`
-/// and (when set) `mqtt.retain`.
+/// The records as one batch stamped now: key, value, and headers `mqtt.qos`,
+/// (when set) `mqtt.retain`, then the message's own.
 fn encode(batch: &[Pending]) -> Option<Bytes> {
     type Headers<'a> = Vec<(&'a str, Option<&'a [u8]>)>;
     let headers: Vec<Headers<'_>> = batch
@@ -128,6 +130,7 @@ fn encode(batch: &[Pending]) -> Option<Bytes> {
             if p.retain {
                 headers.push(("mqtt.retain", Some(&b"true"[..])));
             }
+            headers.extend(p.headers.iter().map(|(name, value)| (name.as_str(), Some(&value[..]))));
             headers
         })
         .collect();
