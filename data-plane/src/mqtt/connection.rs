@@ -108,19 +108,28 @@ impl End {
         }
     }
 
-    /// The reason code a 5.0 client is told in the broker's DISCONNECT, when
-    /// the broker is the one closing.
-    fn disconnect_reason(&self) -> Option<ReasonCode> {
+    /// The reason code and string a 5.0 client is told in the broker's
+    /// DISCONNECT, when the broker is the one closing.
+    fn disconnect_reason(&self) -> Option<(ReasonCode, String)> {
         match self {
-            End::Read(ReadEnd::Codec(CodecError::Decode(error))) => Some(error.reason_code()),
-            End::Read(ReadEnd::Violation(reason, _)) => Some(*reason),
-            End::Read(ReadEnd::IdleTimeout) => Some(ReasonCode::KeepAliveTimeout),
-            End::Read(ReadEnd::Store(_)) | End::WriteFailed(WriteError::Store(_)) => Some(ReasonCode::UnspecifiedError),
-            End::Kicked(KickReason::Takeover) => Some(ReasonCode::SessionTakenOver),
-            End::Kicked(KickReason::CredentialWithdrawn | KickReason::NamespaceDeleted) => {
-                Some(ReasonCode::AdministrativeAction)
+            End::Read(ReadEnd::Codec(CodecError::Decode(error))) => Some((error.reason_code(), error.to_string())),
+            End::Read(ReadEnd::Violation(reason, what)) => Some((*reason, what.to_string())),
+            End::Read(ReadEnd::IdleTimeout) => {
+                Some((ReasonCode::KeepAliveTimeout, "no packet within the keep alive".into()))
             }
-            End::Shutdown => Some(ReasonCode::ServerShuttingDown),
+            End::Read(ReadEnd::Store(_)) | End::WriteFailed(WriteError::Store(_)) => {
+                Some((ReasonCode::UnspecifiedError, "the session state cannot be stored".into()))
+            }
+            End::Kicked(KickReason::Takeover) => {
+                Some((ReasonCode::SessionTakenOver, "another connection took the client id over".into()))
+            }
+            End::Kicked(KickReason::CredentialWithdrawn) => {
+                Some((ReasonCode::AdministrativeAction, "the credential was revoked or changed".into()))
+            }
+            End::Kicked(KickReason::NamespaceDeleted) => {
+                Some((ReasonCode::AdministrativeAction, "the instance was deleted".into()))
+            }
+            End::Shutdown => Some((ReasonCode::ServerShuttingDown, "the broker is shutting down".into())),
             End::Read(ReadEnd::Disconnected { .. } | ReadEnd::PeerClosed | ReadEnd::WriterGone | ReadEnd::Codec(_))
             | End::WriteFailed(_) => None,
         }
@@ -157,7 +166,8 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         && open >= max as usize
     {
         info!(max, "refusing a connection over the plan's limit");
-        let refusal = Refusal { code: ConnectReturnCode::QuotaExceeded, result: "quota_exceeded" };
+        let refusal =
+            Refusal::new(ConnectReturnCode::QuotaExceeded, "quota_exceeded", "the plan's connection limit is reached");
         refuse(&mut reader, &mut writer, refusal).await;
         return;
     }
@@ -175,7 +185,8 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     );
     if !shared.tenancy.is_current(&accepted.principal) {
         info!("credential withdrawn during login");
-        let refusal = Refusal { code: ConnectReturnCode::BadUserNameOrPassword, result: "bad_credentials" };
+        let refusal =
+            Refusal::new(ConnectReturnCode::BadUserNameOrPassword, "bad_credentials", "bad user name or password");
         refuse(&mut reader, &mut writer, refusal).await;
         return;
     }
@@ -189,7 +200,11 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         Ok(found) => found,
         Err(error) => {
             tracing::error!(%error, "cannot open the session");
-            let refusal = Refusal { code: ConnectReturnCode::ServerUnavailable, result: "server_unavailable" };
+            let refusal = Refusal::new(
+                ConnectReturnCode::ServerUnavailable,
+                "server_unavailable",
+                "the session cannot be opened now",
+            );
             refuse(&mut reader, &mut writer, refusal).await;
             return;
         }
@@ -203,6 +218,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
             topic_alias_maximum: Some(inbound::TOPIC_ALIAS_MAXIMUM),
             maximum_packet_size: Some(max_packet_size),
             assigned_client_identifier: accepted.assigned_client_id.then(|| accepted.client_id.clone()),
+            server_keep_alive: accepted.server_keep_alive,
             ..Default::default()
         }),
     };
@@ -228,8 +244,10 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     };
     let end = live.run(&mut reader, &mut writer, resend, kicked, &shutdown).await;
     end.log();
-    if let Some(reason) = end.disconnect_reason().filter(|_| accepted.protocol.is_v5()) {
-        let disconnect = Packet::Disconnect(Disconnect { reason_code: reason, ..Disconnect::default() });
+    if let Some((reason, why)) = end.disconnect_reason().filter(|_| accepted.protocol.is_v5()) {
+        let mut disconnect = Disconnect { reason_code: reason, ..Disconnect::default() };
+        disconnect.properties.reason_string = Some(why);
+        let disconnect = Packet::Disconnect(disconnect);
         let _ = tokio::time::timeout(DISCONNECT_WAIT, writer.send(disconnect)).await;
     }
     let will = accepted.will.filter(|_| end.publishes_will()).map(|will| {
@@ -266,8 +284,11 @@ async fn first_connect(reader: &mut Reader, writer: &mut Writer, shutdown: &Canc
         Ok(Some(Ok(Packet::Connect(connect)))) => return Some(connect),
         Ok(Some(Err(CodecError::Decode(DecodeError::UnsupportedProtocolLevel(level))))) => {
             info!(level, "refusing an unsupported protocol level");
-            let refusal =
-                Refusal { code: ConnectReturnCode::UnacceptableProtocolVersion, result: "unsupported_protocol" };
+            let refusal = Refusal::new(
+                ConnectReturnCode::UnacceptableProtocolVersion,
+                "unsupported_protocol",
+                "MQTT 3.1, 3.1.1 or 5.0",
+            );
             refuse(reader, writer, refusal).await;
         }
         Ok(Some(Ok(packet))) => info!(packet = packet.kind(), "closing: first packet is not CONNECT"),
@@ -330,6 +351,7 @@ impl Live<'_> {
                 aliases: HashMap::new(),
                 limits: self.limits,
                 receive_maximum: self.receive_maximum,
+                problem_information: self.accepted.problem_information,
             };
             let end = tokio::select! {
                 () = stop.cancelled() => None,
@@ -370,7 +392,11 @@ impl Live<'_> {
 /// lost to a reset.
 async fn refuse(reader: &mut Reader, writer: &mut Writer, refusal: Refusal) {
     metrics::connect_result(refusal.result);
-    let connack = ConnAck { session_present: false, code: refusal.code, ..Default::default() };
+    let connack = ConnAck {
+        session_present: false,
+        code: refusal.code,
+        properties: Box::new(ConnAckProperties { reason_string: Some(refusal.why.into()), ..Default::default() }),
+    };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
         return;

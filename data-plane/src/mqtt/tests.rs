@@ -256,9 +256,13 @@ async fn answers_each_protocol_level_in_its_own_form() {
             answer
         }
     };
-    // CONNECT "MQTT" level 5 without credentials: a 5.0 CONNACK 0x86, with (empty) properties.
+    // CONNECT "MQTT" level 5 without credentials: a 5.0 CONNACK 0x86 whose properties carry the
+    // reason string (0x1F) the client asked for by not setting Request Problem Information to 0.
     let v5 = answer(&[0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 5, 2, 0, 60, 0, 0, 1, b'c']).await;
-    assert_eq!(v5, [0x20, 3, 0, 0x86, 0]);
+    assert_eq!(v5[0], 0x20);
+    assert_eq!(usize::from(v5[1]), v5.len() - 2);
+    assert_eq!(v5[2..4], [0, 0x86]);
+    assert_eq!(v5[5], 0x1F, "a reason string says why");
     // Level 6 does not exist: return code 1 in the 3.1.1 form.
     let v6 = answer(&[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 6, 2, 0, 60, 0, 1, b'c']).await;
     assert_eq!(v6, [0x20, 2, 0, 1]);

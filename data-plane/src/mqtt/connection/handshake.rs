@@ -1,8 +1,6 @@
 //! Deciding a CONNECT: client id, credentials, will topic, and the session
 //! and flow-control terms of MQTT 5 (session expiry, receive maximum,
-//! maximum packet size). The broker sends no reason strings or user
-//! properties of its own, so a client's Request Problem Information needs
-//! nothing here.
+//! maximum packet size, whether reason strings may go on acknowledgements).
 //!
 //! Turns a decoded [`Connect`] into an accepted session or the CONNACK code
 //! that refuses it. Does not read or write the socket.
@@ -17,6 +15,9 @@ use crate::tenancy::{AuthError, Principal, Tenancy};
 /// QoS 1 and 2 messages in flight to a client that sets no Receive Maximum
 /// (every MQTT 3.1.1 client): Mosquitto's default.
 pub const DEFAULT_INFLIGHT: u16 = 32;
+/// Longest keep alive a 5.0 client gets, seconds: one asking for none or more
+/// is told this Server Keep Alive (3.1.1 has no way to tell a client).
+pub const MAX_KEEP_ALIVE: u16 = 3600;
 
 /// A CONNECT the broker accepts.
 pub struct Accepted {
@@ -32,22 +33,30 @@ pub struct Accepted {
     pub expiry_secs: Option<u32>,
     /// Close after this long without a packet; `None` when keep-alive is off.
     pub idle_limit: Option<Duration>,
+    /// The Server Keep Alive told in CONNACK, when it differs from the
+    /// client's.
+    pub server_keep_alive: Option<u16>,
     pub will: Option<LastWill>,
     /// The client's Receive Maximum: QoS 1 and 2 messages it takes in flight.
     pub receive_maximum: u16,
     /// The largest packet the client accepts.
     pub max_packet_size: Option<u32>,
+    /// Reason strings may go on acknowledgements (5.0 Request Problem
+    /// Information; CONNACK and DISCONNECT carry them regardless).
+    pub problem_information: bool,
 }
 
-/// A refused CONNECT: the code to answer and the `result` label to count.
+/// A refused CONNECT: the code to answer, the `result` label to count, and
+/// the reason string a 5.0 client is told.
 pub struct Refusal {
     pub code: ConnectReturnCode,
     pub result: &'static str,
+    pub why: &'static str,
 }
 
 impl Refusal {
-    fn new(code: ConnectReturnCode, result: &'static str) -> Refusal {
-        Refusal { code, result }
+    pub fn new(code: ConnectReturnCode, result: &'static str, why: &'static str) -> Refusal {
+        Refusal { code, result, why }
     }
 }
 
@@ -57,7 +66,11 @@ pub async fn authorize(tenancy: &Tenancy, connect: Connect) -> Result<Accepted, 
     let properties = &connect.properties;
     if properties.authentication_method.is_some() {
         info!("refusing enhanced authentication, which this broker does not offer");
-        return Err(Refusal::new(ConnectReturnCode::BadAuthenticationMethod, "bad_authentication_method"));
+        return Err(Refusal::new(
+            ConnectReturnCode::BadAuthenticationMethod,
+            "bad_authentication_method",
+            "enhanced authentication is not offered; log in with a user name and password",
+        ));
     }
     let (client_id, assigned_client_id) = if !connect.client_id.is_empty() {
         (connect.client_id, false)
@@ -65,34 +78,54 @@ pub async fn authorize(tenancy: &Tenancy, connect: Connect) -> Result<Accepted, 
         (format!("auto-{}", uuid::Uuid::new_v4().simple()), true)
     } else {
         info!("refusing an empty client id without a clean session");
-        return Err(Refusal::new(ConnectReturnCode::IdentifierRejected, "identifier_rejected"));
+        return Err(Refusal::new(
+            ConnectReturnCode::IdentifierRejected,
+            "identifier_rejected",
+            "an empty client id needs a clean session",
+        ));
     };
     let Some(username) = connect.username else {
         info!(client_id, "refusing a connection without credentials");
         let code = if v5 { ConnectReturnCode::BadUserNameOrPassword } else { ConnectReturnCode::NotAuthorized };
-        return Err(Refusal::new(code, "not_authorized"));
+        return Err(Refusal::new(code, "not_authorized", "a user name and password are required"));
     };
     let password = connect.password.as_deref().and_then(|bytes| std::str::from_utf8(bytes).ok());
     let Some(password) = password else {
         info!(client_id, username, "refusing a connection without a usable password");
-        return Err(Refusal::new(ConnectReturnCode::BadUserNameOrPassword, "bad_credentials"));
+        return Err(Refusal::new(
+            ConnectReturnCode::BadUserNameOrPassword,
+            "bad_credentials",
+            "the password is not UTF-8",
+        ));
     };
     let principal = match tenancy.authenticate(&username, password).await {
         Ok(principal) => principal,
         Err(AuthError::UnknownUser | AuthError::BadPassword) => {
             info!(client_id, username, "refusing bad credentials");
-            return Err(Refusal::new(ConnectReturnCode::BadUserNameOrPassword, "bad_credentials"));
+            return Err(Refusal::new(
+                ConnectReturnCode::BadUserNameOrPassword,
+                "bad_credentials",
+                "bad user name or password",
+            ));
         }
         Err(error @ AuthError::Unavailable(_)) => {
             tracing::error!(%error, "password check failed");
-            return Err(Refusal::new(ConnectReturnCode::ServerUnavailable, "server_unavailable"));
+            return Err(Refusal::new(
+                ConnectReturnCode::ServerUnavailable,
+                "server_unavailable",
+                "credentials cannot be checked now; try again",
+            ));
         }
     };
     if let Some(will) = &connect.will
         && !principal.acl().may_publish(&will.topic)
     {
         info!(client_id, topic = %will.topic, "refusing a will on a topic the credential may not publish to");
-        return Err(Refusal::new(ConnectReturnCode::NotAuthorized, "not_authorized"));
+        return Err(Refusal::new(
+            ConnectReturnCode::NotAuthorized,
+            "not_authorized",
+            "the credential may not publish to the will topic",
+        ));
     }
     let expiry_secs = if v5 {
         match properties.session_expiry_interval.unwrap_or(0) {
@@ -104,7 +137,10 @@ pub async fn authorize(tenancy: &Tenancy, connect: Connect) -> Result<Accepted, 
     } else {
         None
     };
-    let idle_limit = (connect.keep_alive > 0).then(|| Duration::from_millis(u64::from(connect.keep_alive) * 1500));
+    let server_keep_alive =
+        (v5 && (connect.keep_alive == 0 || connect.keep_alive > MAX_KEEP_ALIVE)).then_some(MAX_KEEP_ALIVE);
+    let keep_alive = server_keep_alive.unwrap_or(connect.keep_alive);
+    let idle_limit = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
     Ok(Accepted {
         principal,
         protocol: connect.protocol,
@@ -113,8 +149,10 @@ pub async fn authorize(tenancy: &Tenancy, connect: Connect) -> Result<Accepted, 
         clean_session: connect.clean_session,
         expiry_secs,
         idle_limit,
+        server_keep_alive,
         will: connect.will,
         receive_maximum: properties.receive_maximum.unwrap_or(if v5 { u16::MAX } else { DEFAULT_INFLIGHT }),
         max_packet_size: properties.maximum_packet_size,
+        problem_information: properties.request_problem_information.unwrap_or(true),
     })
 }

@@ -85,6 +85,8 @@ pub struct Reading<'a> {
     pub limits: MqttLimits,
     /// The broker's Receive Maximum for this connection.
     pub receive_maximum: u16,
+    /// Reason strings may go on acknowledgements.
+    pub problem_information: bool,
 }
 
 impl<'a> Reading<'a> {
@@ -183,19 +185,21 @@ impl<'a> Reading<'a> {
                 Ok(())
             }
             QosPid::AtLeastOnce(id) => {
+                let reply = self.ack(id, &outcome, &publish.topic);
                 let work = match outcome {
                     Ok((message, delay)) => self.deliver(message, delay, None).await,
                     Err(reason) => Box::pin(std::future::ready(Ok(reason))),
                 };
-                self.acknowledge(Acked { work, reply: Some(Packet::PubAck(PubAck::new(id))) }).await
+                self.acknowledge(Acked { work, reply: Some(Packet::PubAck(reply)) }).await
             }
             QosPid::ExactlyOnce(id) => {
                 if let Err(reason) = outcome
                     && self.v5()
                 {
                     // A refused QoS 2 publish ends with this PUBREC: no PUBREL follows.
+                    let reply = self.ack(id, &Err(reason), &publish.topic);
                     let work = Box::pin(std::future::ready(Ok(reason)));
-                    return self.acknowledge(Acked { work, reply: Some(Packet::PubRec(PubAck::new(id))) }).await;
+                    return self.acknowledge(Acked { work, reply: Some(Packet::PubRec(reply)) }).await;
                 }
                 let first = {
                     let mut inner = self.session.lock();
@@ -219,6 +223,24 @@ impl<'a> Reading<'a> {
                 self.acknowledge(Acked { work, reply: Some(Packet::PubRec(PubAck::new(id))) }).await
             }
         }
+    }
+
+    /// The acknowledgement of a publish, with the reason string of a refusal
+    /// when the client wants them.
+    fn ack(&self, id: PacketId, outcome: &Result<(Message, Option<Duration>), ReasonCode>, topic: &str) -> PubAck {
+        let mut ack = PubAck::new(id);
+        if let Err(reason) = outcome
+            && self.problem_information
+        {
+            ack.properties.reason_string = Some(match reason {
+                ReasonCode::NotAuthorized => format!("the credential may not publish to {topic}"),
+                ReasonCode::QuotaExceeded => "the plan's limit of retained messages is reached".into(),
+                ReasonCode::PayloadFormatInvalid => "the payload is not UTF-8 as its format indicator says".into(),
+                ReasonCode::TopicNameInvalid => "a delayed publish is $delayed/{seconds}/{topic}".into(),
+                other => format!("{other:?}"),
+            });
+        }
+        ack
     }
 
     /// Queues a publish's wait for the acker, waiting while as many are
@@ -397,8 +419,19 @@ impl<'a> Reading<'a> {
         }
         let subscriptions: Vec<(String, Subscription)> = granted.iter().map(|(f, s, _)| (f.clone(), *s)).collect();
         let existed = self.hub.subscribe(self.session, &subscriptions).await?;
+        let refused: Vec<&str> = subscribe
+            .filters
+            .iter()
+            .zip(&return_codes)
+            .filter(|(_, code)| matches!(code, SubscribeReturnCode::Failure(_)))
+            .map(|((filter, _), _)| filter.as_str())
+            .collect();
+        let mut suback = SubAck::new(subscribe.packet_id, return_codes);
+        if !refused.is_empty() && self.problem_information {
+            suback.properties.reason_string = Some(format!("refused: {}", refused.join(", ")));
+        }
         // SUBACK is queued before the retained messages, so it goes out first.
-        self.reply(Packet::SubAck(SubAck::new(subscribe.packet_id, return_codes))).await?;
+        self.reply(Packet::SubAck(suback)).await?;
         let retained: Vec<(String, Subscription)> = granted
             .into_iter()
             .zip(existed)

@@ -54,7 +54,9 @@ async fn delivery(client: &mut Client) -> Publish {
 #[tokio::test]
 async fn connack_tells_the_limits_and_assigns_an_empty_client_id() {
     let fixture = Fixture::start().await;
-    let (_, connack) = fixture.connect(v5("", "alice")).await;
+    let mut unbounded = v5("", "alice");
+    unbounded.keep_alive = 0;
+    let (_, connack) = fixture.connect(unbounded).await;
     assert_eq!(connack.code, ConnectReturnCode::Accepted);
     let p = &connack.properties;
     let assigned = p.assigned_client_identifier.clone().expect("MQTT-3.2.2-16: an assigned client id is told");
@@ -62,6 +64,11 @@ async fn connack_tells_the_limits_and_assigns_an_empty_client_id() {
     assert_eq!(p.receive_maximum, Some(1024));
     assert_eq!(p.topic_alias_maximum, Some(64));
     assert_eq!(p.maximum_packet_size, Some(4096));
+    assert_eq!(p.server_keep_alive, Some(3600), "no keep alive asked: the broker sets one");
+    let mut short = v5("short", "alice");
+    short.keep_alive = 30;
+    let (_, connack) = fixture.connect(short).await;
+    assert_eq!(connack.properties.server_keep_alive, None, "a keep alive within bounds stands");
     // Enhanced authentication is not offered: 0x8C (MQTT-4.12.0-1).
     let mut auth = v5("c", "alice");
     auth.properties.authentication_method = Some("SCRAM-SHA-256".into());
@@ -70,6 +77,7 @@ async fn connack_tells_the_limits_and_assigns_an_empty_client_id() {
     client.expect_closed().await;
     let (_, connack) = fixture.connect(v5("c", "nobody")).await;
     assert_eq!(connack.code, ConnectReturnCode::BadUserNameOrPassword);
+    assert_eq!(connack.properties.reason_string.as_deref(), Some("bad user name or password"), "MQTT-3.2.2-19");
     fixture.stop().await;
 }
 
@@ -110,7 +118,9 @@ async fn reason_codes_tell_publishers_what_happened() {
     let fixture = Fixture::start().await;
     let (mut carol, _) = fixture.connect(v5("carol", "carol")).await;
     carol.send(publish("b/forbidden", b"x", QosPid::AtLeastOnce(pid(1)))).await;
-    assert_eq!(puback(&mut carol).await.reason_code, ReasonCode::NotAuthorized);
+    let refused = puback(&mut carol).await;
+    assert_eq!(refused.reason_code, ReasonCode::NotAuthorized);
+    assert_eq!(refused.properties.reason_string.as_deref(), Some("the credential may not publish to b/forbidden"));
     carol.send(publish("b/forbidden", b"x", QosPid::ExactlyOnce(pid(2)))).await;
     let Packet::PubRec(rec) = carol.recv().await else { panic!("expected PUBREC") };
     assert_eq!(rec.reason_code, ReasonCode::NotAuthorized, "a refused QoS 2 publish ends at PUBREC");
@@ -124,6 +134,14 @@ async fn reason_codes_tell_publishers_what_happened() {
     assert_eq!(puback(&mut carol).await.reason_code, ReasonCode::PayloadFormatInvalid);
     let refused = subscribe5(&mut carol, "b/#", qos(QoS::AtMostOnce), None).await;
     assert_eq!(refused.return_codes, [SubscribeReturnCode::Failure(ReasonCode::NotAuthorized)]);
+    assert_eq!(refused.properties.reason_string.as_deref(), Some("refused: b/#"));
+    // A client that asks for no problem information gets codes without strings (MQTT-3.1.2-29).
+    let mut quiet = v5("quiet", "carol");
+    quiet.properties.request_problem_information = Some(false);
+    let (mut quiet, _) = fixture.connect(quiet).await;
+    quiet.send(publish("b/forbidden", b"x", QosPid::AtLeastOnce(pid(1)))).await;
+    let refused = puback(&mut quiet).await;
+    assert_eq!((refused.reason_code, refused.properties.reason_string), (ReasonCode::NotAuthorized, None));
     carol.send(Packet::PubRel(PubAck::new(pid(9)))).await;
     let Packet::PubComp(comp) = carol.recv().await else { panic!("expected PUBCOMP") };
     assert_eq!(comp.reason_code, ReasonCode::PacketIdentifierNotFound);
@@ -188,7 +206,10 @@ async fn topic_aliases_are_set_used_and_bounded() {
     second.properties.topic_alias = Some(65);
     publisher.send(Packet::Publish(second)).await;
     match publisher.recv().await {
-        Packet::Disconnect(disconnect) => assert_eq!(disconnect.reason_code, ReasonCode::TopicAliasInvalid),
+        Packet::Disconnect(disconnect) => {
+            assert_eq!(disconnect.reason_code, ReasonCode::TopicAliasInvalid);
+            assert!(disconnect.properties.reason_string.is_some(), "the broker says why it closes");
+        }
         other => panic!("expected DISCONNECT, got {other:?}"),
     }
     publisher.expect_closed().await;
