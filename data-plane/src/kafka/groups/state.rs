@@ -595,7 +595,6 @@ impl Group {
         }
         let Some(leader) = self.leader.clone() else {
             self.phase = Phase::Empty;
-            self.protocol_type = None;
             self.protocol = None;
             return;
         };
@@ -863,8 +862,24 @@ mod tests {
         assert_eq!(group.phase(), Phase::Empty);
         assert!(group.is_idle());
         assert_eq!(group.check_commit(now, "", None, -1), Ok(()), "a simple commit into an empty group");
+        assert_eq!(group.protocol_type(), Some("consumer"), "an empty group still says what it was, as Kafka's does");
         join_new(&mut group, now, "c", &["range"]);
         assert_eq!(joins(&group.take_completions())["c"].generation, 5, "generations go on after Empty");
+    }
+
+    #[test]
+    fn an_empty_group_takes_a_member_of_another_protocol_type() {
+        let now = Instant::now();
+        let mut group = stable_pair(now);
+        group.leave(now, "a", None).unwrap();
+        group.leave(now, "b", None).unwrap();
+        assert_eq!(group.phase(), Phase::Empty);
+        let connect =
+            |member_id: &str| JoinRequest { protocol_type: "connect".into(), ..request(member_id, "d", &["range"]) };
+        assert_eq!(group.join(now, connect("")), Ok(Joined::MemberIdRequired("d".into())));
+        group.join(now, connect("d")).unwrap();
+        assert_eq!(joins(&group.take_completions())["d"].protocol_type, "connect");
+        assert_eq!(group.protocol_type(), Some("connect"));
     }
 
     #[test]
