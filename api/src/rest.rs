@@ -279,6 +279,15 @@ pub struct CreateMappingRequest {
     /// `both` when absent.
     #[serde(default)]
     pub direction: MappingDirection,
+    /// The part of the MQTT topics the Kafka side does not see, e.g.
+    /// `devices/`: MQTT topic `devices/42/temp` is keyed `42/temp` in Kafka,
+    /// and a record keyed `42/cmd` goes to MQTT topic `devices/42/cmd` (a
+    /// record without a key: to `devices`). Topics that do not start with it
+    /// keep their whole name as key. No wildcards; `mqtt_filter` must match
+    /// topics under it when records go to MQTT. Empty (the default): keys are
+    /// whole MQTT topics.
+    #[serde(default)]
+    pub mqtt_topic_prefix: String,
 }
 
 /// The fields to change; absent ones keep their value.
@@ -291,6 +300,9 @@ pub struct UpdateMappingRequest {
     pub kafka_topic: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<MappingDirection>,
+    /// `""` removes the prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt_topic_prefix: Option<String>,
 }
 
 /// An MQTT↔Kafka mapping of an instance. Every instance starts with one:
@@ -302,6 +314,7 @@ pub struct UpdateMappingRequest {
     "mqtt_filter": "#",
     "kafka_topic": "mqtt",
     "direction": "both",
+    "mqtt_topic_prefix": "",
     "created_at": "2026-11-24T08:00:00Z"
 }))]
 pub struct Mapping {
@@ -310,6 +323,8 @@ pub struct Mapping {
     pub mqtt_filter: String,
     pub kafka_topic: String,
     pub direction: MappingDirection,
+    /// The part of the MQTT topics the Kafka side does not see, as created; empty when none.
+    pub mqtt_topic_prefix: String,
     #[schema(format = DateTime)]
     pub created_at: String,
 }

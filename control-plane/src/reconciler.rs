@@ -292,6 +292,7 @@ fn wire_mapping(row: &MappingRow) -> Result<fleet::Mapping, PassError> {
         mqtt_filter: row.mqtt_filter.clone(),
         kafka_topic: row.kafka_topic.clone(),
         direction: direction as i32,
+        mqtt_topic_prefix: row.mqtt_topic_prefix.clone(),
     })
 }
 

@@ -175,6 +175,7 @@ mod tests {
                     mqtt_filter: "#".into(),
                     kafka_topic: "mqtt".into(),
                     direction: "both".into(),
+                    mqtt_topic_prefix: String::new(),
                     created_at: 1000,
                 }],
                 "{}",

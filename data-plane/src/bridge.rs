@@ -3,7 +3,8 @@
 //!
 //! - MQTT → Kafka ([`ToKafka`]): a message published with MQTT whose topic a
 //!   mapping's filter matches is appended to the mapping's Kafka topic as one
-//!   record — key: the MQTT topic; value: the payload; headers: `mqtt.qos`,
+//!   record — key: the MQTT topic, without the mapping's topic prefix when it
+//!   starts with it; value: the payload; headers: `mqtt.qos`,
 //!   when set `mqtt.retain`, then its MQTT 5 properties (`mqtt.content_type`,
 //!   `mqtt.response_topic`, `mqtt.correlation_data`, and each user property
 //!   under its own name) — in the partition Kafka's own partitioner
@@ -14,8 +15,10 @@
 //!   says; QoS 0 never waits for the disk. Records are batched per partition
 //!   (`appender`), so the log is not written one message at a time.
 //! - Kafka → MQTT ([`ToMqtt`]): a record a Kafka client produces to a mapped
-//!   topic is published with MQTT, at QoS 1, to the topic its key names, when
-//!   the key is a valid topic name the mapping's filter matches; its headers
+//!   topic is published with MQTT, at QoS 1, to the mapping's topic prefix
+//!   followed by its key (a keyless record: to the prefix without a trailing
+//!   `/`, when there is a prefix), when that is a valid topic name the
+//!   mapping's filter matches; its headers
 //!   become the message's properties the same way back (other headers are
 //!   user properties, when their values are UTF-8). What the
 //!   bridge itself wrote to Kafka is never sent back to MQTT, so mappings in
@@ -122,7 +125,7 @@ impl ToKafka {
                 (None, None)
             };
             let record = Pending {
-                key: Bytes::copy_from_slice(message.topic.as_bytes()),
+                key: Bytes::copy_from_slice(key_of(&message.topic, &mapping.mqtt_topic_prefix).as_bytes()),
                 value: message.payload.clone(),
                 qos: message.qos,
                 retain: message.retain,
@@ -204,13 +207,13 @@ impl ToMqtt {
         let (tenancy, hub) = (self.tenancy.clone(), self.hub.clone());
         tokio::spawn(async move {
             while let Some((topic, batches)) = receiver.recv().await {
-                let filters: Vec<String> = tenancy
+                let routes: Vec<Route> = tenancy
                     .mappings(&namespace)
                     .iter()
                     .filter(|m| m.to_mqtt() && m.kafka_topic == topic)
-                    .map(|m| m.mqtt_filter.clone())
+                    .map(|m| Route { filter: m.mqtt_filter.clone(), prefix: m.mqtt_topic_prefix.clone() })
                     .collect();
-                for message in messages(&topic, batches, &filters) {
+                for message in messages(&topic, batches, &routes) {
                     if let Err(error) = hub.publish_from_kafka(&namespace, message).await {
                         warn!(%error, namespace = %namespace, topic, "a Kafka record did not reach MQTT");
                     }
@@ -261,9 +264,33 @@ fn properties_of(headers: &kafka_protocol::indexmap::IndexMap<StrBytes, Option<B
     (properties != Properties::default()).then(|| Arc::new(properties))
 }
 
-/// The MQTT messages of Kafka record `batches`: one per record whose key is a
-/// valid topic name one of `filters` matches.
-fn messages(kafka_topic: &str, mut batches: Bytes, filters: &[String]) -> Vec<Message> {
+/// The record key of an MQTT topic: the topic without `prefix`, when it
+/// starts with it.
+fn key_of<'a>(topic: &'a str, prefix: &str) -> &'a str {
+    topic.strip_prefix(prefix).unwrap_or(topic)
+}
+
+/// Where records of a Kafka topic go in MQTT: `prefix` + key, if `filter`
+/// matches it.
+struct Route {
+    filter: String,
+    prefix: String,
+}
+
+impl Route {
+    /// The MQTT topic of a record with `key`, if this route takes it.
+    fn topic_for(&self, key: Option<&[u8]>) -> Option<String> {
+        let name = match key {
+            Some(key) => format!("{}{}", self.prefix, std::str::from_utf8(key).ok()?),
+            None => self.prefix.strip_suffix('/').unwrap_or(&self.prefix).to_string(),
+        };
+        (topic::validate_name(&name).is_ok() && topic::matches(&self.filter, &name)).then_some(name)
+    }
+}
+
+/// The MQTT messages of Kafka record `batches`: one per record and distinct
+/// topic the `routes` give it.
+fn messages(kafka_topic: &str, mut batches: Bytes, routes: &[Route]) -> Vec<Message> {
     let sets = match kafka_protocol::records::RecordBatchDecoder::decode_all(&mut batches) {
         Ok(sets) => sets,
         Err(error) => {
@@ -273,13 +300,20 @@ fn messages(kafka_topic: &str, mut batches: Bytes, filters: &[String]) -> Vec<Me
     };
     let mut out = Vec::new();
     for record in sets.into_iter().flat_map(|set| set.records).filter(|r| !r.control) {
-        let Some(name) = record.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()) else { continue };
-        if topic::validate_name(name).is_err() || !filters.iter().any(|f| topic::matches(f, name)) {
+        let mut names: Vec<String> = routes.iter().filter_map(|r| r.topic_for(record.key.as_deref())).collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
             continue;
         }
         let payload = record.value.clone().unwrap_or_default();
         let properties = properties_of(&record.headers);
-        out.push(Message::new(Arc::from(name), payload, QoS::AtLeastOnce, false).with_properties(properties));
+        for name in names {
+            out.push(
+                Message::new(Arc::from(name), payload.clone(), QoS::AtLeastOnce, false)
+                    .with_properties(properties.clone()),
+            );
+        }
     }
     out
 }
@@ -300,14 +334,44 @@ mod tests {
         ];
         let batch = encode_batch(&records, 0).unwrap();
         let two = Bytes::from([batch.clone(), batch].concat());
-        let got: Vec<(String, Bytes)> = messages("t", two, &["sensors/#".to_string()])
-            .into_iter()
-            .map(|m| (m.topic.to_string(), m.payload))
-            .collect();
+        let got = topics_and_payloads(messages("t", two, &[route("sensors/#", "")]));
         let expected = [("sensors/a", "21.5"), ("sensors/b", ""), ("sensors/a", "21.5"), ("sensors/b", "")]
             .map(|(t, p)| (t.to_string(), Bytes::from(p)));
         assert_eq!(got, expected);
-        assert!(messages("t", Bytes::from_static(b"garbage"), &["#".to_string()]).is_empty());
+        assert!(messages("t", Bytes::from_static(b"garbage"), &[route("#", "")]).is_empty());
+    }
+
+    fn route(filter: &str, prefix: &str) -> Route {
+        Route { filter: filter.into(), prefix: prefix.into() }
+    }
+
+    fn topics_and_payloads(messages: Vec<Message>) -> Vec<(String, Bytes)> {
+        messages.into_iter().map(|m| (m.topic.to_string(), m.payload)).collect()
+    }
+
+    #[test]
+    fn a_topic_prefix_is_left_out_of_keys_and_put_back_on_the_way_to_mqtt() {
+        assert_eq!(key_of("devices/42/temp", "devices/"), "42/temp");
+        assert_eq!(key_of("devices/", "devices/"), "");
+        assert_eq!(key_of("sensors/1", "devices/"), "sensors/1", "other topics keep their whole name");
+        assert_eq!(key_of("devices/42", ""), "devices/42");
+        let records = [
+            Record { key: Some(b"42/cmd"), value: Some(b"stop"), timestamp_delta: 0, headers: &[] },
+            Record { key: None, value: Some(b"all"), timestamp_delta: 0, headers: &[] },
+            Record { key: Some(b""), value: Some(b"empty key"), timestamp_delta: 0, headers: &[] },
+            Record { key: Some(b"+/cmd"), value: Some(b"wildcard"), timestamp_delta: 0, headers: &[] },
+        ];
+        let batch = encode_batch(&records, 0).unwrap();
+        let got = topics_and_payloads(messages("t", batch.clone(), &[route("devices/#", "devices/")]));
+        let expected = [("devices/42/cmd", "stop"), ("devices", "all"), ("devices/", "empty key")]
+            .map(|(t, p)| (t.to_string(), Bytes::from(p)));
+        assert_eq!(got, expected);
+        // Two routes: each record once per distinct topic; the same topic twice is one message.
+        let routes = [route("devices/#", "devices/"), route("#", "devices/"), route("+/cmd", "")];
+        let got = topics_and_payloads(messages("t", batch, &routes));
+        let expected = [("42/cmd", "stop"), ("devices/42/cmd", "stop"), ("devices", "all"), ("devices/", "empty key")]
+            .map(|(t, p)| (t.to_string(), Bytes::from(p)));
+        assert_eq!(got, expected);
     }
 
     #[test]
@@ -326,7 +390,7 @@ mod tests {
         let named: Vec<(&str, Option<&[u8]>)> =
             headers.iter().map(|(n, v)| (n.as_str(), Some(&v[..]))).chain([("mqtt.qos", Some(&b"1"[..]))]).collect();
         let record = Record { key: Some(b"sensors/a"), value: Some(b"1"), timestamp_delta: 0, headers: &named };
-        let back = messages("t", encode_batch(&[record], 0).unwrap(), &["#".to_string()]);
+        let back = messages("t", encode_batch(&[record], 0).unwrap(), &[route("#", "")]);
         assert_eq!(
             back[0].properties.as_deref(),
             Some(&properties),

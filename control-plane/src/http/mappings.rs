@@ -36,6 +36,7 @@ pub fn default_mapping(instance_id: &str, now: i64) -> MappingRow {
         mqtt_filter: DEFAULT_MQTT_FILTER.into(),
         kafka_topic: DEFAULT_KAFKA_TOPIC.into(),
         direction: direction_text(MappingDirection::Both).into(),
+        mqtt_topic_prefix: String::new(),
         created_at: now,
     }
 }
@@ -59,12 +60,14 @@ pub async fn create(
     let instance = live_instance(&state, &caller, &instance_id).await?;
     validate_filter(&request.mqtt_filter)?;
     validate_topic(&request.kafka_topic)?;
+    validate_prefix(&request.mqtt_topic_prefix, &request.mqtt_filter, request.direction)?;
     let row = MappingRow {
         id: uuid::Uuid::now_v7().to_string(),
         instance_id: instance.id.clone(),
         mqtt_filter: request.mqtt_filter,
         kafka_topic: request.kafka_topic,
         direction: direction_text(request.direction).into(),
+        mqtt_topic_prefix: request.mqtt_topic_prefix,
         created_at: now_ms(),
     };
     match state.store.insert_mapping(&row, MAX_MAPPINGS).await {
@@ -151,8 +154,10 @@ pub async fn update(
         mqtt_filter: request.mqtt_filter.unwrap_or_else(|| current.mqtt_filter.clone()),
         kafka_topic: request.kafka_topic.unwrap_or_else(|| current.kafka_topic.clone()),
         direction: request.direction.map_or_else(|| current.direction.clone(), |d| direction_text(d).into()),
+        mqtt_topic_prefix: request.mqtt_topic_prefix.unwrap_or_else(|| current.mqtt_topic_prefix.clone()),
         ..current.clone()
     };
+    validate_prefix(&row.mqtt_topic_prefix, &row.mqtt_filter, direction_of(&row)?)?;
     if row == current {
         return Ok(axum::Json(to_api(&row)?));
     }
@@ -199,20 +204,24 @@ fn duplicate(row: &MappingRow) -> ApiError {
 }
 
 fn to_api(row: &MappingRow) -> ApiResult<Mapping> {
-    let direction = match row.direction.as_str() {
-        "mqtt_to_kafka" => MappingDirection::MqttToKafka,
-        "kafka_to_mqtt" => MappingDirection::KafkaToMqtt,
-        "both" => MappingDirection::Both,
-        other => return Err(InternalError::Corrupt(format!("mapping {} has direction {other:?}", row.id)).into()),
-    };
     Ok(Mapping {
         id: row.id.clone(),
         instance_id: row.instance_id.clone(),
         mqtt_filter: row.mqtt_filter.clone(),
         kafka_topic: row.kafka_topic.clone(),
-        direction,
+        direction: direction_of(row)?,
+        mqtt_topic_prefix: row.mqtt_topic_prefix.clone(),
         created_at: rfc3339(row.created_at),
     })
+}
+
+fn direction_of(row: &MappingRow) -> ApiResult<MappingDirection> {
+    match row.direction.as_str() {
+        "mqtt_to_kafka" => Ok(MappingDirection::MqttToKafka),
+        "kafka_to_mqtt" => Ok(MappingDirection::KafkaToMqtt),
+        "both" => Ok(MappingDirection::Both),
+        other => Err(InternalError::Corrupt(format!("mapping {} has direction {other:?}", row.id)).into()),
+    }
 }
 
 /// How a direction is stored (the same spelling as in the API).
@@ -234,6 +243,52 @@ fn validate_filter(filter: &str) -> ApiResult<()> {
         return Err(ApiError::validation("mqtt_filter", format!("mqtt_filter must not start with {prefix:?}")));
     }
     Ok(())
+}
+
+/// A prefix is empty or the start of a topic name (no wildcards), and when
+/// records go to MQTT the filter must match topics under it, or none would
+/// arrive.
+fn validate_prefix(prefix: &str, filter: &str, direction: MappingDirection) -> ApiResult<()> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    if let Err(e) = omnibus_api::topic::validate_name(prefix) {
+        return Err(ApiError::validation("mqtt_topic_prefix", format!("{prefix:?} cannot start a topic name: {e}")));
+    }
+    if direction != MappingDirection::MqttToKafka && !reaches_under(filter, prefix) {
+        return Err(ApiError::validation(
+            "mqtt_topic_prefix",
+            format!("mqtt_filter {filter:?} matches no topic starting with {prefix:?}, so no record would reach MQTT"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `filter` matches some topic name that starts with `prefix`: each
+/// whole level of the prefix must be matched, and its last, open level must
+/// be the start of what the filter allows there. Topics starting with `$` are
+/// not matched by a leading wildcard (MQTT-4.7.2-1).
+fn reaches_under(filter: &str, prefix: &str) -> bool {
+    let mut filter_levels = filter.split('/');
+    let mut prefix_levels = prefix.split('/').peekable();
+    let mut first = true;
+    while let Some(level) = prefix_levels.next() {
+        let open = prefix_levels.peek().is_none();
+        let Some(wanted) = filter_levels.next() else { return false };
+        let wildcard = wanted == "#" || wanted == "+";
+        if wildcard && first && level.starts_with('$') {
+            return false;
+        }
+        if wanted == "#" {
+            return true;
+        }
+        let fits = if open { wildcard || wanted.starts_with(level) } else { wildcard || wanted == level };
+        if !fits {
+            return false;
+        }
+        first = false;
+    }
+    true
 }
 
 fn validate_topic(topic: &str) -> ApiResult<()> {
@@ -270,6 +325,44 @@ mod tests {
         for bad in ["", ".", "..", "a b", "a/b", &"x".repeat(250)] {
             assert_eq!(field(validate_topic(bad)), Some("kafka_topic"), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn prefixes_start_topic_names_the_filter_reaches() {
+        let both = MappingDirection::Both;
+        for (prefix, filter) in [
+            ("", "a/b"),
+            ("devices/", "devices/#"),
+            ("devices/", "+/+/cmd"),
+            ("devices", "devices/#"),
+            ("dev", "devices/#"),
+            ("plant/line-", "plant/+/temp"),
+            ("plant/line-", "plant/line-1"),
+            ("$SYS/", "$SYS/#"),
+            ("a", "#"),
+        ] {
+            assert!(validate_prefix(prefix, filter, both).is_ok(), "{prefix:?} under {filter:?}");
+        }
+        for (prefix, filter) in [
+            ("devices/+/", "#"),
+            ("a#", "#"),
+            ("devices/", "sensors/#"),
+            ("devices/", "devices"),
+            ("plant/line-", "plant/belt-1"),
+            ("plant/a/b/", "plant/+"),
+            ("$SYS/", "#"),
+            ("$SYS/", "+/x"),
+        ] {
+            assert_eq!(
+                field(validate_prefix(prefix, filter, both)),
+                Some("mqtt_topic_prefix"),
+                "{prefix:?} {filter:?}"
+            );
+        }
+        assert!(
+            validate_prefix("devices/", "sensors/#", MappingDirection::MqttToKafka).is_ok(),
+            "only keys are shortened when nothing goes to MQTT"
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct MappingRow {
     pub kafka_topic: String,
     /// `mqtt_to_kafka`, `kafka_to_mqtt` or `both`.
     pub direction: String,
+    /// `""` when none.
+    pub mqtt_topic_prefix: String,
     pub created_at: i64,
 }
 
@@ -28,7 +30,7 @@ pub enum MappingInsert {
 
 macro_rules! mapping_columns {
     () => {
-        "id, instance_id, mqtt_filter, kafka_topic, direction, created_at"
+        "id, instance_id, mqtt_filter, kafka_topic, direction, mqtt_topic_prefix, created_at"
     };
 }
 
@@ -93,15 +95,17 @@ impl Store {
             .await
     }
 
-    /// Changes a mapping's filter, topic and direction; false when there is
-    /// none. A pair the instance already maps is a unique violation.
+    /// Changes a mapping's filter, topic, direction and prefix; false when
+    /// there is none. A pair the instance already maps is a unique violation.
     pub async fn update_mapping(&self, row: &MappingRow) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
-            "UPDATE mappings SET mqtt_filter = $1, kafka_topic = $2, direction = $3 WHERE id = $4 AND instance_id = $5",
+            "UPDATE mappings SET mqtt_filter = $1, kafka_topic = $2, direction = $3, mqtt_topic_prefix = $4 \
+             WHERE id = $5 AND instance_id = $6",
         )
         .bind(&row.mqtt_filter)
         .bind(&row.kafka_topic)
         .bind(&row.direction)
+        .bind(&row.mqtt_topic_prefix)
         .bind(&row.id)
         .bind(&row.instance_id)
         .execute(&self.pool)
@@ -126,12 +130,13 @@ pub(super) async fn insert_mapping_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     row: &MappingRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(concat!("INSERT INTO mappings (", mapping_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6)"))
+    sqlx::query(concat!("INSERT INTO mappings (", mapping_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"))
         .bind(&row.id)
         .bind(&row.instance_id)
         .bind(&row.mqtt_filter)
         .bind(&row.kafka_topic)
         .bind(&row.direction)
+        .bind(&row.mqtt_topic_prefix)
         .bind(row.created_at)
         .execute(&mut **tx)
         .await?;

@@ -315,8 +315,8 @@ pub async fn mappings_start_with_the_default_and_reach_the_fleet(env: Env) {
     let default = &items[0];
     assert_eq!(default["instance_id"], id);
     assert_eq!(
-        (&default["mqtt_filter"], &default["kafka_topic"], &default["direction"]),
-        (&json!("#"), &json!("mqtt"), &json!("both"))
+        (&default["mqtt_filter"], &default["kafka_topic"], &default["direction"], &default["mqtt_topic_prefix"]),
+        (&json!("#"), &json!("mqtt"), &json!("both"), &json!(""))
     );
     assert!(default["created_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{default}");
     assert!(listed.body["next_page_token"].is_null());
@@ -357,6 +357,17 @@ pub async fn mappings_start_with_the_default_and_reach_the_fleet(env: Env) {
     assert_eq!(commands.status, StatusCode::CREATED, "{commands:?}");
     assert_eq!(commands.body["direction"], "both");
     let commands_id = commands.body["id"].as_str().unwrap().to_string();
+    // A topic prefix the Kafka side does not see reaches the broker, and "" removes it.
+    let prefixed = env
+        .call(Method::PATCH, &format!("{path}/{commands_id}"), Some(&token), Some(json!({"mqtt_topic_prefix": "cmd/"})))
+        .await;
+    assert_eq!(prefixed.body["mqtt_topic_prefix"], "cmd/", "{prefixed:?}");
+    assert_eq!(env.broker_mappings(id)[2]["mqtt_topic_prefix"], "cmd/");
+    let plain = env
+        .call(Method::PATCH, &format!("{path}/{commands_id}"), Some(&token), Some(json!({"mqtt_topic_prefix": ""})))
+        .await;
+    assert_eq!(plain.body["mqtt_topic_prefix"], "", "{plain:?}");
+    assert_eq!(env.broker_mappings(id)[2].get("mqtt_topic_prefix"), None);
 
     // Change: PATCH changes only what it names, and the broker follows.
     let changed = env
@@ -427,6 +438,8 @@ pub async fn mapping_input_is_validated(env: Env) {
         (json!({"mqtt_filter": "a", "kafka_topic": "a b"}), "kafka_topic"),
         (json!({"mqtt_filter": "a", "kafka_topic": long_topic}), "kafka_topic"),
         (json!({"mqtt_filter": "a", "kafka_topic": "t", "direction": "sideways"}), "body"),
+        (json!({"mqtt_filter": "a/#", "kafka_topic": "t", "mqtt_topic_prefix": "a/+/"}), "mqtt_topic_prefix"),
+        (json!({"mqtt_filter": "sensors/#", "kafka_topic": "t", "mqtt_topic_prefix": "devices/"}), "mqtt_topic_prefix"),
         (json!({"kafka_topic": "t"}), "body"),
     ] {
         let a = create(body.clone()).await;
@@ -448,12 +461,20 @@ pub async fn mapping_input_is_validated(env: Env) {
         (json!({"mqtt_filter": "$share/g/s"}), "mqtt_filter"),
         (json!({"kafka_topic": ".."}), "kafka_topic"),
         (json!({"direction": "up"}), "body"),
+        (json!({"mqtt_topic_prefix": "other/", "direction": "both"}), "mqtt_topic_prefix"),
     ] {
         let a = env.call(Method::PATCH, &mapping, Some(&token), Some(body.clone())).await;
         a.problem(422);
         assert_eq!(a.body["field"], field, "{body}: {a:?}");
     }
     assert_eq!(env.call(Method::GET, &mapping, Some(&token), None).await.body, first.body);
+    // Nothing goes to MQTT, so the prefix only shortens keys: any prefix fits.
+    let shortened = env.call(Method::PATCH, &mapping, Some(&token), Some(json!({"mqtt_topic_prefix": "other/"}))).await;
+    assert_eq!(shortened.status, StatusCode::OK, "{shortened:?}");
+    // Now records would reach MQTT under a prefix the filter does not match.
+    let a = env.call(Method::PATCH, &mapping, Some(&token), Some(json!({"direction": "both"}))).await;
+    a.problem(422);
+    assert_eq!(a.body["field"], "mqtt_topic_prefix", "{a:?}");
 
     // At most 100 per instance: the default and the two above, then 97 more.
     for i in 0..97 {

@@ -161,7 +161,21 @@ pub fn mappings(mappings: Vec<fleet::Mapping>) -> Result<Vec<Mapping>, Status> {
                     mapping.kafka_topic
                 ))
             })?;
-            Ok(Mapping { id, mqtt_filter: mapping.mqtt_filter, kafka_topic: mapping.kafka_topic, direction })
+            if !mapping.mqtt_topic_prefix.is_empty() {
+                topic::validate_name(&mapping.mqtt_topic_prefix).map_err(|error| {
+                    Status::invalid_argument(format!(
+                        "mappings[{i}].mqtt_topic_prefix {:?} cannot start a topic name: {error}",
+                        mapping.mqtt_topic_prefix
+                    ))
+                })?;
+            }
+            Ok(Mapping {
+                id,
+                mqtt_filter: mapping.mqtt_filter,
+                kafka_topic: mapping.kafka_topic,
+                direction,
+                mqtt_topic_prefix: mapping.mqtt_topic_prefix,
+            })
         })
         .collect()
 }
@@ -271,7 +285,13 @@ mod tests {
     }
 
     fn mapping(id: &str, mqtt_filter: &str, kafka_topic: &str, direction: i32) -> fleet::Mapping {
-        fleet::Mapping { id: id.into(), mqtt_filter: mqtt_filter.into(), kafka_topic: kafka_topic.into(), direction }
+        fleet::Mapping {
+            id: id.into(),
+            mqtt_filter: mqtt_filter.into(),
+            kafka_topic: kafka_topic.into(),
+            direction,
+            mqtt_topic_prefix: String::new(),
+        }
     }
 
     #[test]
@@ -311,6 +331,10 @@ mod tests {
             (mapping("m", "#", "a b", both), "mappings[0].kafka_topic"),
             (mapping("m", "#", &"x".repeat(250), both), "mappings[0].kafka_topic"),
             (mapping("m", "#", "t", 7), "mappings[0].direction has an invalid value 7"),
+            (
+                fleet::Mapping { mqtt_topic_prefix: "a/+/".into(), ..mapping("m", "#", "t", both) },
+                "mappings[0].mqtt_topic_prefix \"a/+/\" cannot start a topic name",
+            ),
         ];
         for (bad, expected) in cases {
             let status = mappings(vec![bad]).unwrap_err();

@@ -285,6 +285,7 @@ mod tests {
                     mqtt_filter: mqtt_filter.into(),
                     kafka_topic: kafka_topic.into(),
                     direction: direction as i32,
+                    mqtt_topic_prefix: String::new(),
                 })
                 .collect(),
         }

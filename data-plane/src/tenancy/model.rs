@@ -104,12 +104,16 @@ impl Credential {
 /// One MQTT↔Kafka mapping of a namespace: MQTT topics matching `mqtt_filter`
 /// and the Kafka topic `kafka_topic` are joined in `direction`. The filter is a
 /// valid, non-shared MQTT topic filter and the topic a valid Kafka topic name.
+/// `mqtt_topic_prefix` (empty when none, else free of wildcards) is the part of
+/// the MQTT topics the Kafka side does not see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
     pub id: String,
     pub mqtt_filter: String,
     pub kafka_topic: String,
     pub direction: MappingDirection,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mqtt_topic_prefix: String,
 }
 
 impl Mapping {
@@ -176,6 +180,7 @@ mod tests {
             mqtt_filter: "#".into(),
             kafka_topic: "mqtt".into(),
             direction: MappingDirection::KafkaToMqtt,
+            mqtt_topic_prefix: String::new(),
         };
         assert!(mapping.to_mqtt() && !mapping.to_kafka());
     }

@@ -288,6 +288,7 @@ mod tests {
             mqtt_filter: mqtt_filter.to_owned(),
             kafka_topic: kafka_topic.to_owned(),
             direction: MappingDirection::Both,
+            mqtt_topic_prefix: String::new(),
         }
     }
 

@@ -139,6 +139,7 @@ mod tests {
             mqtt_filter: "#".into(),
             kafka_topic: "mqtt".into(),
             direction: MappingDirection::MqttToKafka,
+            mqtt_topic_prefix: "plant/".into(),
         };
         state.apply_mappings("ns-1", vec![mapping]).unwrap();
         state
@@ -206,6 +207,21 @@ mod tests {
         let (_, loaded) = MetadataStore::open(&dir).unwrap();
         assert!(loaded.mappings("ns-1").is_empty());
         assert_eq!(loaded.credential_by_username("alice").unwrap().id, "cred-1");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_mapping_from_before_topic_prefixes_has_none() {
+        let dir = temp_dir("pre-prefix");
+        let (store, _) = MetadataStore::open(&dir).unwrap();
+        store.save(&sample_state()).unwrap();
+        let mut document: serde_json::Value = serde_json::from_slice(&fs::read(dir.join(FILE_NAME)).unwrap()).unwrap();
+        let mapping = &mut document["namespaces"]["ns-1"]["mappings"][0];
+        assert_eq!(mapping["mqtt_topic_prefix"], "plant/");
+        mapping.as_object_mut().unwrap().remove("mqtt_topic_prefix");
+        fs::write(dir.join(FILE_NAME), serde_json::to_vec(&document).unwrap()).unwrap();
+        let (_, loaded) = MetadataStore::open(&dir).unwrap();
+        assert_eq!(loaded.mappings("ns-1")[0].mqtt_topic_prefix, "");
         fs::remove_dir_all(&dir).unwrap();
     }
 
