@@ -5,7 +5,7 @@
 //! - [`scram`]: the salted form in which a credential's secret crosses from the
 //!   control plane to the fleet.
 //! - [`topic`]: the syntax of MQTT topic names and filters, which ACL rules and
-//!   MQTT↔Kafka mappings use.
+//!   MQTT↔Kafka mappings use (re-exported from the MQTT codec, which owns it).
 //! - [`kafka_topic`]: the syntax of Kafka topic names, which mappings use.
 //!
 //! Only these types cross a process boundary. This crate holds no behaviour of
@@ -14,7 +14,7 @@
 pub mod kafka_topic;
 pub mod rest;
 pub mod scram;
-pub mod topic;
+pub use omnibus_mqtt_codec::topic;
 
 /// Generated from `proto/omnibus/fleet/v1/fleet.proto`.
 pub mod fleet {

@@ -2,7 +2,8 @@
 //! WebSocket over TLS.
 //!
 //! Layered, each part with one job:
-//! - [`codec`]: bytes ↔ packets of 3.1, 3.1.1 and 5.0, sans-IO;
+//! - [`codec`]: bytes ↔ packets of 3.1, 3.1.1 and 5.0, sans-IO (the
+//!   `omnibus-mqtt-codec` crate);
 //! - [`topic`]: topic names and filters;
 //! - [`router`]: per-namespace subscription tries;
 //! - `message`: the application message as routed and stored, with the
@@ -23,7 +24,7 @@
 //! credential belongs to; this module asks [`crate::tenancy`] who a client is
 //! and what it may do, and must not reach into tenancy's storage.
 
-pub mod codec;
+pub use omnibus_mqtt_codec as codec;
 mod connection;
 pub mod hub;
 mod live_session;

@@ -7,9 +7,9 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use omnibus_data_plane::mqtt::codec::decode::decode;
-use omnibus_data_plane::mqtt::codec::encode::encode;
-use omnibus_data_plane::mqtt::codec::{Packet, ProtocolVersion};
+use omnibus_mqtt_codec::decode::decode;
+use omnibus_mqtt_codec::encode::encode;
+use omnibus_mqtt_codec::{Packet, ProtocolVersion};
 
 /// Large enough for any input libFuzzer makes; the limit check itself is
 /// exercised by inputs announcing more.

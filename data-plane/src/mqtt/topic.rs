@@ -5,7 +5,9 @@
 //! (level splitting) and the ACL (matching and coverage). Knows nothing of
 //! namespaces: callers scope topics before they get here.
 
-pub use omnibus_api::topic::{LEVEL_SEPARATOR, MULTI_LEVEL, SINGLE_LEVEL, TopicError, validate_filter, validate_name};
+pub use omnibus_mqtt_codec::topic::{
+    LEVEL_SEPARATOR, MULTI_LEVEL, SINGLE_LEVEL, TopicError, validate_filter, validate_name,
+};
 
 /// Prefix of a shared subscription's filter: `$share/{group}/{filter}`.
 pub const SHARED_PREFIX: &str = "$share/";

@@ -1,4 +1,9 @@
-//! The MQTT wire codec: sans-IO, bytes in, [`Packet`]s out and back.
+//! The MQTT wire codec: sans-IO, bytes in, [`Packet`]s out and back, and the
+//! syntax of topic names and filters ([`topic`]) it checks.
+//!
+//! A crate of its own so that what must hold for any input — the fuzz target
+//! `mqtt_decode` — builds without the broker, and so that the contract crate
+//! can share the topic syntax without the codec depending on it.
 //!
 //! Owns framing, parsing and serialising of MQTT 3.1 (`MQIsdp`, level 3),
 //! 3.1.1 (`MQTT`, level 4) and 5.0 (`MQTT`, level 5) control packets, AUTH
@@ -19,9 +24,10 @@
 //! (rmqtt-codec, the only one that reads level 3, is built on ntex;
 //! mqtt-protocol-core has no 3.1; mqttbytes is unmaintained).
 //!
-//! Files: `packet.rs` (the packet types), `properties.rs` (5.0 properties per
-//! packet kind), `reason.rs` (5.0 reason codes per packet kind), `decode.rs`
-//! and `encode.rs` (the two directions), `tests.rs` + `tests/`. The fuzz
+//! Files: `topic.rs` (topic syntax), `packet.rs` (the packet types),
+//! `properties.rs` (5.0 properties per packet kind), `reason.rs` (5.0 reason
+//! codes per packet kind), `decode.rs` and `encode.rs` (the two directions),
+//! `tests.rs` + `tests/`. The fuzz
 //! target `mqtt_decode` (`fuzz/` at the repository root) checks that any bytes
 //! either fail to decode or round-trip through the encoder.
 
@@ -32,6 +38,7 @@ mod properties;
 mod reason;
 #[cfg(test)]
 mod tests;
+pub mod topic;
 
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};

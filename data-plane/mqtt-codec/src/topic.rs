@@ -1,5 +1,6 @@
 //! The syntax of MQTT topic names and topic filters (MQTT 3.1.1 §4.7, the same
-//! in 5.0). Part of the contract because ACL rules carry topic filters: the
+//! in 5.0): what PUBLISH and SUBSCRIBE may carry. The contract crate
+//! re-exports it because ACL rules and mappings carry topic filters: the
 //! control plane refuses a malformed rule with the same check the broker
 //! applies to SUBSCRIBE. Matching is the broker's business, not this crate's.
 

@@ -15,7 +15,7 @@ use super::decode::{DecodeError, decode as decode_as};
 use super::encode::encode;
 use super::packet::*;
 use super::{CodecError, MqttCodec};
-use crate::mqtt::topic::TopicError;
+use crate::topic::TopicError;
 
 const MAX: u32 = 1024 * 1024;
 

@@ -16,7 +16,7 @@ use super::packet::{
 use super::properties::{
     ConnectProperties, Inconsistent, Owned, PayloadFormat, Property, PropertySet, PublishProperties, Refusal, id,
 };
-use crate::mqtt::topic::{self, TopicError};
+use crate::topic::{self, TopicError};
 
 /// Why bytes are not a valid packet. Every variant closes the connection;
 /// [`DecodeError::reason_code`] says which 5.0 reason code reports it.

@@ -3,7 +3,7 @@
 //! and what a 3.1.1 encoder makes of 5.0 values.
 
 use super::*;
-use crate::mqtt::codec::encode::EncodeError;
+use crate::encode::EncodeError;
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
 
