@@ -20,10 +20,13 @@ use crate::tenancy::{Acl, AclRule, Action, Credential, Namespace, Tenancy};
 
 const WAIT: Duration = Duration::from_secs(5);
 
+mod conformance;
 mod v5;
 
 struct Fixture {
     addr: SocketAddr,
+    /// MQTT over WebSocket (path `/mqtt`) on the same hub.
+    ws_addr: SocketAddr,
     tenancy: Arc<Tenancy>,
     stop: CancellationToken,
     server: tokio::task::JoinHandle<()>,
@@ -80,11 +83,13 @@ impl Fixture {
     async fn serve(tenancy: Arc<Tenancy>, dir: PathBuf) -> Fixture {
         let hub = Arc::new(Hub::open(&dir.join("mqtt"), 1000, None).unwrap());
         Hub::spawn_timers(&hub);
-        let listener = MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), hub, 4096).await.unwrap();
+        let mut listener =
+            MqttListener::bind("127.0.0.1:0".parse().unwrap(), tenancy.clone(), hub, 4096).await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let ws_addr = listener.bind_transport("127.0.0.1:0".parse().unwrap(), super::Transport::Ws).await.unwrap();
         let stop = CancellationToken::new();
         let server = tokio::spawn(listener.serve(stop.clone()));
-        Fixture { addr, tenancy, stop, server, dir }
+        Fixture { addr, ws_addr, tenancy, stop, server, dir }
     }
 
     /// Stops the broker and starts another on the same data directory, as a

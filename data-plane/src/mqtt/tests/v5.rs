@@ -6,24 +6,29 @@
 use super::*;
 
 /// Alice (`#`) or Carol (`a/#`) at MQTT 5.0.
-fn v5(client_id: &str, username: &str) -> Connect {
+pub(super) fn v5(client_id: &str, username: &str) -> Connect {
     Connect { protocol: ProtocolVersion::V5, ..connect(client_id, Some(username), Some("pw")) }
 }
 
-fn with_expiry(connect: Connect, seconds: u32) -> Connect {
+pub(super) fn with_expiry(connect: Connect, seconds: u32) -> Connect {
     let mut connect = connect;
     connect.clean_session = false;
     connect.properties.session_expiry_interval = Some(seconds);
     connect
 }
 
-async fn login5(fixture: &Fixture, client_id: &str) -> Client {
+pub(super) async fn login5(fixture: &Fixture, client_id: &str) -> Client {
     let (client, connack) = fixture.connect(v5(client_id, "alice")).await;
     assert_eq!(connack.code, ConnectReturnCode::Accepted);
     client
 }
 
-async fn subscribe5(client: &mut Client, filter: &str, options: SubscriptionOptions, id: Option<u32>) -> SubAck {
+pub(super) async fn subscribe5(
+    client: &mut Client,
+    filter: &str,
+    options: SubscriptionOptions,
+    id: Option<u32>,
+) -> SubAck {
     let mut subscribe = Subscribe::new(pid(1), vec![(filter.to_string(), options)]);
     subscribe.properties.subscription_identifier = id;
     client.send(Packet::Subscribe(subscribe)).await;
@@ -33,18 +38,18 @@ async fn subscribe5(client: &mut Client, filter: &str, options: SubscriptionOpti
     }
 }
 
-fn qos(qos: QoS) -> SubscriptionOptions {
+pub(super) fn qos(qos: QoS) -> SubscriptionOptions {
     qos.into()
 }
 
-async fn puback(client: &mut Client) -> PubAck {
+pub(super) async fn puback(client: &mut Client) -> PubAck {
     match client.recv().await {
         Packet::PubAck(ack) => ack,
         other => panic!("expected PUBACK, got {other:?}"),
     }
 }
 
-async fn delivery(client: &mut Client) -> Publish {
+pub(super) async fn delivery(client: &mut Client) -> Publish {
     match client.recv().await {
         Packet::Publish(publish) => publish,
         other => panic!("expected PUBLISH, got {other:?}"),
