@@ -218,7 +218,8 @@ impl Hub {
 
     /// Finds or makes the session of a CONNECT. `clean` (CleanSession /
     /// Clean Start) ends any earlier session of the client id, publishing a
-    /// will it still held; otherwise an earlier persistent session is resumed
+    /// will it still held, as does an earlier session whose expiry interval
+    /// has passed; otherwise an earlier persistent session is resumed
     /// (the second value: session present). A new session is persistent when
     /// its expiry (`None`: never) is above zero. The session then expires
     /// `expiry_secs` after its connection ends. Returns once stored.
@@ -231,7 +232,9 @@ impl Hub {
     ) -> Result<(Arc<Session>, bool), StoreError> {
         let existing = lock(&self.clients).get(&key).cloned();
         if let Some(existing) = existing {
-            if !clean && existing.persistent {
+            // One whose expiry passed is gone, though the timer has not ended it yet.
+            let expired = existing.lock().expires_at_ms().is_some_and(|at| at <= now_ms());
+            if !clean && existing.persistent && !expired {
                 let record = {
                     let mut inner = existing.lock();
                     inner.expiry_secs = expiry_secs;

@@ -304,6 +304,27 @@ async fn clean_start_decides_whether_the_session_is_resumed() {
     fixture.stop().await;
 }
 
+/// [MQTT-4.1.0-1] [MQTT-4.1.0-2]: a session is kept while its connection
+/// is open, however short its expiry interval, and discarded once the
+/// connection is closed and the interval has passed.
+#[tokio::test]
+async fn session_state_lives_while_connected_and_ends_with_its_expiry() {
+    let fixture = Fixture::start().await;
+    let (mut brief, _) = fixture.connect(with_expiry(v5("brief", "alice"), 1)).await;
+    subscribe5(&mut brief, "se", qos(QoS::AtLeastOnce), None).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut publisher = login5(&fixture, "pub").await;
+    publisher.send(publish("se", b"still", QosPid::AtLeastOnce(pid(1)))).await;
+    assert_eq!(puback(&mut publisher).await.reason_code, ReasonCode::Success);
+    assert_eq!(&receive(&mut brief, 1).await[0].payload[..], b"still", "MQTT-4.1.0-1: kept while connected");
+    brief.send(Packet::Disconnect(Disconnect::default())).await;
+    brief.expect_closed().await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (_brief, connack) = fixture.connect(with_expiry(v5("brief", "alice"), 1)).await;
+    assert!(!connack.session_present, "MQTT-4.1.0-2: discarded once its expiry interval passed");
+    fixture.stop().await;
+}
+
 /// [MQTT-3.1.2-7] [MQTT-3.1.2-12] [MQTT-3.1.2-14] [MQTT-3.1.2-15]
 /// [MQTT-3.1.3-10]: a will of any QoS is stored with the session and
 /// published with its properties, user properties in order, retained when
