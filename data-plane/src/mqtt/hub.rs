@@ -272,7 +272,8 @@ impl Hub {
     /// will goes out now without a delay or when the session ends; with a
     /// delay, after it, unless the client is back first. Messages the session
     /// holds from shared subscriptions go to another member: an attached one,
-    /// or, when the session itself goes, any other.
+    /// or, when the session itself goes, any other; QoS 2 ones already in
+    /// flight stay with it (or end with it).
     pub async fn disconnect(&self, session: &Arc<Session>, connection: u64, will: Option<(Message, u32)>) {
         session.detach(connection);
         let now = now_ms();

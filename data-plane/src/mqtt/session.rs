@@ -288,11 +288,18 @@ impl SessionState {
     }
 
     /// Takes out every queued or in-flight message that came through a shared
-    /// subscription `give_away` accepts (its member is leaving), in order.
+    /// subscription `give_away` accepts (its member is leaving), in order,
+    /// except QoS 2 messages in flight: their delivery is completed with this
+    /// session or not at all (MQTT 5.0 §4.8.2, [MQTT-4.8.2-4], [MQTT-4.8.2-5]).
     pub fn take_shared(&mut self, give_away: impl Fn(&str) -> bool) -> Vec<(u64, Message)> {
         let leaves = |message: &Message| message.shared.as_deref().is_some_and(&give_away);
         let mut taken: Vec<(u64, Message)> = Vec::new();
-        let seqs: Vec<u64> = self.inflight.iter().filter(|(_, f)| leaves(&f.message)).map(|(seq, _)| *seq).collect();
+        let seqs: Vec<u64> = self
+            .inflight
+            .iter()
+            .filter(|(_, f)| f.message.qos != QoS::ExactlyOnce && leaves(&f.message))
+            .map(|(seq, _)| *seq)
+            .collect();
         for seq in seqs {
             if let Some(inflight) = self.inflight.remove(&seq) {
                 self.by_packet_id.remove(&inflight.packet_id);

@@ -1292,6 +1292,53 @@ async fn shared_subscriptions_are_named_and_respect_the_granted_qos() {
     fixture.stop().await;
 }
 
+/// [MQTT-4.8.2-4]: a shared QoS 2 message sent to a member whose connection
+/// breaks is completed with that member when it is back, not handed to
+/// another member.
+#[tokio::test]
+async fn a_shared_qos_2_message_in_flight_stays_with_its_member() {
+    let fixture = Fixture::start().await;
+    let (mut first, _) = fixture.connect(lasting("first")).await;
+    subscribe5(&mut first, "$share/g/s2", qos(QoS::ExactlyOnce), None).await;
+    let mut second = login5(&fixture, "second").await;
+    subscribe5(&mut second, "$share/g/s2", qos(QoS::ExactlyOnce), None).await;
+    let mut publisher = login5(&fixture, "pub").await;
+    for n in 1..=2u16 {
+        publish_qos2(&mut publisher, qos_pid(QosPid::ExactlyOnce(pid(n)), "s2", b"job")).await;
+    }
+    let held = delivery(&mut first).await;
+    assert_eq!(receive(&mut second, 1).await.len(), 1, "one each");
+    drop(first);
+    second.expect_nothing().await;
+    let (mut first, _) = fixture.connect(lasting("first")).await;
+    let again = delivery(&mut first).await;
+    assert!(again.dup && again.qos == held.qos, "MQTT-4.8.2-4: completed with the same member: {again:?}");
+    fixture.stop().await;
+}
+
+/// [MQTT-4.8.2-5]: when a member's session ends with a shared QoS 2 message
+/// in flight, the message is sent to no other member.
+#[tokio::test]
+async fn a_shared_qos_2_message_in_flight_dies_with_its_members_session() {
+    let fixture = Fixture::start().await;
+    let mut first = login5(&fixture, "first").await;
+    subscribe5(&mut first, "$share/g/s2", qos(QoS::ExactlyOnce), None).await;
+    let mut second = login5(&fixture, "second").await;
+    subscribe5(&mut second, "$share/g/s2", qos(QoS::ExactlyOnce), None).await;
+    let mut publisher = login5(&fixture, "pub").await;
+    for n in 1..=2u16 {
+        publish_qos2(&mut publisher, qos_pid(QosPid::ExactlyOnce(pid(n)), "s2", b"job")).await;
+    }
+    let held = delivery(&mut first).await;
+    first.send(Packet::PubRec(PubAck::new(held.qos.packet_id().unwrap()))).await;
+    assert_eq!(ack_of(&mut first).await.0, "PUBREL");
+    assert_eq!(receive(&mut second, 1).await.len(), 1, "one each");
+    drop(first);
+    second.expect_nothing().await;
+    // MQTT-4.8.2-5: the session (expiry 0) ended; its message went to nobody else.
+    fixture.stop().await;
+}
+
 /// [MQTT-4.8.2-6]: a shared message a member refuses (PUBACK 0x80) is
 /// discarded, not sent to another member.
 #[tokio::test]
