@@ -3,8 +3,9 @@
 //!
 //! [`accept`] reads the upgrade request, accepts it only on path [`PATH`]
 //! (404 elsewhere) and only with the `mqtt` subprotocol (or `mqttv3.1`, which
-//! MQTT 3.1 clients offer), answering with the first of them the client
-//! offered, as it spelled it. [`WsBytes`] then turns the WebSocket back into the
+//! MQTT 3.1 clients offer), answering with `mqtt` whenever the client
+//! offered it (MQTT 3.1.1 and 5.0 [MQTT-6.0.0-4]), else `mqttv3.1`, as the
+//! client spelled it. [`WsBytes`] then turns the WebSocket back into the
 //! byte stream the connection reads: binary frames carry MQTT bytes with no
 //! alignment to packets (one packet may span frames, one frame may hold
 //! several packets), a text frame closes the connection with 1003, pings are
@@ -182,15 +183,17 @@ fn answer(request: &http::Request<()>) -> Result<http::Response<()>, Refusal> {
         ) => Refusal::new(StatusCode::UPGRADE_REQUIRED, format!("MQTT at {PATH} needs a WebSocket upgrade")),
         error => Refusal::new(StatusCode::BAD_REQUEST, format!("not a WebSocket upgrade: {error}")),
     })?;
-    // Tokens compare without case; the answer names the one offered, as offered.
-    let chosen = request
+    // Tokens compare without case; the answer names the one offered, as
+    // offered: `mqtt` whenever it is ([MQTT-6.0.0-4]), else `mqttv3.1`.
+    let offered: Vec<&str> = request
         .headers()
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(str::trim)
-        .find(|offered| SUBPROTOCOLS.iter().any(|p| p.eq_ignore_ascii_case(offered)));
+        .collect();
+    let chosen = SUBPROTOCOLS.iter().find_map(|p| offered.iter().find(|o| p.eq_ignore_ascii_case(o)).copied());
     let Some(chosen) = chosen.and_then(|p| HeaderValue::from_str(p).ok()) else {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -286,7 +289,9 @@ mod tests {
         request.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, subprotocol.parse().unwrap());
         let (client, response) = tokio_tungstenite::client_async(request, client).await.unwrap();
         let chosen = response.headers().get(header::SEC_WEBSOCKET_PROTOCOL).unwrap().to_str().unwrap();
-        assert_eq!(chosen, subprotocol.split(',').next().unwrap().trim());
+        let offered: Vec<&str> = subprotocol.split(',').map(str::trim).collect();
+        let expected = offered.iter().find(|o| o.eq_ignore_ascii_case("mqtt")).unwrap_or(&offered[0]);
+        assert_eq!(chosen, *expected);
         (client, server.await.unwrap().unwrap())
     }
 
@@ -356,7 +361,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn clients_get_the_subprotocol_they_offer_first() {
+    async fn clients_get_mqtt_whenever_they_offer_it() {
         let (_client, _server) = pair("mqttv3.1").await;
         let (_client, _server) = pair("mqtt, mqttv3.1").await;
         let (_client, _server) = pair("mqttv3.1, mqtt").await;

@@ -974,5 +974,7 @@ async fn websocket_carries_mqtt_in_binary_frames() {
     assert_eq!(answer, [0x20, 2, 0, 0, 0xD0, 0, 0xD0, 0], "MQTT-6.0.0-2: packets are not aligned to frames");
     ws.send(tungstenite::Message::Text("\u{c0}\u{0}".into())).await.unwrap();
     assert!(ws_closes(&mut ws).await, "MQTT-6.0.0-1: a text frame closes the connection");
+    let (_ws, chosen) = websocket(&fixture, "mqttv3.1, mqtt").await;
+    assert_eq!(chosen.as_deref(), Some("mqtt"), "MQTT-6.0.0-4: mqtt is selected whenever it is offered");
     fixture.stop().await;
 }
