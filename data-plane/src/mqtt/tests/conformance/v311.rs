@@ -43,7 +43,8 @@ async fn ping(client: &mut Client) {
     assert_eq!(client.recv().await, Packet::PingResp, "MQTT-3.12.4-1: PINGREQ is answered with PINGRESP");
 }
 
-/// [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-4.7.3-2] [MQTT-4.8.0-1]: ill-formed
+/// [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-3.3.2-1] [MQTT-4.7.3-2]
+/// [MQTT-4.8.0-1]: ill-formed
 /// UTF-8 (also an encoded surrogate) or U+0000 in any string closes the
 /// connection, and what it carried goes nowhere.
 #[tokio::test]
@@ -414,8 +415,8 @@ async fn an_empty_client_id_is_assigned_one_only_with_a_clean_session() {
     fixture.stop().await;
 }
 
-/// [MQTT-3.1.4-2]: a second connection with a connected client id
-/// disconnects the first.
+/// [MQTT-3.1.4-2] [MQTT-3.12.4-1]: a second connection with a connected
+/// client id disconnects the first; the second answers PINGREQ.
 #[tokio::test]
 async fn a_second_connection_with_the_same_client_id_disconnects_the_first() {
     let fixture = Fixture::start().await;

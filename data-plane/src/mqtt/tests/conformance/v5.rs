@@ -89,7 +89,7 @@ async fn read_raw_packet(stream: &mut TcpStream) -> (u8, Vec<u8>) {
 }
 
 /// [MQTT-1.5.4-1] [MQTT-1.5.4-2] [MQTT-1.5.7-1] [MQTT-3.3.2-1]
-/// [MQTT-4.13.1-1]: ill-formed UTF-8 (an encoded surrogate too) or U+0000 in
+/// [MQTT-4.7.3-2] [MQTT-4.13.1-1]: ill-formed UTF-8 (an encoded surrogate too) or U+0000 in
 /// a string, a topic or a user property, is a Malformed Packet: DISCONNECT
 /// 0x81 and the close.
 #[tokio::test]
