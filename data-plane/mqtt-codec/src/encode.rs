@@ -26,6 +26,8 @@ pub enum EncodeError {
     NotInVersion { packet: &'static str, version: ProtocolVersion },
     #[error("{packet} cannot carry reason code {code:?}")]
     ReasonCodeNotAllowed { packet: &'static str, code: ReasonCode },
+    #[error("{packet} of {size} bytes exceeds the {limit} bytes the peer accepts")]
+    ExceedsPeerMaximum { packet: &'static str, size: usize, limit: u32 },
 }
 
 /// Largest value of a four-byte variable byte integer, remaining length included.

@@ -73,13 +73,24 @@ pub struct MqttCodec {
     /// The form packets are read and written in: set from the client's
     /// CONNECT (which is read in whatever form it names); 3.1.1 until then.
     pub version: ProtocolVersion,
+    /// Largest packet the peer accepts (its 5.0 Maximum Packet Size): a
+    /// packet that would exceed it is sent without its Reason String and User
+    /// Properties, and one still too large is refused with
+    /// [`EncodeError::ExceedsPeerMaximum`]. `None`: no limit but MQTT's own.
+    pub peer_max_packet_size: Option<u32>,
     bytes_decoded: u64,
     bytes_encoded: u64,
 }
 
 impl MqttCodec {
     pub fn new(max_packet_size: u32) -> MqttCodec {
-        MqttCodec { max_packet_size, version: ProtocolVersion::V3_1_1, bytes_decoded: 0, bytes_encoded: 0 }
+        MqttCodec {
+            max_packet_size,
+            version: ProtocolVersion::V3_1_1,
+            peer_max_packet_size: None,
+            bytes_decoded: 0,
+            bytes_encoded: 0,
+        }
     }
 
     /// Bytes of the packets decoded since the last call.
@@ -108,9 +119,24 @@ impl Decoder for MqttCodec {
 impl Encoder<Packet> for MqttCodec {
     type Error = CodecError;
 
-    fn encode(&mut self, packet: Packet, dst: &mut BytesMut) -> Result<(), CodecError> {
+    fn encode(&mut self, mut packet: Packet, dst: &mut BytesMut) -> Result<(), CodecError> {
         let before = dst.len();
         encode::encode(&packet, self.version, dst)?;
+        if let Some(limit) = self.peer_max_packet_size {
+            let size = dst.len() - before;
+            if size > limit as usize {
+                dst.truncate(before);
+                if !packet.strip_diagnostics() {
+                    return Err(EncodeError::ExceedsPeerMaximum { packet: packet.kind(), size, limit }.into());
+                }
+                encode::encode(&packet, self.version, dst)?;
+                let size = dst.len() - before;
+                if size > limit as usize {
+                    dst.truncate(before);
+                    return Err(EncodeError::ExceedsPeerMaximum { packet: packet.kind(), size, limit }.into());
+                }
+            }
+        }
         self.bytes_encoded += (dst.len() - before) as u64;
         Ok(())
     }

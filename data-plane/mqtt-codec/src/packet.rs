@@ -490,6 +490,35 @@ impl Packet {
             Packet::Auth(_) => "AUTH",
         }
     }
+
+    /// Drops the Reason String and User Properties of a packet whose 5.0
+    /// form may carry them outside PUBLISH; returns whether there were any.
+    /// They are what a sender must leave out rather than exceed the peer's
+    /// Maximum Packet Size (MQTT-3.2.2-19/20, 3.4.2-2/3 and the like).
+    pub fn strip_diagnostics(&mut self) -> bool {
+        fn strip(reason_string: &mut Option<String>, user_properties: &mut UserProperties) -> bool {
+            let had = reason_string.is_some() || !user_properties.is_empty();
+            *reason_string = None;
+            user_properties.clear();
+            had
+        }
+        match self {
+            Packet::ConnAck(c) => strip(&mut c.properties.reason_string, &mut c.properties.user_properties),
+            Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) => {
+                strip(&mut a.properties.reason_string, &mut a.properties.user_properties)
+            }
+            Packet::SubAck(a) => strip(&mut a.properties.reason_string, &mut a.properties.user_properties),
+            Packet::UnsubAck(a) => strip(&mut a.properties.reason_string, &mut a.properties.user_properties),
+            Packet::Disconnect(d) => strip(&mut d.properties.reason_string, &mut d.properties.user_properties),
+            Packet::Auth(a) => strip(&mut a.properties.reason_string, &mut a.properties.user_properties),
+            Packet::Connect(_)
+            | Packet::Publish(_)
+            | Packet::Subscribe(_)
+            | Packet::Unsubscribe(_)
+            | Packet::PingReq
+            | Packet::PingResp => false,
+        }
+    }
 }
 
 /// Fixed-header packet type numbers.

@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, field, info, info_span};
 
 use super::codec::{
-    CodecError, ConnAck, ConnAckProperties, Connect, ConnectReturnCode, DecodeError, Disconnect, LastWill, MqttCodec,
-    Packet, ReasonCode,
+    CodecError, ConnAck, ConnAckProperties, Connect, ConnectReturnCode, DecodeError, Disconnect, EncodeError, LastWill,
+    MqttCodec, Packet, ReasonCode,
 };
 use super::live_session::Session;
 use super::message::{Message, Properties, Received, now_ms};
@@ -102,6 +102,9 @@ impl End {
             End::WriteFailed(WriteError::Store(error)) => {
                 tracing::error!(%error, "closing: session state cannot be stored")
             }
+            End::WriteFailed(WriteError::Codec(CodecError::Encode(error @ EncodeError::ExceedsPeerMaximum { .. }))) => {
+                info!(%error, "closing: a packet exceeds the client's maximum packet size")
+            }
             End::WriteFailed(error) => debug!(%error, "closing: write failed"),
             End::Kicked(reason) => info!(?reason, "closing: session closed by the broker"),
             End::Shutdown => debug!("closing: broker shutting down"),
@@ -130,6 +133,9 @@ impl End {
                 Some((ReasonCode::AdministrativeAction, "the instance was deleted".into()))
             }
             End::Shutdown => Some((ReasonCode::ServerShuttingDown, "the broker is shutting down".into())),
+            End::WriteFailed(WriteError::Codec(CodecError::Encode(error @ EncodeError::ExceedsPeerMaximum { .. }))) => {
+                Some((ReasonCode::PacketTooLarge, error.to_string()))
+            }
             End::Read(ReadEnd::Disconnected { .. } | ReadEnd::PeerClosed | ReadEnd::WriterGone | ReadEnd::Codec(_))
             | End::WriteFailed(_) => None,
         }
@@ -146,6 +152,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     };
     reader.decoder_mut().version = connect.protocol;
     writer.encoder_mut().version = connect.protocol;
+    writer.encoder_mut().peer_max_packet_size = connect.properties.maximum_packet_size;
 
     let accepted = match handshake::authorize(&shared.tenancy, connect).await {
         Ok(accepted) => accepted,

@@ -958,3 +958,46 @@ fn codec_reads_and_writes_the_version_it_is_set_to() {
     codec.encode(packet, &mut out).unwrap();
     assert_eq!(&out[..], &[0xE0, 1, 0x04]);
 }
+
+#[test]
+fn a_packet_over_the_peers_maximum_goes_without_reason_string_and_user_properties() {
+    let mut codec = MqttCodec::new(MAX);
+    codec.version = ProtocolVersion::V5;
+    let mut ack = ack(1, ReasonCode::NotAuthorized);
+    ack.properties.reason_string = Some("the credential may not publish to a/b".into());
+    ack.properties.user_properties = vec![("k".into(), "v".into())];
+    let mut out = BytesMut::new();
+    codec.encode(Packet::PubAck(ack.clone()), &mut out).unwrap();
+    let full = out.len();
+    assert!(full > 8);
+
+    codec.peer_max_packet_size = Some(u32::try_from(full).unwrap());
+    out.clear();
+    codec.encode(Packet::PubAck(ack.clone()), &mut out).unwrap();
+    assert_eq!(out.len(), full, "a packet at the limit is sent whole");
+
+    codec.peer_max_packet_size = Some(8);
+    codec.take_bytes_encoded();
+    out.clear();
+    codec.encode(Packet::PubAck(ack), &mut out).unwrap();
+    let sent = decode_as(&mut out.clone(), V5, MAX).unwrap().unwrap();
+    let Packet::PubAck(sent) = sent else { panic!("{sent:?}") };
+    assert_eq!(sent.reason_code, ReasonCode::NotAuthorized, "the reason code stays");
+    assert_eq!(sent.properties, AckProperties::default());
+    assert_eq!(codec.take_bytes_encoded(), out.len() as u64);
+
+    codec.peer_max_packet_size = Some(3);
+    let mut suback = SubAck::new(pid(2), vec![SubscribeReturnCode::Granted(QoS::AtMostOnce); 4]);
+    suback.properties.reason_string = Some("x".into());
+    out.clear();
+    let refused = codec.encode(Packet::SubAck(suback), &mut out);
+    assert!(
+        matches!(
+            refused,
+            Err(CodecError::Encode(EncodeError::ExceedsPeerMaximum { packet: "SUBACK", limit: 3, size: 9 }))
+        ),
+        "{refused:?}"
+    );
+    assert!(out.is_empty(), "nothing of a refused packet is written");
+    assert_eq!(codec.take_bytes_encoded(), 0);
+}

@@ -471,6 +471,53 @@ async fn nothing_larger_than_the_clients_maximum_packet_size_is_sent() {
     fixture.stop().await;
 }
 
+/// [MQTT-3.1.2-24] [MQTT-3.2.2-19] [MQTT-3.4.2-2] [MQTT-3.5.2-2]
+/// [MQTT-3.9.2-1] [MQTT-3.14.2-3]: a Reason String that would take a packet
+/// past the client's Maximum Packet Size is left out (the reason code stays);
+/// a packet too large even without it (a SUBACK of many filters) is not sent,
+/// and the connection is closed instead.
+#[tokio::test]
+async fn reason_strings_are_left_out_rather_than_exceed_the_clients_maximum() {
+    let fixture = Fixture::start().await;
+    let with_limit = |client_id: &str, limit: u32| {
+        let mut connect = v5(client_id, "carol");
+        connect.properties.maximum_packet_size = Some(limit);
+        connect
+    };
+    // Room enough: the refusals say why.
+    let (mut roomy, _) = fixture.connect(with_limit("roomy", 256)).await;
+    roomy.send(publish("b/x", b"x", QosPid::AtLeastOnce(pid(1)))).await;
+    let (_, ack) = ack_of(&mut roomy).await;
+    assert!(ack.properties.reason_string.is_some(), "a refusal says why when it fits: {ack:?}");
+    // 20 bytes: a CONNACK (16) fits, none of these reason strings does.
+    let (mut tight, connack) = fixture.connect(with_limit("tight", 20)).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    tight.send(publish("b/x", b"x", QosPid::AtLeastOnce(pid(1)))).await;
+    tight.send(publish("b/x", b"x", QosPid::ExactlyOnce(pid(2)))).await;
+    for (kind, id) in [("PUBACK", 1), ("PUBREC", 2)] {
+        let (got, ack) = ack_of(&mut tight).await;
+        assert_eq!((got, ack.packet_id, ack.reason_code), (kind, pid(id), ReasonCode::NotAuthorized));
+        assert_eq!(ack.properties, AckProperties::default(), "MQTT-3.4.2-2 / MQTT-3.5.2-2");
+    }
+    let suback = subscribe5(&mut tight, "b/a-rather-long-filter/#", qos(QoS::AtMostOnce), None).await;
+    assert!(matches!(suback.return_codes[..], [SubscribeReturnCode::Failure(ReasonCode::NotAuthorized)]));
+    assert_eq!(suback.properties, AckProperties::default(), "MQTT-3.9.2-1");
+    tight.send(Packet::Connect(v5("tight", "carol"))).await;
+    let disconnect = expect_disconnect(&mut tight).await;
+    assert_eq!(disconnect.reason_code, ReasonCode::ProtocolError);
+    assert_eq!(disconnect.properties, DisconnectProperties::default(), "MQTT-3.14.2-3");
+    // A SUBACK of 30 filters is 35 bytes even bare: not sent (MQTT-3.1.2-24);
+    // a DISCONNECT 0x95 says why, within the limit.
+    let (mut crowded, _) = fixture.connect(with_limit("crowded", 20)).await;
+    let filters = (0..30).map(|i| (format!("a/{i}"), qos(QoS::AtMostOnce))).collect();
+    crowded.send(Packet::Subscribe(Subscribe::new(pid(3), filters))).await;
+    let disconnect = expect_disconnect(&mut crowded).await;
+    assert_eq!(disconnect.reason_code, ReasonCode::PacketTooLarge);
+    assert_eq!(disconnect.properties, DisconnectProperties::default(), "its reason string does not fit either");
+    crowded.expect_closed().await;
+    fixture.stop().await;
+}
+
 /// [MQTT-3.1.2-26] [MQTT-3.1.2-27] [MQTT-3.3.2-8] [MQTT-3.3.2-11]: the
 /// broker sends no Topic Alias to a client that allows none, and none above
 /// (or of 0) to one that allows two.
@@ -542,7 +589,10 @@ async fn no_response_or_problem_information_is_sent_unasked() {
     assert_eq!(unsuback.properties, none, "MQTT-3.11.2-1/2");
     carol.send(Packet::Connect(v5("carol", "carol"))).await;
     let disconnect = expect_disconnect(&mut carol).await;
-    assert_eq!(disconnect.properties, DisconnectProperties::default(), "MQTT-3.14.2-2/3/4: {disconnect:?}");
+    assert!(disconnect.properties.user_properties.is_empty(), "MQTT-3.14.2-4: {disconnect:?}");
+    // MQTT-3.1.2-29 lets a DISCONNECT carry a Reason String even so, within
+    // the client's Maximum Packet Size (MQTT-3.14.2-3).
+    assert_eq!(disconnect.properties.reason_string.as_deref(), Some("second CONNECT"));
     fixture.stop().await;
 }
 
