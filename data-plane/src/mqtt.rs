@@ -13,6 +13,7 @@
 //! - `live_session`: that state as connections and publishers share it;
 //! - `retained`: retained messages per namespace;
 //! - `sys`: each namespace's `$SYS` statistics;
+//! - `will`: a connection's will and what it becomes when published;
 //! - `store`: persistent sessions and retained messages on disk (redb);
 //! - [`hub`]: the router, the sessions, retained messages and the store
 //!   together: CONNECT's clean/resume, session expiry and will delay,
@@ -40,6 +41,7 @@ mod sys;
 mod tests;
 pub mod topic;
 pub mod transport;
+mod will;
 
 pub use hub::Hub;
 pub use server::MqttListener;

@@ -62,12 +62,18 @@ pub struct Subscriber {
 
 impl Subscriber {
     pub async fn start(login: &Login, filter: &str, qos: u8) -> Subscriber {
+        Subscriber::start_with(login, filter, qos, &[]).await
+    }
+
+    /// The same, with more of mosquitto_sub's options (`-i`, `--will-topic`, ...).
+    pub async fn start_with(login: &Login, filter: &str, qos: u8, options: &[&str]) -> Subscriber {
         // mosquitto_sub block-buffers a piped stdout; line-buffer it so the
         // SUBACK and each message arrive as they happen.
         let mut child = Command::new("stdbuf")
             .arg("-oL")
             .arg("mosquitto_sub")
             .args(login.args())
+            .args(options)
             .args(["-t", filter, "-q", &qos.to_string(), "-v", "-d"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -26,14 +26,15 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, field, info, info_span};
 
 use super::codec::{
-    CodecError, ConnAck, ConnAckProperties, Connect, ConnectReturnCode, DecodeError, Disconnect, EncodeError, LastWill,
+    CodecError, ConnAck, ConnAckProperties, Connect, ConnectReturnCode, DecodeError, Disconnect, EncodeError,
     MqttCodec, Packet, ReasonCode,
 };
 use super::live_session::Session;
-use super::message::{Message, Properties, Received, now_ms};
+use super::message::now_ms;
 use super::metrics::{self, Meters};
 use super::server::Shared;
 use super::store::SessionKey;
+use super::will::Will;
 use crate::tenancy::{KickReason, Kicked, MqttLimits};
 use handshake::{Accepted, Refusal};
 use inbound::{ReadEnd, Reading};
@@ -231,11 +232,15 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
-        shared.hub.disconnect(&session, connection, None).await;
+        shared.hub.disconnect(&session, connection, None, false).await;
         return;
     }
     metrics::connect_result("accepted");
     debug!(session_present, "connection accepted");
+    let will = accepted.will.clone().map(Will::of);
+    if let Some(will) = &will {
+        shared.hub.keep_will(&session, will);
+    }
     let meters = Meters::open(accepted.principal.namespace_id(), shared.hub.stats(&session.key.namespace));
     meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
     meters.bytes_out(writer.encoder_mut().take_bytes_encoded());
@@ -257,27 +262,14 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         let disconnect = Packet::Disconnect(disconnect);
         let _ = tokio::time::timeout(DISCONNECT_WAIT, writer.send(disconnect)).await;
     }
-    let will = accepted.will.filter(|_| end.publishes_will()).map(|will| {
+    // On shutdown the will stays on disk and goes out after the restart
+    // (unless the client is back within its delay).
+    let will = will.filter(|_| !matches!(end, End::Shutdown));
+    let publish = end.publishes_will();
+    if will.is_some() && publish {
         meters.message_in();
-        will_message(will)
-    });
-    shared.hub.disconnect(&session, connection, will).await;
-}
-
-/// A will as the message it becomes, with its delay in seconds.
-fn will_message(will: LastWill) -> (Message, u32) {
-    let p = &will.properties;
-    let received = Received {
-        format: p.payload_format_indicator,
-        expiry_interval: p.message_expiry_interval,
-        content_type: &p.content_type,
-        response_topic: &p.response_topic,
-        correlation_data: &p.correlation_data,
-        user_properties: &p.user_properties,
-    };
-    let properties = Properties::received(received, now_ms());
-    let delay = p.will_delay_interval.unwrap_or(0);
-    (Message::new(will.topic, will.payload, will.qos, will.retain).with_properties(properties), delay)
+    }
+    shared.hub.disconnect(&session, connection, will, publish).await;
 }
 
 /// Waits up to 10 s for the CONNECT; anything else closes the connection,

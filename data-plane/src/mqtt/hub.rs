@@ -4,7 +4,9 @@
 //!
 //! Owns the rules that span sessions: CONNECT's clean/resume decision and
 //! how long an offline session lives (its expiry interval; a will waits out
-//! its delay or the session's end, whichever comes first),
+//! its delay or the session's end, whichever comes first, and is kept on
+//! disk from CONNECT on, so one whose connection the broker died under still
+//! goes out after the restart),
 //! fan-out of a publish to every matching session (each once, at the lower of
 //! the publish's and the subscription's QoS) and to one member of each
 //! matching shared subscription (an attached one when there is one, taking
@@ -34,9 +36,12 @@ use crate::mqtt::metrics;
 use crate::mqtt::retained::{Retain, Retained};
 use crate::mqtt::router::{Router, SessionId};
 use crate::mqtt::session::{SessionState, Subscription};
-use crate::mqtt::store::{self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError, StoredSubscription};
+use crate::mqtt::store::{
+    self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError, StoredSubscription, StoredWill,
+};
 use crate::mqtt::sys::{self, Stats};
 use crate::mqtt::topic;
+use crate::mqtt::will::Will;
 
 /// Deliveries of one publish: the store changes they need, and the queued
 /// messages that may be sent once those are on disk.
@@ -145,7 +150,34 @@ impl Hub {
         let next = loaded.delayed.iter().map(|d| d.seq + 1).max().unwrap_or(1);
         hub.next_delayed.store(next, Ordering::Relaxed);
         lock(&hub.delayed).extend(loaded.delayed.into_iter().map(|d| ((d.due_ms, d.seq), d)));
+        hub.restore_wills(loaded.wills, now);
         Ok(hub)
+    }
+
+    /// The wills of connections the broker stopped under, or that were
+    /// waiting out their delay: a resumable session holds its will again, due
+    /// when it was or, if its connection was live, its delay from `now` (at
+    /// most the session's expiry); the will of a session that did not outlast
+    /// the broker goes out now, as a delayed publish due at once, its removal
+    /// in the same batch.
+    fn restore_wills(&self, wills: Vec<(SessionKey, StoredWill)>, now: u64) {
+        for (key, StoredWill { will, due_ms }) in wills {
+            let session = lock(&self.clients).get(&key).cloned();
+            if let Some(session) = session {
+                let mut inner = session.lock();
+                let by_expiry = inner.expiry_secs.map_or(u64::MAX, |secs| u64::from(secs) * 1000);
+                let due =
+                    due_ms.unwrap_or_else(|| now.saturating_add((u64::from(will.delay_secs) * 1000).min(by_expiry)));
+                inner.will = Some((due, will));
+                continue;
+            }
+            let seq = self.next_delayed.fetch_add(1, Ordering::Relaxed);
+            let delayed =
+                Delayed { namespace: key.namespace.clone(), due_ms: now, seq, message: will.publication(now) };
+            self.store
+                .submit(vec![Op::PutDelayed { delayed: delayed.clone() }, Op::DeleteWill { key, token: will.token }]);
+            lock(&self.delayed).insert((now, seq), delayed);
+        }
     }
 
     /// Delivers delayed publishes when they are due, publishes wills whose
@@ -235,12 +267,15 @@ impl Hub {
             // One whose expiry passed is gone, though the timer has not ended it yet.
             let expired = existing.lock().expires_at_ms().is_some_and(|at| at <= now_ms());
             if !clean && existing.persistent && !expired {
-                let record = {
+                let (record, cancelled) = {
                     let mut inner = existing.lock();
                     inner.expiry_secs = expiry_secs;
-                    record_of(&inner)
+                    // The client is back within the delay: its will is not sent (MQTT-3.1.3-9).
+                    (record_of(&inner), inner.will.take())
                 };
-                self.store.commit(vec![Op::PutSession { key: existing.key.clone(), record }]).await?;
+                let mut ops = vec![Op::PutSession { key: existing.key.clone(), record }];
+                ops.extend(cancelled.map(|(_, will)| Op::DeleteWill { key: existing.key.clone(), token: will.token }));
+                self.store.commit(ops).await?;
                 return Ok((existing, true));
             }
             self.end(&existing).await?;
@@ -266,15 +301,23 @@ impl Hub {
         }
     }
 
-    /// The connection attached to `session` ended, leaving `will` (with its
-    /// delay in seconds) to publish. A session with expiry 0 ends now; a
+    /// Keeps the will of `session`'s new connection on disk, so that it still
+    /// goes out if the broker stops under the connection.
+    pub fn keep_will(&self, session: &Session, will: &Will) {
+        let stored = StoredWill { will: will.clone(), due_ms: None };
+        self.store.submit(vec![Op::PutWill { key: session.key.clone(), will: stored }]);
+    }
+
+    /// The connection attached to `session` ended, with the `will` it gave
+    /// (to publish when `publish`, else to forget; `None`: none, or one left
+    /// on disk for the next start). A session with expiry 0 ends now; a
     /// persistent one stays offline, still subscribed, until it expires. The
     /// will goes out now without a delay or when the session ends; with a
     /// delay, after it, unless the client is back first. Messages the session
     /// holds from shared subscriptions go to another member: an attached one,
     /// or, when the session itself goes, any other; QoS 2 ones already in
     /// flight stay with it (or end with it).
-    pub async fn disconnect(&self, session: &Arc<Session>, connection: u64, will: Option<(Message, u32)>) {
+    pub async fn disconnect(&self, session: &Arc<Session>, connection: u64, will: Option<Will>, publish: bool) {
         session.detach(connection);
         let now = now_ms();
         let (taken_over, ends) = {
@@ -282,14 +325,21 @@ impl Hub {
             (inner.connection.is_some(), !session.persistent || inner.expiry_secs == Some(0))
         };
         match will {
-            Some((message, delay)) if delay == 0 || (ends && !taken_over) => self.publish_will(session, message).await,
-            // Taken over by a reconnect within the delay: not sent.
-            Some(_) if taken_over => {}
-            Some((message, delay)) => {
+            Some(will) if publish && (will.delay_secs == 0 || (ends && !taken_over)) => {
+                self.publish_will(session, will).await;
+            }
+            // Discarded, or taken over by a reconnect within the delay: not sent.
+            Some(will) if !publish || taken_over => {
+                self.store.submit(vec![Op::DeleteWill { key: session.key.clone(), token: will.token }]);
+            }
+            Some(will) => {
                 let mut inner = session.lock();
                 let by_expiry = inner.expiry_secs.map_or(u64::MAX, |secs| u64::from(secs) * 1000);
-                let due = now.saturating_add((u64::from(delay) * 1000).min(by_expiry));
-                inner.will = Some((due, message));
+                let due = now.saturating_add((u64::from(will.delay_secs) * 1000).min(by_expiry));
+                // Under the lock, so a CONNECT cancelling it is submitted after this.
+                let stored = StoredWill { will: will.clone(), due_ms: Some(due) };
+                self.store.submit(vec![Op::PutWill { key: session.key.clone(), will: stored }]);
+                inner.will = Some((due, will));
             }
             None => {}
         }
@@ -506,7 +556,8 @@ impl Hub {
         Ok(reached)
     }
 
-    /// Routes and completes a message: a will, a delayed publish.
+    /// Routes and completes a message, as a publisher's would be.
+    #[cfg(test)]
     pub async fn publish(&self, namespace: &Arc<str>, message: Message) -> Result<usize, StoreError> {
         let routed = self.route(namespace, message).await;
         self.complete(routed).await
@@ -609,8 +660,11 @@ impl Hub {
         Ok(())
     }
 
-    async fn publish_will(&self, session: &Session, will: Message) {
-        if let Err(error) = self.publish(&session.key.namespace, will).await {
+    /// Publishes `will` and forgets it on disk, both in one batch.
+    async fn publish_will(&self, session: &Session, will: Will) {
+        let routed = self.route(&session.key.namespace, will.publication(now_ms())).await;
+        let routed = routed.with(Op::DeleteWill { key: session.key.clone(), token: will.token });
+        if let Err(error) = self.complete(routed).await {
             tracing::error!(%error, "cannot publish a will");
         }
     }
@@ -776,7 +830,7 @@ mod tests {
         assert!(!present);
         sub.attach(1, 0);
         hub.subscribe(&sub, &[("a/#".into(), QoS::ExactlyOnce.into())]).await.unwrap();
-        hub.disconnect(&sub, 1, None).await;
+        hub.disconnect(&sub, 1, None, false).await;
         // Offline: QoS 1 and 2 are queued, QoS 0 is not.
         for (payload, qos) in [("zero", QoS::AtMostOnce), ("one", QoS::AtLeastOnce), ("two", QoS::ExactlyOnce)] {
             hub.publish(&ns, message("a/b", payload, qos, false)).await.unwrap();
@@ -897,7 +951,7 @@ mod tests {
             session.attach(connection, 0);
             hub.subscribe(session, &filter).await.unwrap();
         }
-        hub.disconnect(&offline, 3, None).await;
+        hub.disconnect(&offline, 3, None, false).await;
         for n in 0..6 {
             let payload: &'static str = ["0", "1", "2", "3", "4", "5"][n];
             assert_eq!(hub.publish(&ns, message("jobs/a", payload, QoS::AtLeastOnce, false)).await.unwrap(), 1);
@@ -907,10 +961,10 @@ mod tests {
         assert_eq!((got_one, got_two, offline.lock().state.queued()), (3, 3, 0));
         // One takes a message in flight, then leaves: its three go to the other attached member.
         one.lock().state.next_outgoing(10, 0).unwrap();
-        hub.disconnect(&one, 1, None).await;
+        hub.disconnect(&one, 1, None, false).await;
         assert_eq!(two.lock().state.queued(), 6);
         // The last attached member leaves: the persistent offline member keeps the work.
-        hub.disconnect(&two, 2, None).await;
+        hub.disconnect(&two, 2, None, false).await;
         assert_eq!(offline.lock().state.queued(), 6);
         let mut seen: Vec<Bytes> = drain_after_attach(&offline, 4);
         seen.sort();

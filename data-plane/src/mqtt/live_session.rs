@@ -5,18 +5,18 @@
 //!
 //! Owns attachment (one connection at a time; a takeover re-attaches and the
 //! old writer stops at its next look), the session's lifetime while offline
-//! (its expiry interval, and a will waiting out its delay, which a reconnect
-//! cancels) and the waiting rules. No sockets, no routing, no store.
+//! (its expiry interval, and a will waiting out its delay) and the waiting
+//! rules. No sockets, no routing, no store.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 
 use crate::mqtt::codec::Packet;
-use crate::mqtt::message::Message;
 use crate::mqtt::router::SessionId;
 use crate::mqtt::session::SessionState;
 use crate::mqtt::store::SessionKey;
+use crate::mqtt::will::Will;
 
 /// Messages queued for an attached session before publishers wait.
 pub const QUEUE_WATERMARK: usize = 1024;
@@ -42,8 +42,9 @@ pub struct Inner {
     pub expiry_secs: Option<u32>,
     /// Since when it has had no connection (Unix ms).
     pub offline_since_ms: Option<u64>,
-    /// A will waiting for its delay (due at, Unix ms).
-    pub will: Option<(u64, Message)>,
+    /// A will waiting for its delay (due at, Unix ms), until the session ends
+    /// or a CONNECT resumes it.
+    pub will: Option<(u64, Will)>,
 }
 
 impl Inner {
@@ -73,13 +74,11 @@ impl Session {
     }
 
     /// Attaches `connection` (detaching any other) and returns what it must
-    /// resend first: the messages in flight. A will still waiting out its
-    /// delay is not sent (the client is back).
+    /// resend first: the messages in flight.
     pub fn attach(&self, connection: u64, now_ms: u64) -> Vec<Packet> {
         let mut inner = self.lock();
         inner.connection = Some(connection);
         inner.offline_since_ms = None;
-        inner.will = None;
         inner.state.resend(now_ms)
     }
 

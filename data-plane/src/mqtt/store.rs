@@ -1,6 +1,8 @@
 //! `{data_dir}/mqtt.redb`: what MQTT must keep across a broker crash —
 //! persistent sessions (subscriptions, queued and in-flight messages, inbound
-//! QoS 2 ids awaiting PUBREL), retained messages and delayed publishes.
+//! QoS 2 ids awaiting PUBREL), the wills of connections (of any session, so
+//! that a will still goes out when the broker died under its connection),
+//! retained messages and delayed publishes.
 //!
 //! One writer thread applies every change in submission order and commits
 //! whatever has queued up in one redb transaction (group commit: one fsync for
@@ -21,6 +23,7 @@ use tokio::sync::oneshot;
 use crate::mqtt::codec::{PacketId, QoS};
 use crate::mqtt::message::Message;
 use crate::mqtt::session::{Inflight, Phase};
+use crate::mqtt::will::Will;
 
 const FILE_NAME: &str = "mqtt.redb";
 const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
@@ -28,6 +31,7 @@ const MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("messages")
 const INBOUND: TableDefinition<&[u8], &[u8]> = TableDefinition::new("inbound");
 const RETAINED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("retained");
 const DELAYED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("delayed");
+const WILLS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("wills");
 /// Most change batches committed in one transaction.
 const MAX_BATCHES_PER_COMMIT: usize = 4096;
 
@@ -57,6 +61,16 @@ pub struct SessionRecord {
     /// When its last connection ended (Unix ms); `None` while connected, or
     /// when the broker stopped under it (it then counts from the restart).
     pub disconnected_at_ms: Option<u64>,
+}
+
+/// The will of a session's connection: `due_ms` (Unix ms) once the
+/// connection has ended and the will waits out its delay; `None` while the
+/// connection lasts (if the broker stops under it, the delay counts from the
+/// restart).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredWill {
+    pub will: Will,
+    pub due_ms: Option<u64>,
 }
 
 /// One subscription of a stored session, with its options.
@@ -117,7 +131,17 @@ pub enum Op {
         due_ms: u64,
         seq: u64,
     },
-    /// Every session and retained message of the namespace.
+    /// The will of the session's current connection, replacing any other.
+    PutWill {
+        key: SessionKey,
+        will: StoredWill,
+    },
+    /// The session's will, if it is still the one with `token`.
+    DeleteWill {
+        key: SessionKey,
+        token: u64,
+    },
+    /// Every session, will and retained message of the namespace.
     DeleteNamespace {
         namespace: Arc<str>,
     },
@@ -151,6 +175,7 @@ pub struct Loaded {
     /// (namespace, retained message).
     pub retained: Vec<(Arc<str>, Message)>,
     pub delayed: Vec<Delayed>,
+    pub wills: Vec<(SessionKey, StoredWill)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -257,6 +282,7 @@ fn apply(db: &Database, path: &Path, batch: &[Request]) -> Result<(), StoreError
         let mut inbound = txn.open_table(INBOUND).map_err(|e| error(e.into()))?;
         let mut retained = txn.open_table(RETAINED).map_err(|e| error(e.into()))?;
         let mut delayed = txn.open_table(DELAYED).map_err(|e| error(e.into()))?;
+        let mut wills = txn.open_table(WILLS).map_err(|e| error(e.into()))?;
         for op in batch.iter().flat_map(|request| &request.ops) {
             match op {
                 Op::PutSession { key, record } => {
@@ -302,9 +328,22 @@ fn apply(db: &Database, path: &Path, batch: &[Request]) -> Result<(), StoreError
                 Op::DeleteDelayed { namespace, due_ms, seq } => {
                     delayed.remove(delayed_key(namespace, *due_ms, *seq).as_slice()).map_err(|e| error(e.into()))?;
                 }
+                Op::PutWill { key, will } => {
+                    wills.insert(session_key(key).as_slice(), encode(will).as_slice()).map_err(|e| error(e.into()))?;
+                }
+                Op::DeleteWill { key, token } => {
+                    let key = session_key(key);
+                    let stored = wills.get(key.as_slice()).map_err(|e| error(e.into()))?;
+                    // One that does not decode is no use to anyone either.
+                    let ours = stored
+                        .is_some_and(|v| decode::<StoredWill>(v.value()).ok().is_none_or(|w| w.will.token == *token));
+                    if ours {
+                        wills.remove(key.as_slice()).map_err(|e| error(e.into()))?;
+                    }
+                }
                 Op::DeleteNamespace { namespace } => {
                     let prefix = namespace_prefix(namespace);
-                    for table in [&mut sessions, &mut messages, &mut inbound, &mut retained, &mut delayed] {
+                    for table in [&mut sessions, &mut messages, &mut inbound, &mut retained, &mut delayed, &mut wills] {
                         remove_prefix(table, &prefix).map_err(error)?;
                     }
                 }
@@ -331,7 +370,7 @@ fn load(db: &Database, path: &Path) -> Result<Loaded, StoreError> {
     let corrupt = |message: String| StoreError::Corrupt { path: path.to_path_buf(), message };
     // Create the tables on first start, so reading finds them.
     let txn = db.begin_write().map_err(|e| error(e.into()))?;
-    for table in [SESSIONS, MESSAGES, INBOUND, RETAINED, DELAYED] {
+    for table in [SESSIONS, MESSAGES, INBOUND, RETAINED, DELAYED, WILLS] {
         txn.open_table(table).map_err(|e| error(e.into()))?;
     }
     txn.commit().map_err(|e| error(e.into()))?;
@@ -400,7 +439,17 @@ fn load(db: &Database, path: &Path) -> Result<Loaded, StoreError> {
         let message: Message = decode(value.value()).map_err(&corrupt)?;
         delayed.push(Delayed { namespace: Arc::from(namespace), due_ms: number(due)?, seq: number(seq)?, message });
     }
-    Ok(Loaded { sessions, retained, delayed })
+    let mut wills = Vec::new();
+    let table = txn.open_table(WILLS).map_err(|e| error(e.into()))?;
+    for entry in table.iter().map_err(|e| error(e.into()))? {
+        let (key, value) = entry.map_err(|e| error(e.into()))?;
+        let (session, rest) = parse_session_key(key.value()).ok_or_else(|| corrupt("a will key".into()))?;
+        if !rest.is_empty() {
+            return Err(corrupt("a will key".into()));
+        }
+        wills.push((session, decode(value.value()).map_err(&corrupt)?));
+    }
+    Ok(Loaded { sessions, retained, delayed, wills })
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -590,6 +639,56 @@ mod tests {
         assert_eq!(loaded.sessions.iter().map(|s| s.key.client_id.as_ref()).collect::<Vec<_>>(), ["ab"]);
         assert_eq!(loaded.retained.iter().map(|(ns, _)| ns.as_ref()).collect::<Vec<_>>(), ["ns-1"]);
         assert!(loaded.delayed.is_empty(), "one delivered, the other gone with its namespace");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn will(topic: &str) -> Will {
+        use crate::mqtt::codec::LastWill;
+        Will::of(LastWill {
+            topic: Arc::from(topic),
+            payload: Bytes::from_static(b"gone"),
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            properties: Box::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_will_is_forgotten_only_by_its_own_connection() {
+        let dir = dir();
+        let (store, _) = Store::open(&dir).unwrap();
+        let (a, b, c) = (key("ns-1", "a"), key("ns-1", "b"), key("ns-2", "c"));
+        let (first, second) = (will("status/a"), will("status/a2"));
+        store.submit(vec![
+            Op::PutWill { key: a.clone(), will: StoredWill { will: first.clone(), due_ms: None } },
+            Op::PutWill { key: b.clone(), will: StoredWill { will: will("status/b"), due_ms: Some(42) } },
+            Op::PutWill { key: c.clone(), will: StoredWill { will: will("status/c"), due_ms: None } },
+        ]);
+        // A second connection of `a` replaces the will; the first one's goodbye leaves it alone.
+        store.submit(vec![Op::PutWill { key: a.clone(), will: StoredWill { will: second.clone(), due_ms: None } }]);
+        store.commit(vec![Op::DeleteWill { key: a.clone(), token: first.token }]).await.unwrap();
+        drop(store);
+        let (store, loaded) = Store::open(&dir).unwrap();
+        let wills: Vec<(String, String, Option<u64>)> = loaded
+            .wills
+            .iter()
+            .map(|(key, stored)| {
+                (key.client_id.to_string(), stored.will.publication(0).topic.to_string(), stored.due_ms)
+            })
+            .collect();
+        let expected = [("a", "status/a2", None), ("b", "status/b", Some(42)), ("c", "status/c", None)]
+            .map(|(client, topic, due)| (client.to_string(), topic.to_string(), due));
+        assert_eq!(wills, expected);
+        store
+            .commit(vec![
+                Op::DeleteWill { key: a.clone(), token: second.token },
+                Op::DeleteNamespace { namespace: Arc::from("ns-2") },
+            ])
+            .await
+            .unwrap();
+        drop(store);
+        let (_, loaded) = Store::open(&dir).unwrap();
+        assert_eq!(loaded.wills.iter().map(|(k, _)| k.client_id.as_ref()).collect::<Vec<_>>(), ["b"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -277,6 +277,63 @@ async fn a_delayed_will_waits_and_a_reconnect_cancels_it() {
 }
 
 #[tokio::test]
+async fn wills_outlive_a_broker_restart() {
+    let fixture = Fixture::start().await;
+    let (mut watcher, _) = fixture.connect(with_expiry(v5("watcher", "alice"), 600)).await;
+    subscribe5(&mut watcher, "status/#", qos(QoS::AtLeastOnce), None).await;
+    let will_of = |connect: Connect, topic: &str, delay: Option<u32>, expiry: Option<u32>| {
+        let mut will = LastWill {
+            topic: Arc::from(topic),
+            payload: Bytes::from_static(b"offline"),
+            qos: QoS::AtLeastOnce,
+            ..LastWill::default()
+        };
+        will.properties.will_delay_interval = delay;
+        will.properties.message_expiry_interval = expiry;
+        Connect { will: Some(will), ..connect }
+    };
+    // A 3.1.1 client with a clean session, a 5.0 one whose will waits 2 s and
+    // lives 1 s once published, and one that comes back within its delay.
+    let (_device, _) = fixture
+        .connect(Connect {
+            will: will_of(v5("x", "alice"), "status/device", None, None).will,
+            ..connect("device", Some("alice"), Some("pw"))
+        })
+        .await;
+    let (_sensor, _) =
+        fixture.connect(will_of(with_expiry(v5("sensor", "alice"), 60), "status/sensor", Some(2), Some(1))).await;
+    let (_back, _) = fixture.connect(will_of(with_expiry(v5("back", "alice"), 60), "status/back", Some(2), None)).await;
+    let (_quiet, _) = fixture.connect(v5("quiet", "alice")).await;
+    drop(watcher);
+    let fixture = fixture.restart().await;
+    let restarted = tokio::time::Instant::now();
+    let (_back, connack) = fixture.connect(with_expiry(v5("back", "alice"), 60)).await;
+    assert!(connack.session_present);
+    let (mut watcher, connack) = fixture.connect(with_expiry(v5("watcher", "alice"), 600)).await;
+    assert!(connack.session_present);
+    // The clean session did not outlast the broker: its will goes out at once.
+    let first = delivery(&mut watcher).await;
+    assert_eq!((first.topic.as_ref(), &first.payload[..]), ("status/device", &b"offline"[..]));
+    watcher.send(Packet::PubAck(PubAck::new(first.qos.packet_id().unwrap()))).await;
+    // The persistent one's waits out its delay from the restart, and its expiry counts from then.
+    let second = delivery(&mut watcher).await;
+    assert!(restarted.elapsed() >= Duration::from_millis(1900), "after the delay: {:?}", restarted.elapsed());
+    assert_eq!(second.topic.as_ref(), "status/sensor");
+    assert_eq!(second.properties.message_expiry_interval, Some(1), "a will's lifetime starts when it is published");
+    watcher.send(Packet::PubAck(PubAck::new(second.qos.packet_id().unwrap()))).await;
+    // The client that came back keeps its will unsent; a client without one left nothing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    watcher.expect_nothing().await;
+    // Nothing is left to go out after another restart either.
+    drop(watcher);
+    let fixture = fixture.restart().await;
+    let (mut watcher, _) = fixture.connect(with_expiry(v5("watcher", "alice"), 600)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    watcher.expect_nothing().await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
 async fn a_message_that_expires_while_queued_is_not_delivered() {
     let fixture = Fixture::start().await;
     let (mut sub, _) = fixture.connect(with_expiry(v5("offline", "alice"), 60)).await;
