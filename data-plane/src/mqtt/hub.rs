@@ -861,7 +861,8 @@ mod tests {
 
     #[tokio::test]
     async fn durable_deliveries_wait_for_the_store_and_clean_ones_do_not() {
-        let hub = Hub::open(&dir(), 100, None).unwrap();
+        let dir = dir();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
         let (durable, _) = hub.connect(key("ns", "durable"), false, None, None).await.unwrap();
         let (clean, _) = hub.connect(key("ns", "clean"), true, Some(0), None).await.unwrap();
@@ -874,6 +875,7 @@ mod tests {
         assert_eq!(drain(&clean).len(), 1);
         assert_eq!(hub.complete(routed).await.unwrap(), 2);
         assert_eq!(drain(&durable).len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
@@ -906,7 +908,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_attached_queue_holds_the_publisher_back() {
-        let hub = Arc::new(Hub::open(&dir(), 10_000, None).unwrap());
+        let dir = dir();
+        let hub = Arc::new(Hub::open(&dir, 10_000, None).unwrap());
         let ns: Arc<str> = Arc::from("ns");
         let (slow, _) = hub.connect(key("ns", "slow"), true, Some(0), None).await.unwrap();
         slow.attach(1, 0);
@@ -923,11 +926,13 @@ mod tests {
         slow.lock().state.next_outgoing(1, 0).unwrap();
         slow.made_room();
         assert_eq!(publisher.await.unwrap().unwrap(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
     async fn namespaces_do_not_see_each_other() {
-        let hub = Hub::open(&dir(), 100, None).unwrap();
+        let dir = dir();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         let (a, _) = hub.connect(key("tenant-a", "same-id"), true, Some(0), None).await.unwrap();
         let (b, _) = hub.connect(key("tenant-b", "same-id"), true, Some(0), None).await.unwrap();
         a.attach(1, 0);
@@ -937,11 +942,13 @@ mod tests {
         assert_eq!(hub.publish(&Arc::from("tenant-a"), message("t", "x", QoS::AtMostOnce, false)).await.unwrap(), 1);
         assert_eq!(drain(&a).len(), 1);
         assert!(drain(&b).is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
     async fn a_shared_subscription_delivers_each_message_to_one_member_and_a_leaver_hands_over() {
-        let hub = Hub::open(&dir(), 100, None).unwrap();
+        let dir = dir();
+        let hub = Hub::open(&dir, 100, None).unwrap();
         let ns: Arc<str> = Arc::from("ns");
         let filter = [("$share/workers/jobs/+".to_string(), QoS::AtLeastOnce.into())];
         let (one, _) = hub.connect(key("ns", "one"), true, Some(0), None).await.unwrap();
@@ -969,6 +976,7 @@ mod tests {
         let mut seen: Vec<Bytes> = drain_after_attach(&offline, 4);
         seen.sort();
         assert_eq!(seen, ["0", "1", "2", "3", "4", "5"].map(Bytes::from));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     fn drain_after_attach(session: &Session, connection: u64) -> Vec<Bytes> {
