@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
@@ -41,10 +42,10 @@ use inbound::{ReadEnd, Reading};
 use outbound::{WriteError, Writing};
 
 /// The byte stream of a connection, whatever carries it (TCP, TLS, WebSocket).
-trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for S {}
 
-type Stream = Box<dyn ByteStream>;
+pub type Stream = Box<dyn ByteStream>;
 type Reader = FramedRead<ReadHalf<Stream>, MqttCodec>;
 type Writer = FramedWrite<WriteHalf<Stream>, MqttCodec>;
 
@@ -54,17 +55,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER: Duration = Duration::from_secs(1);
 /// Control packets queued from the reader to the writer.
 const CONTROL_CAPACITY: usize = 64;
+/// Bytes of the first read: a CONNECT and what follows it; the buffer grows
+/// for larger packets and is released when the connection goes quiet.
+const FIRST_READ: usize = 512;
 /// How long a closing 5.0 connection waits to write its DISCONNECT.
 const DISCONNECT_WAIT: Duration = Duration::from_secs(1);
 
 /// Serves one connection, over whichever transport `stream` is (TCP, or TLS
 /// and WebSocket past their handshakes), until it closes or `shutdown` fires.
-pub async fn run<S>(stream: S, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+pub async fn run(stream: Stream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
     let span = info_span!("mqtt_connection", %peer, namespace = field::Empty, client_id = field::Empty);
-    serve(Box::new(stream), shared, shutdown).instrument(span).await;
+    serve(stream, shared, shutdown).instrument(span).await;
 }
 
 /// How a connection ended, once both halves stopped.
@@ -143,22 +144,28 @@ impl End {
     }
 }
 
+/// What the connection keeps while it waits (its buffers, this future) is
+/// kept small: most of a broker's connections are idle. The steps that are
+/// not waits for the client are boxed, so their futures are allocated only
+/// while they run.
 async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken) {
     let (read, write) = tokio::io::split(stream);
-    let mut reader = FramedRead::new(read, MqttCodec::new(shared.max_packet_size));
+    let mut reader = FramedRead::with_capacity(read, MqttCodec::new(shared.max_packet_size), FIRST_READ);
     let mut writer = FramedWrite::new(write, MqttCodec::new(shared.max_packet_size));
+    // The writer's buffer grows as packets are encoded; none is held before.
+    *writer.write_buffer_mut() = BytesMut::new();
 
-    let Some(connect) = first_connect(&mut reader, &mut writer, &shutdown).await else {
+    let Some(connect) = Box::pin(first_connect(&mut reader, &mut writer, &shutdown)).await else {
         return;
     };
     reader.decoder_mut().version = connect.protocol;
     writer.encoder_mut().version = connect.protocol;
     writer.encoder_mut().peer_max_packet_size = connect.properties.maximum_packet_size;
 
-    let accepted = match handshake::authorize(&shared.tenancy, connect).await {
+    let accepted = match Box::pin(handshake::authorize(&shared.tenancy, connect)).await {
         Ok(accepted) => accepted,
         Err(refusal) => {
-            refuse(&mut reader, &mut writer, refusal).await;
+            Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
             return;
         }
     };
@@ -176,7 +183,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         info!(max, "refusing a connection over the plan's limit");
         let refusal =
             Refusal::new(ConnectReturnCode::QuotaExceeded, "quota_exceeded", "the plan's connection limit is reached");
-        refuse(&mut reader, &mut writer, refusal).await;
+        Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
         return;
     }
     let max_packet_size = limits.max_packet_size.map_or(shared.max_packet_size, |max| max.min(shared.max_packet_size));
@@ -195,7 +202,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         info!("credential withdrawn during login");
         let refusal =
             Refusal::new(ConnectReturnCode::BadUserNameOrPassword, "bad_credentials", "bad user name or password");
-        refuse(&mut reader, &mut writer, refusal).await;
+        Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
         return;
     }
     let key = SessionKey {
@@ -203,7 +210,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         client_id: Arc::from(accepted.client_id.as_str()),
     };
     let max_queued = limits.max_queued_messages.map(|max| max as usize);
-    let connected = shared.hub.connect(key, accepted.clean_session, accepted.expiry_secs, max_queued).await;
+    let connected = Box::pin(shared.hub.connect(key, accepted.clean_session, accepted.expiry_secs, max_queued)).await;
     let (session, session_present) = match connected {
         Ok(found) => found,
         Err(error) => {
@@ -213,7 +220,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
                 "server_unavailable",
                 "the session cannot be opened now",
             );
-            refuse(&mut reader, &mut writer, refusal).await;
+            Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
             return;
         }
     };
@@ -232,7 +239,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
-        shared.hub.disconnect(&session, connection, None, false).await;
+        Box::pin(shared.hub.disconnect(&session, connection, None, false)).await;
         return;
     }
     metrics::connect_result("accepted");
@@ -269,7 +276,7 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     if will.is_some() && publish {
         meters.message_in();
     }
-    shared.hub.disconnect(&session, connection, will, publish).await;
+    Box::pin(shared.hub.disconnect(&session, connection, will, publish)).await;
 }
 
 /// Waits up to 10 s for the CONNECT; anything else closes the connection,

@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, info_span};
 
-use super::connection;
+use super::connection::{self, Stream};
 use super::server::Shared;
 
 pub use tls::TlsError;
@@ -57,7 +57,10 @@ impl Transport {
 
     /// Sets the accepted socket up, runs the handshakes this transport needs
     /// (at most 10 s for all of them), then serves the MQTT connection over
-    /// the result until it ends or `shutdown` fires.
+    /// the result until it ends or `shutdown` fires. The handshakes run in
+    /// futures of their own on the heap and the stream is boxed, so what the
+    /// connection keeps for its whole life is the same small future whatever
+    /// the transport.
     pub async fn serve(self, stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
         if let Err(error) = stream.set_nodelay(true) {
             debug!(%error, "cannot set TCP_NODELAY");
@@ -65,29 +68,26 @@ impl Transport {
         let max_message = shared.max_packet_size as usize;
         let span = info_span!("mqtt_transport", transport = self.name());
         let serving = async move {
-            match self {
-                Transport::Tcp => connection::run(stream, peer, shared, shutdown).await,
+            let stream: Option<Stream> = match self {
+                Transport::Tcp => Some(Box::new(stream)),
                 Transport::Tls(acceptor) => {
                     let handshake = async { acceptor.accept(stream).await.map_err(HandshakeError::Tls) };
-                    if let Some(stream) = handshake_within(handshake, peer, &shutdown).await {
-                        connection::run(stream, peer, shared, shutdown).await;
-                    }
+                    Box::pin(handshake_within(handshake, peer, &shutdown)).await.map(|s| Box::new(s) as Stream)
                 }
                 Transport::Ws => {
                     let handshake = async { Ok(websocket::accept(stream, max_message).await?) };
-                    if let Some(stream) = handshake_within(handshake, peer, &shutdown).await {
-                        connection::run(stream, peer, shared, shutdown).await;
-                    }
+                    Box::pin(handshake_within(handshake, peer, &shutdown)).await.map(|s| Box::new(s) as Stream)
                 }
                 Transport::Wss(acceptor) => {
                     let handshake = async {
                         let stream = acceptor.accept(stream).await.map_err(HandshakeError::Tls)?;
                         Ok(websocket::accept(stream, max_message).await?)
                     };
-                    if let Some(stream) = handshake_within(handshake, peer, &shutdown).await {
-                        connection::run(stream, peer, shared, shutdown).await;
-                    }
+                    Box::pin(handshake_within(handshake, peer, &shutdown)).await.map(|s| Box::new(s) as Stream)
                 }
+            };
+            if let Some(stream) = stream {
+                connection::run(stream, peer, shared, shutdown).await;
             }
         };
         serving.instrument(span).await;

@@ -21,8 +21,9 @@ pub type Work<'a> = Pin<Box<dyn Future<Output = Result<ReasonCode, StoreError>> 
 /// One publish waiting.
 pub struct Acked<'a> {
     pub work: Work<'a>,
-    /// The acknowledgement to send with the reason code (none for QoS 0).
-    pub reply: Option<Packet>,
+    /// The acknowledgement to send with the reason code (none for QoS 0);
+    /// boxed, so a slot of the queue stays small.
+    pub reply: Option<Box<Packet>>,
 }
 
 pub type Acks<'a> = mpsc::Sender<Acked<'a>>;
@@ -34,13 +35,13 @@ pub type Acks<'a> = mpsc::Sender<Acked<'a>>;
 /// failure ends it (and the connection).
 pub async fn run(
     mut queue: mpsc::Receiver<Acked<'_>>,
-    control: mpsc::Sender<Packet>,
+    control: mpsc::Sender<Box<Packet>>,
     stop: &CancellationToken,
 ) -> Result<(), StoreError> {
     while let Some(Acked { work, reply }) = queue.recv().await {
         let reason = work.await?;
         let Some(mut reply) = reply else { continue };
-        if let Packet::PubAck(ack) | Packet::PubRec(ack) = &mut reply {
+        if let Packet::PubAck(ack) | Packet::PubRec(ack) = &mut *reply {
             ack.reason_code = reason;
         }
         // Once the connection is stopping nobody writes replies any more; the

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
@@ -41,6 +42,9 @@ use crate::tenancy::{MqttLimits, Principal};
 pub const RECEIVE_MAXIMUM: u16 = 1024;
 /// Topic aliases a client may set (told in CONNACK).
 pub const TOPIC_ALIAS_MAXIMUM: u16 = 64;
+/// How long a connection goes without a packet before its read buffer is
+/// released (idle connections are most of a broker's connections).
+const QUIET: Duration = Duration::from_secs(1);
 
 /// Why the reader stopped.
 #[derive(Debug)]
@@ -75,7 +79,8 @@ pub struct Reading<'a> {
     pub principal: &'a Principal,
     pub session: &'a Arc<Session>,
     pub protocol: ProtocolVersion,
-    pub control: mpsc::Sender<Packet>,
+    /// Replies for the writer, boxed so the queue's slots stay small.
+    pub control: mpsc::Sender<Box<Packet>>,
     /// Publishes waiting for the disk, acknowledged in order by the acker.
     pub acks: Acks<'a>,
     pub meters: &'a Meters,
@@ -90,23 +95,18 @@ pub struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
-    /// Reads and handles packets until the connection must end.
+    /// Reads and handles packets until the connection must end. Each packet
+    /// is handled in a future of its own on the heap, so what a connection
+    /// keeps while it waits for the next one stays small; a connection
+    /// quiet for [`QUIET`] also gives its read buffer back.
     pub async fn run(&mut self, reader: &mut Reader, idle_limit: Option<Duration>) -> ReadEnd {
         loop {
-            let next = match idle_limit {
-                Some(limit) => match tokio::time::timeout(limit, reader.next()).await {
-                    Ok(next) => next,
-                    Err(_) => return ReadEnd::IdleTimeout,
-                },
-                None => reader.next().await,
-            };
-            let packet = match next {
-                None => return ReadEnd::PeerClosed,
-                Some(Err(error)) => return ReadEnd::Codec(error),
-                Some(Ok(packet)) => packet,
+            let packet = match next_packet(reader, idle_limit).await {
+                Err(end) => return end,
+                Ok(packet) => packet,
             };
             self.meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
-            if let Err(end) = self.handle(packet).await {
+            if let Err(end) = Box::pin(self.handle(packet)).await {
                 return end;
             }
         }
@@ -190,7 +190,7 @@ impl<'a> Reading<'a> {
                     Ok((message, delay)) => self.deliver(message, delay, None).await,
                     Err(reason) => Box::pin(std::future::ready(Ok(reason))),
                 };
-                self.acknowledge(Acked { work, reply: Some(Packet::PubAck(reply)) }).await
+                self.acknowledge(Acked { work, reply: Some(Box::new(Packet::PubAck(reply))) }).await
             }
             QosPid::ExactlyOnce(id) => {
                 if let Err(reason) = outcome
@@ -199,7 +199,7 @@ impl<'a> Reading<'a> {
                     // A refused QoS 2 publish ends with this PUBREC: no PUBREL follows.
                     let reply = self.ack(id, &Err(reason), &publish.topic);
                     let work = Box::pin(std::future::ready(Ok(reason)));
-                    return self.acknowledge(Acked { work, reply: Some(Packet::PubRec(reply)) }).await;
+                    return self.acknowledge(Acked { work, reply: Some(Box::new(Packet::PubRec(reply))) }).await;
                 }
                 let first = {
                     let mut inner = self.session.lock();
@@ -220,7 +220,7 @@ impl<'a> Reading<'a> {
                     }
                     _ => Box::pin(std::future::ready(Ok(ReasonCode::Success))),
                 };
-                self.acknowledge(Acked { work, reply: Some(Packet::PubRec(PubAck::new(id))) }).await
+                self.acknowledge(Acked { work, reply: Some(Box::new(Packet::PubRec(PubAck::new(id)))) }).await
             }
         }
     }
@@ -459,7 +459,34 @@ impl<'a> Reading<'a> {
     }
 
     async fn reply(&self, packet: Packet) -> Result<(), ReadEnd> {
-        self.control.send(packet).await.map_err(|_| ReadEnd::WriterGone)
+        self.control.send(Box::new(packet)).await.map_err(|_| ReadEnd::WriterGone)
+    }
+}
+
+/// The next packet, within the keep-alive's `idle_limit`; after [`QUIET`]
+/// without one, an empty read buffer is released while the wait goes on.
+async fn next_packet(reader: &mut Reader, idle_limit: Option<Duration>) -> Result<Packet, ReadEnd> {
+    let first = idle_limit.map_or(QUIET, |limit| limit.min(QUIET));
+    let next = match tokio::time::timeout(first, reader.next()).await {
+        Ok(next) => next,
+        Err(_) if idle_limit == Some(first) => return Err(ReadEnd::IdleTimeout),
+        Err(_) => {
+            if reader.read_buffer().is_empty() {
+                *reader.read_buffer_mut() = BytesMut::new();
+            }
+            match idle_limit {
+                Some(limit) => match tokio::time::timeout(limit - first, reader.next()).await {
+                    Ok(next) => next,
+                    Err(_) => return Err(ReadEnd::IdleTimeout),
+                },
+                None => reader.next().await,
+            }
+        }
+    };
+    match next {
+        None => Err(ReadEnd::PeerClosed),
+        Some(Err(error)) => Err(ReadEnd::Codec(error)),
+        Some(Ok(packet)) => Ok(packet),
     }
 }
 

@@ -58,7 +58,7 @@ impl Writing<'_> {
     pub async fn run(
         &self,
         sink: &mut Writer,
-        control: &mut mpsc::Receiver<Packet>,
+        control: &mut mpsc::Receiver<Box<Packet>>,
         resend: Vec<Packet>,
     ) -> Result<(), WriteError> {
         for packet in resend {
@@ -66,7 +66,7 @@ impl Writing<'_> {
         }
         loop {
             while let Ok(packet) = control.try_recv() {
-                sink.feed(packet).await?;
+                sink.feed(*packet).await?;
             }
             let Some(batch) = self.take() else {
                 // Another connection has the session now.
@@ -76,9 +76,11 @@ impl Writing<'_> {
             if !batch.is_empty() {
                 self.session.made_room();
                 let batch = self.within_size(batch);
-                self.store_in_flight(&batch).await?;
+                if self.session.persistent {
+                    Box::pin(self.store_in_flight(&batch)).await?;
+                }
                 while let Ok(packet) = control.try_recv() {
-                    sink.feed(packet).await?;
+                    sink.feed(*packet).await?;
                 }
                 for outgoing in batch {
                     sink.feed(Packet::Publish(outgoing.publish)).await?;
@@ -89,10 +91,12 @@ impl Writing<'_> {
             }
             sink.flush().await?;
             self.meters.bytes_out(sink.encoder_mut().take_bytes_encoded());
+            // Nothing to write: the buffer goes back while the writer waits.
+            *sink.write_buffer_mut() = BytesMut::new();
             tokio::select! {
                 biased;
                 packet = control.recv() => match packet {
-                    Some(packet) => sink.feed(packet).await?,
+                    Some(packet) => sink.feed(*packet).await?,
                     None => return Ok(()),
                 },
                 () = self.session.wake.notified() => {}
