@@ -22,6 +22,7 @@ use bytes::BytesMut;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, Span, debug, field, info, info_span};
@@ -38,7 +39,7 @@ use super::store::SessionKey;
 use super::will::Will;
 use crate::tenancy::{KickReason, Kicked, MqttLimits};
 use handshake::{Accepted, Refusal};
-use inbound::{ReadEnd, Reading};
+use inbound::{KeepAlive, ReadEnd, Reading};
 use outbound::{WriteError, Writing};
 
 /// The byte stream of a connection, whatever carries it (TCP, TLS, WebSocket).
@@ -101,6 +102,7 @@ impl End {
             }
             End::Read(ReadEnd::Store(error)) => tracing::error!(%error, "closing: session state cannot be stored"),
             End::Read(ReadEnd::WriterGone) => debug!("closing: the writer stopped"),
+            End::Read(ReadEnd::Quiet) => debug!("parking"),
             End::WriteFailed(WriteError::Store(error)) => {
                 tracing::error!(%error, "closing: session state cannot be stored")
             }
@@ -138,7 +140,13 @@ impl End {
             End::WriteFailed(WriteError::Codec(CodecError::Encode(error @ EncodeError::ExceedsPeerMaximum { .. }))) => {
                 Some((ReasonCode::PacketTooLarge, error.to_string()))
             }
-            End::Read(ReadEnd::Disconnected { .. } | ReadEnd::PeerClosed | ReadEnd::WriterGone | ReadEnd::Codec(_))
+            End::Read(
+                ReadEnd::Disconnected { .. }
+                | ReadEnd::PeerClosed
+                | ReadEnd::WriterGone
+                | ReadEnd::Codec(_)
+                | ReadEnd::Quiet,
+            )
             | End::WriteFailed(_) => None,
         }
     }
@@ -261,7 +269,32 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         limits,
         receive_maximum,
     };
-    let end = live.run(&mut reader, &mut writer, resend, kicked, &shutdown).await;
+    let mut kicked = kicked;
+    let mut keep_alive = KeepAlive { limit: accepted.idle_limit, last_packet: Instant::now() };
+    let mut aliases = HashMap::new();
+    let (mut resend, mut first) = (resend, None);
+    let end = loop {
+        // Boxed: allocated while the connection is live, freed while it is parked.
+        let run = live.run(
+            &mut reader,
+            &mut writer,
+            std::mem::take(&mut resend),
+            first.take(),
+            &mut kicked,
+            &shutdown,
+            &mut keep_alive,
+            &mut aliases,
+        );
+        match Box::pin(run).await {
+            End::Read(ReadEnd::Quiet) => {}
+            end => break end,
+        }
+        match park(&mut reader, &session, &mut kicked, &shutdown, keep_alive.deadline()).await {
+            Unparked::Packet(packet) => first = Some(packet),
+            Unparked::Wake => {}
+            Unparked::End(end) => break end,
+        }
+    };
     end.log();
     if let Some((reason, why)) = end.disconnect_reason().filter(|_| accepted.protocol.is_v5()) {
         let mut disconnect = Disconnect { reason_code: reason, ..Disconnect::default() };
@@ -305,6 +338,44 @@ async fn first_connect(reader: &mut Reader, writer: &mut Writer, shutdown: &Canc
     None
 }
 
+/// Why a parked connection woke up.
+enum Unparked {
+    /// The client sent a packet.
+    Packet(Packet),
+    /// The session has something to send.
+    Wake,
+    End(End),
+}
+
+/// Waits, holding no more than the socket, its session and this small
+/// future, for the client's next packet, something to send, a kick, the
+/// broker's shutdown or the end of the keep-alive.
+async fn park(
+    reader: &mut Reader,
+    session: &Session,
+    kicked: &mut Kicked,
+    shutdown: &CancellationToken,
+    deadline: Option<Instant>,
+) -> Unparked {
+    let keep_alive = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown.cancelled() => Unparked::End(End::Shutdown),
+        Ok(reason) = &mut *kicked => Unparked::End(End::Kicked(reason)),
+        next = reader.next() => match next {
+            Some(Ok(packet)) => Unparked::Packet(packet),
+            Some(Err(error)) => Unparked::End(End::Read(ReadEnd::Codec(error))),
+            None => Unparked::End(End::Read(ReadEnd::PeerClosed)),
+        },
+        () = session.wake.notified() => Unparked::Wake,
+        () = keep_alive => Unparked::End(End::Read(ReadEnd::IdleTimeout)),
+    }
+}
+
 /// A session past CONNACK: what both halves share.
 struct Live<'a> {
     shared: &'a Shared,
@@ -319,15 +390,21 @@ struct Live<'a> {
 }
 
 impl Live<'_> {
-    /// Runs the reader and the writer side by side until either ends, the
-    /// session is kicked or the broker shuts down.
+    /// Runs the reader, the writer and the acker side by side until one
+    /// ends, the session is kicked or the broker shuts down, or, when the
+    /// reader finds nothing left to do ([`ReadEnd::Quiet`]), until the writer
+    /// and the acker are done too.
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
         reader: &mut Reader,
         writer: &mut Writer,
         resend: Vec<Packet>,
-        mut kicked: Kicked,
+        first: Option<Packet>,
+        kicked: &mut Kicked,
         shutdown: &CancellationToken,
+        keep_alive: &mut KeepAlive,
+        aliases: &mut HashMap<u16, Arc<str>>,
     ) -> End {
         let stop = shutdown.child_token();
         let (control, mut control_rx) = mpsc::channel(CONTROL_CAPACITY);
@@ -354,17 +431,21 @@ impl Live<'_> {
                 control,
                 acks,
                 meters: self.meters,
-                aliases: HashMap::new(),
+                aliases,
                 limits: self.limits,
                 receive_maximum: self.receive_maximum,
                 problem_information: self.accepted.problem_information,
             };
             let end = tokio::select! {
                 () = stop.cancelled() => None,
-                Ok(reason) = &mut kicked => Some(End::Kicked(reason)),
-                end = reading.run(reader, self.accepted.idle_limit) => Some(End::Read(end)),
+                Ok(reason) = &mut *kicked => Some(End::Kicked(reason)),
+                end = reading.run(reader, keep_alive, first) => Some(End::Read(end)),
             };
-            stop.cancel();
+            // A quiet reader lets the writer and the acker finish what they
+            // have (its queues close); anything else stops them.
+            if !matches!(end, Some(End::Read(ReadEnd::Quiet))) {
+                stop.cancel();
+            }
             end
         };
         let write_half = async {
@@ -385,6 +466,7 @@ impl Live<'_> {
         let (read_end, write_result, ack_result) = tokio::join!(read_half, write_half, ack_half);
         match (read_end, write_result, ack_result) {
             (_, _, Err(error)) => End::Read(ReadEnd::Store(error)),
+            (Some(End::Read(ReadEnd::Quiet)), Err(error), Ok(())) => End::WriteFailed(error),
             (Some(end), _, Ok(())) => end,
             (None, Err(error), Ok(())) => End::WriteFailed(error),
             (None, Ok(()), Ok(())) if shutdown.is_cancelled() => End::Shutdown,

@@ -19,6 +19,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tracing::{debug, info};
 
 use super::Reader;
@@ -43,7 +44,8 @@ pub const RECEIVE_MAXIMUM: u16 = 1024;
 /// Topic aliases a client may set (told in CONNACK).
 pub const TOPIC_ALIAS_MAXIMUM: u16 = 64;
 /// How long a connection goes without a packet before its read buffer is
-/// released (idle connections are most of a broker's connections).
+/// released and, with nothing else to do, it parks (idle connections are
+/// most of a broker's connections).
 const QUIET: Duration = Duration::from_secs(1);
 
 /// Why the reader stopped.
@@ -65,6 +67,22 @@ pub enum ReadEnd {
     Store(StoreError),
     /// The writer stopped, so replies can no longer be sent.
     WriterGone,
+    /// Nothing from the client for [`QUIET`] and nothing for the connection
+    /// to do: it may wait in its small parked form.
+    Quiet,
+}
+
+/// The client's keep-alive: 1.5 × its Keep Alive from its last packet.
+pub struct KeepAlive {
+    pub limit: Option<Duration>,
+    pub last_packet: Instant,
+}
+
+impl KeepAlive {
+    /// When the client has been silent too long; `None` without a limit.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.limit.map(|limit| self.last_packet + limit)
+    }
 }
 
 impl From<StoreError> for ReadEnd {
@@ -84,8 +102,9 @@ pub struct Reading<'a> {
     /// Publishes waiting for the disk, acknowledged in order by the acker.
     pub acks: Acks<'a>,
     pub meters: &'a Meters,
-    /// Topic aliases the client set on this connection.
-    pub aliases: HashMap<u16, Arc<str>>,
+    /// Topic aliases the client set on this connection (kept across its
+    /// parked spells).
+    pub aliases: &'a mut HashMap<u16, Arc<str>>,
     /// The plan's limits.
     pub limits: MqttLimits,
     /// The broker's Receive Maximum for this connection.
@@ -95,21 +114,59 @@ pub struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
-    /// Reads and handles packets until the connection must end. Each packet
-    /// is handled in a future of its own on the heap, so what a connection
-    /// keeps while it waits for the next one stays small; a connection
-    /// quiet for [`QUIET`] also gives its read buffer back.
-    pub async fn run(&mut self, reader: &mut Reader, idle_limit: Option<Duration>) -> ReadEnd {
+    /// Handles `first` (a packet read while the connection was parked), then
+    /// reads and handles packets until the connection must end or may park.
+    /// Each packet is handled in a future of its own on the heap, so what a
+    /// connection keeps while it waits for the next one stays small.
+    pub async fn run(&mut self, reader: &mut Reader, keep_alive: &mut KeepAlive, first: Option<Packet>) -> ReadEnd {
+        let mut next = first;
         loop {
-            let packet = match next_packet(reader, idle_limit).await {
-                Err(end) => return end,
-                Ok(packet) => packet,
+            let packet = match next.take() {
+                Some(packet) => packet,
+                None => match self.next_packet(reader, keep_alive).await {
+                    Err(end) => return end,
+                    Ok(packet) => packet,
+                },
             };
+            keep_alive.last_packet = Instant::now();
             self.meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
             if let Err(end) = Box::pin(self.handle(packet)).await {
                 return end;
             }
         }
+    }
+
+    /// The next packet, before the keep-alive runs out. Every [`QUIET`]
+    /// without one, an empty read buffer is released, and if nothing is left
+    /// to do (no publish waiting for the disk, no reply for the writer, no
+    /// message queued) the reader ends with [`ReadEnd::Quiet`].
+    async fn next_packet(&self, reader: &mut Reader, keep_alive: &KeepAlive) -> Result<Packet, ReadEnd> {
+        let deadline = keep_alive.deadline();
+        let next = loop {
+            let until = deadline.map_or(Instant::now() + QUIET, |d| d.min(Instant::now() + QUIET));
+            match tokio::time::timeout_at(until, reader.next()).await {
+                Ok(next) => break next,
+                Err(_) if Some(until) == deadline => return Err(ReadEnd::IdleTimeout),
+                Err(_) if !reader.read_buffer().is_empty() => {}
+                Err(_) => {
+                    *reader.read_buffer_mut() = BytesMut::new();
+                    if self.has_nothing_to_do() {
+                        return Err(ReadEnd::Quiet);
+                    }
+                }
+            }
+        };
+        match next {
+            None => Err(ReadEnd::PeerClosed),
+            Some(Err(error)) => Err(ReadEnd::Codec(error)),
+            Some(Ok(packet)) => Ok(packet),
+        }
+    }
+
+    fn has_nothing_to_do(&self) -> bool {
+        self.acks.capacity() == self.acks.max_capacity()
+            && self.control.capacity() == self.control.max_capacity()
+            && self.session.lock().state.queued() == 0
     }
 
     fn v5(&self) -> bool {
@@ -460,33 +517,6 @@ impl<'a> Reading<'a> {
 
     async fn reply(&self, packet: Packet) -> Result<(), ReadEnd> {
         self.control.send(Box::new(packet)).await.map_err(|_| ReadEnd::WriterGone)
-    }
-}
-
-/// The next packet, within the keep-alive's `idle_limit`; after [`QUIET`]
-/// without one, an empty read buffer is released while the wait goes on.
-async fn next_packet(reader: &mut Reader, idle_limit: Option<Duration>) -> Result<Packet, ReadEnd> {
-    let first = idle_limit.map_or(QUIET, |limit| limit.min(QUIET));
-    let next = match tokio::time::timeout(first, reader.next()).await {
-        Ok(next) => next,
-        Err(_) if idle_limit == Some(first) => return Err(ReadEnd::IdleTimeout),
-        Err(_) => {
-            if reader.read_buffer().is_empty() {
-                *reader.read_buffer_mut() = BytesMut::new();
-            }
-            match idle_limit {
-                Some(limit) => match tokio::time::timeout(limit - first, reader.next()).await {
-                    Ok(next) => next,
-                    Err(_) => return Err(ReadEnd::IdleTimeout),
-                },
-                None => reader.next().await,
-            }
-        }
-    };
-    match next {
-        None => Err(ReadEnd::PeerClosed),
-        Some(Err(error)) => Err(ReadEnd::Codec(error)),
-        Some(Ok(packet)) => Ok(packet),
     }
 }
 

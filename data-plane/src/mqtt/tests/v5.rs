@@ -333,6 +333,62 @@ async fn wills_outlive_a_broker_restart() {
     fixture.stop().await;
 }
 
+/// A connection quiet for a second parks (it keeps only its socket, its
+/// session and a small future); whatever wakes it is handled as if it had
+/// never slept.
+#[tokio::test]
+async fn a_parked_connection_wakes_for_everything_it_waits_on() {
+    let fixture = Fixture::start().await;
+    let park = || tokio::time::sleep(Duration::from_millis(1500));
+    let mut sleeper = login5(&fixture, "sleeper").await;
+    subscribe5(&mut sleeper, "p/#", qos(QoS::AtLeastOnce), None).await;
+    let mut aliased =
+        Publish { topic: Arc::from("p/aliased"), payload: Bytes::from_static(b"first"), ..Publish::default() };
+    aliased.properties.topic_alias = Some(1);
+    sleeper.send(Packet::Publish(aliased.clone())).await;
+    assert_eq!(&delivery(&mut sleeper).await.payload[..], b"first");
+    // A message for it.
+    park().await;
+    let mut publisher = login5(&fixture, "publisher").await;
+    publisher.send(publish("p/x", b"while parked", QosPid::AtLeastOnce(pid(1)))).await;
+    puback(&mut publisher).await;
+    let woken = delivery(&mut sleeper).await;
+    assert_eq!(&woken.payload[..], b"while parked");
+    sleeper.send(Packet::PubAck(PubAck::new(woken.qos.packet_id().unwrap()))).await;
+    // A packet from it.
+    park().await;
+    sleeper.send(Packet::PingReq).await;
+    assert_eq!(sleeper.recv().await, Packet::PingResp);
+    // Its topic alias outlives the parked spells.
+    park().await;
+    let by_alias = Publish { topic: Arc::from(""), payload: Bytes::from_static(b"by alias"), ..aliased };
+    sleeper.send(Packet::Publish(by_alias)).await;
+    let delivered = delivery(&mut sleeper).await;
+    assert_eq!((delivered.topic.as_ref(), &delivered.payload[..]), ("p/aliased", &b"by alias"[..]));
+    // Its keep-alive runs on while it is parked: 1.5 × 2 s.
+    let mut silent = v5("silent", "alice");
+    silent.keep_alive = 2;
+    let (mut silent, _) = fixture.connect(silent).await;
+    let started = tokio::time::Instant::now();
+    let Packet::Disconnect(timed_out) = silent.recv().await else { panic!("expected DISCONNECT") };
+    assert_eq!(timed_out.reason_code, ReasonCode::KeepAliveTimeout);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(2900) && waited < Duration::from_secs(4), "{waited:?}");
+    // A takeover reaches it.
+    park().await;
+    let (_again, connack) = fixture.connect(v5("sleeper", "alice")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    let Packet::Disconnect(taken) = sleeper.recv().await else { panic!("expected DISCONNECT") };
+    assert_eq!(taken.reason_code, ReasonCode::SessionTakenOver);
+    // And so does the broker's shutdown.
+    let (mut last, _) = fixture.connect(v5("last", "alice")).await;
+    park().await;
+    fixture.stop.cancel();
+    let Packet::Disconnect(stopping) = last.recv().await else { panic!("expected DISCONNECT") };
+    assert_eq!(stopping.reason_code, ReasonCode::ServerShuttingDown);
+    fixture.stop().await;
+}
+
 #[tokio::test]
 async fn a_message_that_expires_while_queued_is_not_delivered() {
     let fixture = Fixture::start().await;
