@@ -1,12 +1,15 @@
 //! Harness for the end-to-end tests: starts the real `omnibus` binary on free
 //! ports with its own data directory, talks to its REST API, and runs the
 //! real third-party clients (mosquitto_pub/sub, paho-mqtt, kcat, confluent-kafka,
-//! Apache Kafka's Java client and tools, franz-go) against it.
+//! Apache Kafka's Java client and tools, franz-go) against it. `loadgen` is
+//! the MQTT load generator behind the `mqtt-load` binary and
+//! `bench/mqtt_compare.sh`.
 
 pub mod clients;
 pub mod crash;
 pub mod go;
 pub mod java;
+pub mod loadgen;
 pub mod process;
 pub mod rest;
 
