@@ -16,7 +16,7 @@
 #
 # What it does: builds `omnibus` and the load generator `mqtt-load`
 # (tests/src/loadgen) in release; starts `omnibus dev` on free ports with a
-# fresh data dir, signs up, creates an instance on plan "standard" and a
+# fresh data dir, signs up, creates an instance on plan "business" and a
 # credential over REST, and deletes the instance's default MQTT<->Kafka
 # mapping so Omnibus does pure MQTT; starts Debian's /usr/sbin/mosquitto
 # (installed with apt when missing) with its compiled-in defaults plus a
@@ -100,7 +100,7 @@ call() { # method path [body]
 }
 token="$(curl -sf "$api/v1/auth/signup" -H 'content-type: application/json' \
   -d '{"email":"bench@example.com","password":"correct horse battery","organization_name":"Bench"}' | json '["access_token"]')"
-instance="$(call POST /v1/instances '{"name":"mqtt-bench","plan":"standard"}' | json '["id"]')"
+instance="$(call POST /v1/instances '{"name":"mqtt-bench","plan":"business"}' | json '["id"]')"
 credential="$(call POST "/v1/instances/$instance/credentials" '{"name":"bench"}')"
 user="$(echo "$credential" | json '["username"]')"
 export MQTT_LOAD_PASSWORD
