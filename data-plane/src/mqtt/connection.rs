@@ -39,7 +39,7 @@ use super::store::SessionKey;
 use super::will::Will;
 use crate::tenancy::{KickReason, Kicked, MqttLimits};
 use handshake::{Accepted, Refusal};
-use inbound::{KeepAlive, ReadEnd, Reading};
+use inbound::{FIRST_READ, KeepAlive, ReadEnd, Reading};
 use outbound::{WriteError, Writing};
 
 /// The byte stream of a connection, whatever carries it (TCP, TLS, WebSocket).
@@ -56,9 +56,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER: Duration = Duration::from_secs(1);
 /// Control packets queued from the reader to the writer.
 const CONTROL_CAPACITY: usize = 64;
-/// Bytes of the first read: a CONNECT and what follows it; the buffer grows
-/// for larger packets and is released when the connection goes quiet.
-const FIRST_READ: usize = 512;
 /// How long a closing 5.0 connection waits to write its DISCONNECT.
 const DISCONNECT_WAIT: Duration = Duration::from_secs(1);
 
@@ -289,6 +286,9 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
             End::Read(ReadEnd::Quiet) => {}
             end => break end,
         }
+        // The reader gave its buffer back before it went quiet; the writer,
+        // done, has written all of its buffer.
+        *writer.write_buffer_mut() = BytesMut::new();
         match park(&mut reader, &session, &mut kicked, &shutdown, keep_alive.deadline()).await {
             Unparked::Packet(packet) => first = Some(packet),
             Unparked::Wake => {}

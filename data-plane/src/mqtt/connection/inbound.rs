@@ -47,6 +47,13 @@ pub const TOPIC_ALIAS_MAXIMUM: u16 = 64;
 /// released and, with nothing else to do, it parks (idle connections are
 /// most of a broker's connections).
 const QUIET: Duration = Duration::from_secs(1);
+/// Bytes of the first read: a CONNECT and what follows it. The reader reads
+/// into at least this much room, twice as much each time a read brought more
+/// than one packet (the client is sending faster than it is read), up to
+/// [`MAX_READ`]; the buffer goes back when the connection goes quiet.
+pub const FIRST_READ: usize = 512;
+/// The most room a read asks for.
+const MAX_READ: usize = 16 * 1024;
 
 /// Why the reader stopped.
 #[derive(Debug)]
@@ -120,14 +127,18 @@ impl<'a> Reading<'a> {
     /// connection keeps while it waits for the next one stays small.
     pub async fn run(&mut self, reader: &mut Reader, keep_alive: &mut KeepAlive, first: Option<Packet>) -> ReadEnd {
         let mut next = first;
+        let mut room = FIRST_READ;
         loop {
             let packet = match next.take() {
                 Some(packet) => packet,
-                None => match self.next_packet(reader, keep_alive).await {
+                None => match self.next_packet(reader, keep_alive, room).await {
                     Err(end) => return end,
                     Ok(packet) => packet,
                 },
             };
+            if !reader.read_buffer().is_empty() {
+                room = (room * 2).min(MAX_READ);
+            }
             keep_alive.last_packet = Instant::now();
             self.meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
             if let Err(end) = Box::pin(self.handle(packet)).await {
@@ -136,11 +147,16 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// The next packet, before the keep-alive runs out. Every [`QUIET`]
+    /// The next packet, read into at least `room / 2` bytes of free buffer,
+    /// before the keep-alive runs out. Every [`QUIET`]
     /// without one, an empty read buffer is released, and if nothing is left
     /// to do (no publish waiting for the disk, no reply for the writer, no
     /// message queued) the reader ends with [`ReadEnd::Quiet`].
-    async fn next_packet(&self, reader: &mut Reader, keep_alive: &KeepAlive) -> Result<Packet, ReadEnd> {
+    async fn next_packet(&self, reader: &mut Reader, keep_alive: &KeepAlive, room: usize) -> Result<Packet, ReadEnd> {
+        let buffer = reader.read_buffer_mut();
+        if buffer.capacity() - buffer.len() < room / 2 {
+            buffer.reserve(room);
+        }
         let deadline = keep_alive.deadline();
         let next = loop {
             let until = deadline.map_or(Instant::now() + QUIET, |d| d.min(Instant::now() + QUIET));

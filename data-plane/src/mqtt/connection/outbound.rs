@@ -91,8 +91,6 @@ impl Writing<'_> {
             }
             sink.flush().await?;
             self.meters.bytes_out(sink.encoder_mut().take_bytes_encoded());
-            // Nothing to write: the buffer goes back while the writer waits.
-            *sink.write_buffer_mut() = BytesMut::new();
             tokio::select! {
                 biased;
                 packet = control.recv() => match packet {
