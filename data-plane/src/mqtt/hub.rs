@@ -61,6 +61,12 @@ impl Routed {
         self.ops.push(op);
         self
     }
+
+    /// Whether completing it waits on nothing: no change to commit, no
+    /// Kafka append to confirm (so [`Hub::complete_now`] may complete it).
+    pub fn is_settled(&self) -> bool {
+        self.ops.is_empty() && self.written.is_empty()
+    }
 }
 
 pub struct Hub {
@@ -543,17 +549,21 @@ impl Hub {
         if !ops.is_empty() {
             self.store.commit(ops).await?;
         }
-        for (session, seq) in pending {
-            if session.lock().state.mark_ready(seq) {
-                session.wake.notify_one();
-            }
-        }
+        release(pending);
         for wait in written {
             if let Ok(Err(error)) = wait.await {
                 warn!(%error, "an MQTT message did not reach its mapped Kafka topic");
             }
         }
         Ok(reached)
+    }
+
+    /// Completes, without waiting, deliveries that wait on nothing
+    /// ([`Routed::is_settled`]); how many sessions they reached.
+    pub fn complete_now(&self, routed: Routed) -> usize {
+        debug_assert!(routed.is_settled());
+        release(routed.pending);
+        routed.reached
     }
 
     /// Routes and completes a message, as a publisher's would be.
@@ -756,6 +766,16 @@ fn pick_among(
 
 /// The copy of `message` for a subscription with options `sub`, through the
 /// shared subscription `shared` if any.
+/// Lets routed deliveries go out: each is marked ready in its session's
+/// queue (behind any earlier one still waiting) and the session woken.
+fn release(pending: Vec<(Arc<Session>, u64)>) {
+    for (session, seq) in pending {
+        if session.lock().state.mark_ready(seq) {
+            session.wake.notify_one();
+        }
+    }
+}
+
 fn delivery(message: &Message, sub: &Subscription, shared: Option<Arc<str>>) -> Message {
     Message {
         retain: sub.retain_as_published && message.retain,

@@ -1,7 +1,8 @@
 //! The acker of a connection: publishes waiting for the disk, acknowledged
 //! (PUBACK, PUBREC) in the order they arrived, each once its wait is over.
 //!
-//! The reader queues every QoS 0, 1 and 2 publish's wait here and reads on,
+//! The reader queues every QoS 1 and 2 publish's wait here (a QoS 0 one's
+//! only when it waits for something: it has no answer) and reads on,
 //! so a publisher keeps up to a window of publishes in flight instead of one
 //! per fsync; the answers still go out in order (MQTT-4.6.0-2, -3). Owns only
 //! the ordering; what each wait does is the hub's.

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use tracing::{debug, info};
 
 use super::Reader;
-use super::ack::{Acked, Acks};
+use super::ack::{Acked, Acks, Work};
 use crate::mqtt::codec::{
     CodecError, Disconnect, Packet, PacketId, PayloadFormat, ProtocolVersion, PubAck, Publish, QosPid, ReasonCode,
     RetainHandling, SubAck, Subscribe, SubscribeReturnCode, UnsubAck, Unsubscribe,
@@ -123,8 +123,6 @@ pub struct Reading<'a> {
 impl<'a> Reading<'a> {
     /// Handles `first` (a packet read while the connection was parked), then
     /// reads and handles packets until the connection must end or may park.
-    /// Each packet is handled in a future of its own on the heap, so what a
-    /// connection keeps while it waits for the next one stays small.
     pub async fn run(&mut self, reader: &mut Reader, keep_alive: &mut KeepAlive, first: Option<Packet>) -> ReadEnd {
         let mut next = first;
         let mut room = FIRST_READ;
@@ -141,7 +139,7 @@ impl<'a> Reading<'a> {
             }
             keep_alive.last_packet = Instant::now();
             self.meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
-            if let Err(end) = Box::pin(self.handle(packet)).await {
+            if let Err(end) = self.handle(packet).await {
                 return end;
             }
         }
@@ -251,8 +249,9 @@ impl<'a> Reading<'a> {
         }
         match publish.qos {
             QosPid::AtMostOnce => {
-                if let Ok((message, delay)) = outcome {
-                    let work = self.deliver(message, delay, None).await;
+                if let Ok((message, delay)) = outcome
+                    && let Delivery::Waiting(work) = self.deliver(message, delay, None).await
+                {
                     self.acknowledge(Acked { work, reply: None }).await?;
                 }
                 Ok(())
@@ -260,8 +259,8 @@ impl<'a> Reading<'a> {
             QosPid::AtLeastOnce(id) => {
                 let reply = self.ack(id, &outcome, &publish.topic);
                 let work = match outcome {
-                    Ok((message, delay)) => self.deliver(message, delay, None).await,
-                    Err(reason) => Box::pin(std::future::ready(Ok(reason))),
+                    Ok((message, delay)) => self.deliver(message, delay, None).await.into_work(),
+                    Err(reason) => done(reason),
                 };
                 self.acknowledge(Acked { work, reply: Some(Box::new(Packet::PubAck(reply))) }).await
             }
@@ -271,7 +270,7 @@ impl<'a> Reading<'a> {
                 {
                     // A refused QoS 2 publish ends with this PUBREC: no PUBREL follows.
                     let reply = self.ack(id, &Err(reason), &publish.topic);
-                    let work = Box::pin(std::future::ready(Ok(reason)));
+                    let work = done(reason);
                     return self.acknowledge(Acked { work, reply: Some(Box::new(Packet::PubRec(reply))) }).await;
                 }
                 let first = {
@@ -286,12 +285,12 @@ impl<'a> Reading<'a> {
                 let inbound =
                     self.session.persistent.then(|| Op::PutInbound { key: self.session.key.clone(), packet_id: id });
                 let work = match (outcome, inbound) {
-                    (Ok((message, delay)), inbound) if first => self.deliver(message, delay, inbound).await,
+                    (Ok((message, delay)), inbound) if first => self.deliver(message, delay, inbound).await.into_work(),
                     (_, Some(op)) if first => {
                         let store = self.hub.store().clone();
                         Box::pin(async move { store.commit(vec![op]).await.map(|()| ReasonCode::Success) })
                     }
-                    _ => Box::pin(std::future::ready(Ok(ReasonCode::Success))),
+                    _ => done(ReasonCode::Success),
                 };
                 self.acknowledge(Acked { work, reply: Some(Box::new(Packet::PubRec(PubAck::new(id)))) }).await
             }
@@ -376,25 +375,27 @@ impl<'a> Reading<'a> {
     }
 
     /// Routes `message` now (queued for every subscriber, in arrival
-    /// order), with `also` to store in the same transaction, and returns the
-    /// wait for the disk: it yields the publisher's reason code, 0x10 when no
-    /// one receives it now. A delayed message is stored in that wait.
-    async fn deliver(&self, message: Message, delay: Option<Duration>, also: Option<Op>) -> super::ack::Work<'a> {
+    /// order), with `also` to store in the same transaction. Done at once
+    /// when nothing is to be stored or confirmed; otherwise the wait for the
+    /// disk. Either yields the publisher's reason code, 0x10 when no one
+    /// receives it now. A delayed message is stored in that wait.
+    async fn deliver(&self, message: Message, delay: Option<Duration>, also: Option<Op>) -> Delivery<'a> {
         let (hub, namespace): (&'a Hub, Arc<str>) = (self.hub, self.session.key.namespace.clone());
+        let reason = |reached| if reached == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success };
         match delay {
-            Some(delay) => Box::pin(async move {
+            Some(delay) => Delivery::Waiting(Box::pin(async move {
                 hub.publish_later(&namespace, message, delay, also).await.map(|()| ReasonCode::Success)
-            }),
+            })),
             None => {
                 let routed = hub.route_from(&namespace, message, Some(self.session.id)).await;
                 let routed = match also {
                     Some(op) => routed.with(op),
                     None => routed,
                 };
-                Box::pin(async move {
-                    let reached = hub.complete(routed).await?;
-                    Ok(if reached == 0 { ReasonCode::NoMatchingSubscribers } else { ReasonCode::Success })
-                })
+                if routed.is_settled() {
+                    return Delivery::Done(reason(hub.complete_now(routed)));
+                }
+                Delivery::Waiting(Box::pin(async move { hub.complete(routed).await.map(reason) }))
             }
         }
     }
@@ -534,6 +535,27 @@ impl<'a> Reading<'a> {
     async fn reply(&self, packet: Packet) -> Result<(), ReadEnd> {
         self.control.send(Box::new(packet)).await.map_err(|_| ReadEnd::WriterGone)
     }
+}
+
+/// A routed publish: done, or waiting for the disk or a mapped Kafka topic.
+enum Delivery<'a> {
+    Done(ReasonCode),
+    Waiting(Work<'a>),
+}
+
+impl<'a> Delivery<'a> {
+    /// As a wait for the acker, which answers in order even when done.
+    fn into_work(self) -> Work<'a> {
+        match self {
+            Delivery::Done(reason) => done(reason),
+            Delivery::Waiting(work) => work,
+        }
+    }
+}
+
+/// A wait that is over, for the acker.
+fn done<'a>(reason: ReasonCode) -> Work<'a> {
+    Box::pin(std::future::ready(Ok(reason)))
 }
 
 /// A PUBACK-shaped acknowledgement with `reason` (3.1.1 ignores it).
