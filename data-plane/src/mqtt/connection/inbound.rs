@@ -146,10 +146,10 @@ impl<'a> Reading<'a> {
     }
 
     /// The next packet, read into at least `room / 2` bytes of free buffer,
-    /// before the keep-alive runs out. Every [`QUIET`]
-    /// without one, an empty read buffer is released, and if nothing is left
-    /// to do (no publish waiting for the disk, no reply for the writer, no
-    /// message queued) the reader ends with [`ReadEnd::Quiet`].
+    /// before the keep-alive runs out. Every [`QUIET`] without one, an empty
+    /// read buffer is released, and if nothing is left to do (no publish
+    /// waiting for the disk, no reply for the writer, no message queued) the
+    /// reader ends with [`ReadEnd::Quiet`].
     async fn next_packet(&self, reader: &mut Reader, keep_alive: &KeepAlive, room: usize) -> Result<Packet, ReadEnd> {
         let buffer = reader.read_buffer_mut();
         if buffer.capacity() - buffer.len() < room / 2 {
