@@ -292,7 +292,7 @@ mod tests {
             .unwrap();
         tenancy.apply_credential(credential("ns", "c1", "alice", "pw")).await.unwrap();
         let principal = tenancy.authenticate("alice", "pw").await.unwrap();
-        let (_registration, kicked) = tenancy.sessions().register("ns", "client", "c1", 1);
+        let (_registration, kicked) = tenancy.sessions().register(&"ns".into(), &"client".into(), "c1", 1);
         tenancy.revoke_credential("ns", "c1").await.unwrap();
         assert_eq!(kicked.await, Ok(KickReason::CredentialWithdrawn));
         assert!(!tenancy.is_current(&principal));

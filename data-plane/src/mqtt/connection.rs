@@ -37,7 +37,7 @@ use super::metrics::{self, Meters};
 use super::server::Shared;
 use super::store::SessionKey;
 use super::will::Will;
-use crate::tenancy::{KickReason, Kicked, MqttLimits};
+use crate::tenancy::{KickReason, Kicked, MqttLimits, Registration};
 use handshake::{Accepted, Refusal};
 use inbound::{FIRST_READ, KeepAlive, ReadEnd, Reading};
 use outbound::{WriteError, Writing};
@@ -60,10 +60,22 @@ const CONTROL_CAPACITY: usize = 64;
 const DISCONNECT_WAIT: Duration = Duration::from_secs(1);
 
 /// Serves one connection, over whichever transport `stream` is (TCP, or TLS
-/// and WebSocket past their handshakes), until it closes or `shutdown` fires.
-pub async fn run(stream: Stream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
-    let span = info_span!("mqtt_connection", %peer, namespace = field::Empty, client_id = field::Empty);
-    serve(stream, shared, shutdown).instrument(span).await;
+/// and WebSocket past their handshakes; `transport` names it in logs), until
+/// it closes or `shutdown` fires.
+pub async fn run(
+    stream: Stream,
+    peer: SocketAddr,
+    transport: &'static str,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let span = info_span!("mqtt_connection", transport, %peer, namespace = field::Empty, client_id = field::Empty);
+    let Some(mut conn) = Box::pin(open(stream, peer, transport, shared, shutdown)).instrument(span).await else {
+        return;
+    };
+    let end = conn.serve().await;
+    let span = conn.span();
+    Box::pin(conn.close(end)).instrument(span).await;
 }
 
 /// How a connection ended, once both halves stopped.
@@ -149,29 +161,62 @@ impl End {
     }
 }
 
-/// What the connection keeps while it waits (its buffers, this future) is
-/// kept small: most of a broker's connections are idle. The steps that are
-/// not waits for the client are boxed, so their futures are allocated only
-/// while they run.
-async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken) {
+/// An MQTT connection past its CONNACK: what it keeps for its whole life.
+/// It lives on the heap and the connection's future holds little besides
+/// it, so a parked connection costs this, its session and a small future.
+/// The steps that are not waits for the client are boxed, so their futures
+/// are allocated only while they run.
+struct Conn {
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    peer: SocketAddr,
+    transport: &'static str,
+    reader: Reader,
+    writer: Writer,
+    accepted: Accepted,
+    _registration: Registration,
+    kicked: Kicked,
+    session: Arc<Session>,
+    connection: u64,
+    /// Boxed: most connections have none.
+    will: Option<Box<Will>>,
+    meters: Meters,
+    /// The plan's limits.
+    limits: MqttLimits,
+    /// The broker's Receive Maximum told in CONNACK.
+    receive_maximum: u16,
+    keep_alive: KeepAlive,
+    /// Topic aliases the client set (5.0), for the connection's life.
+    aliases: HashMap<u16, Arc<str>>,
+    /// What to send first when it goes live: the messages in flight.
+    pending: Vec<Packet>,
+}
+
+/// Reads the CONNECT, authorizes it, opens the session and answers CONNACK;
+/// `None` when the connection was refused or went away before that.
+async fn open(
+    stream: Stream,
+    peer: SocketAddr,
+    transport: &'static str,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) -> Option<Box<Conn>> {
     let (read, write) = tokio::io::split(stream);
     let mut reader = FramedRead::with_capacity(read, MqttCodec::new(shared.max_packet_size), FIRST_READ);
     let mut writer = FramedWrite::new(write, MqttCodec::new(shared.max_packet_size));
     // The writer's buffer grows as packets are encoded; none is held before.
     *writer.write_buffer_mut() = BytesMut::new();
 
-    let Some(connect) = Box::pin(first_connect(&mut reader, &mut writer, &shutdown)).await else {
-        return;
-    };
+    let connect = first_connect(&mut reader, &mut writer, &shutdown).await?;
     reader.decoder_mut().version = connect.protocol;
     writer.encoder_mut().version = connect.protocol;
     writer.encoder_mut().peer_max_packet_size = connect.properties.maximum_packet_size;
 
-    let accepted = match Box::pin(handshake::authorize(&shared.tenancy, connect)).await {
+    let mut accepted = match handshake::authorize(&shared.tenancy, connect).await {
         Ok(accepted) => accepted,
         Err(refusal) => {
-            Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
-            return;
+            refuse(&mut reader, &mut writer, refusal).await;
+            return None;
         }
     };
     let span = Span::current();
@@ -188,8 +233,8 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         info!(max, "refusing a connection over the plan's limit");
         let refusal =
             Refusal::new(ConnectReturnCode::QuotaExceeded, "quota_exceeded", "the plan's connection limit is reached");
-        Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
-        return;
+        refuse(&mut reader, &mut writer, refusal).await;
+        return None;
     }
     let max_packet_size = limits.max_packet_size.map_or(shared.max_packet_size, |max| max.min(shared.max_packet_size));
     reader.decoder_mut().max_packet_size = max_packet_size;
@@ -197,9 +242,14 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         u16::try_from(max).unwrap_or(u16::MAX).clamp(1, inbound::RECEIVE_MAXIMUM)
     });
     let connection = shared.next_connection_id();
-    let (_registration, kicked) = shared.tenancy.sessions().register(
-        accepted.principal.namespace_id(),
-        &accepted.client_id,
+    // One copy of the namespace and client id, shared by the registry and the session.
+    let key = SessionKey {
+        namespace: Arc::from(accepted.principal.namespace_id()),
+        client_id: Arc::from(accepted.client_id.as_str()),
+    };
+    let (registration, kicked) = shared.tenancy.sessions().register(
+        &key.namespace,
+        &key.client_id,
         accepted.principal.credential_id(),
         connection,
     );
@@ -207,15 +257,11 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
         info!("credential withdrawn during login");
         let refusal =
             Refusal::new(ConnectReturnCode::BadUserNameOrPassword, "bad_credentials", "bad user name or password");
-        Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
-        return;
+        refuse(&mut reader, &mut writer, refusal).await;
+        return None;
     }
-    let key = SessionKey {
-        namespace: Arc::from(accepted.principal.namespace_id()),
-        client_id: Arc::from(accepted.client_id.as_str()),
-    };
     let max_queued = limits.max_queued_messages.map(|max| max as usize);
-    let connected = Box::pin(shared.hub.connect(key, accepted.clean_session, accepted.expiry_secs, max_queued)).await;
+    let connected = shared.hub.connect(key, accepted.clean_session, accepted.expiry_secs, max_queued).await;
     let (session, session_present) = match connected {
         Ok(found) => found,
         Err(error) => {
@@ -225,8 +271,8 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
                 "server_unavailable",
                 "the session cannot be opened now",
             );
-            Box::pin(refuse(&mut reader, &mut writer, refusal)).await;
-            return;
+            refuse(&mut reader, &mut writer, refusal).await;
+            return None;
         }
     };
     let resend = session.attach(connection, now_ms());
@@ -244,72 +290,126 @@ async fn serve(stream: Stream, shared: Arc<Shared>, shutdown: CancellationToken)
     };
     if let Err(error) = writer.send(Packet::ConnAck(connack)).await {
         debug!(%error, "cannot send CONNACK");
-        Box::pin(shared.hub.disconnect(&session, connection, None, false)).await;
-        return;
+        shared.hub.disconnect(&session, connection, None, false).await;
+        return None;
     }
     metrics::connect_result("accepted");
     debug!(session_present, "connection accepted");
-    let will = accepted.will.clone().map(Will::of);
+    let will = accepted.will.take().map(|will| Box::new(Will::of(will)));
     if let Some(will) = &will {
         shared.hub.keep_will(&session, will);
     }
-    let meters = Meters::open(accepted.principal.namespace_id(), shared.hub.stats(&session.key.namespace));
+    let meters = Meters::open(shared.hub.meters(&session.key.namespace));
     meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
     meters.bytes_out(writer.encoder_mut().take_bytes_encoded());
-
-    let live = Live {
-        shared: &shared,
-        accepted: &accepted,
-        session: &session,
+    let keep_alive = KeepAlive { limit: accepted.idle_limit, last_packet: Instant::now() };
+    Some(Box::new(Conn {
+        shared,
+        shutdown,
+        peer,
+        transport,
+        reader,
+        writer,
+        accepted,
+        _registration: registration,
+        kicked,
+        session,
         connection,
-        meters: &meters,
+        will,
+        meters,
         limits,
         receive_maximum,
-    };
-    let mut kicked = kicked;
-    let mut keep_alive = KeepAlive { limit: accepted.idle_limit, last_packet: Instant::now() };
-    let mut aliases = HashMap::new();
-    let (mut resend, mut first) = (resend, None);
-    let end = loop {
-        // Boxed: allocated while the connection is live, freed while it is parked.
-        let run = live.run(
-            &mut reader,
-            &mut writer,
-            std::mem::take(&mut resend),
-            first.take(),
-            &mut kicked,
-            &shutdown,
-            &mut keep_alive,
-            &mut aliases,
-        );
-        match Box::pin(run).await {
-            End::Read(ReadEnd::Quiet) => {}
-            end => break end,
-        }
-        // The reader gave its buffer back before it went quiet; the writer,
-        // done, has written all of its buffer.
-        *writer.write_buffer_mut() = BytesMut::new();
-        match park(&mut reader, &session, &mut kicked, &shutdown, keep_alive.deadline()).await {
-            Unparked::Packet(packet) => first = Some(packet),
-            Unparked::Wake => {}
-            Unparked::End(end) => break end,
-        }
-    };
-    end.log();
-    if let Some((reason, why)) = end.disconnect_reason().filter(|_| accepted.protocol.is_v5()) {
-        let mut disconnect = Disconnect { reason_code: reason, ..Disconnect::default() };
-        disconnect.properties.reason_string = Some(why);
-        let disconnect = Packet::Disconnect(disconnect);
-        let _ = tokio::time::timeout(DISCONNECT_WAIT, writer.send(disconnect)).await;
+        keep_alive,
+        aliases: HashMap::new(),
+        pending: resend,
+    }))
+}
+
+impl Conn {
+    /// The connection's span. A connection is in one only while it is live
+    /// (a span costs memory for as long as it is open, and most connections
+    /// are parked), so each live stretch gets a span of its own.
+    fn span(&self) -> Span {
+        info_span!(
+            "mqtt_connection",
+            transport = self.transport,
+            peer = %self.peer,
+            namespace = self.accepted.principal.namespace_id(),
+            client_id = self.accepted.client_id.as_str(),
+        )
     }
-    // On shutdown the will stays on disk and goes out after the restart
-    // (unless the client is back within its delay).
-    let will = will.filter(|_| !matches!(end, End::Shutdown));
-    let publish = end.publishes_will();
-    if will.is_some() && publish {
-        meters.message_in();
+
+    /// Runs the connection live, parks it when it has nothing to do, and
+    /// wakes it for the next packet or message, until it ends.
+    async fn serve(&mut self) -> End {
+        let mut first = None::<Box<Packet>>;
+        loop {
+            // Boxed: allocated while the connection is live, freed while it is parked.
+            let span = self.span();
+            let run = Box::pin(self.run_live(first.take().map(|packet| *packet)));
+            match run.instrument(span).await {
+                End::Read(ReadEnd::Quiet) => {}
+                end => return end,
+            }
+            // The reader gave its buffer back before it went quiet; the writer,
+            // done, has written all of its buffer.
+            *self.writer.write_buffer_mut() = BytesMut::new();
+            let deadline = self.keep_alive.deadline();
+            match park(&mut self.reader, &self.session, &mut self.kicked, &self.shutdown, deadline).await {
+                Unparked::Packet(packet) => first = Some(Box::new(packet)),
+                Unparked::Wake => {}
+                Unparked::End(end) => return end,
+            }
+        }
     }
-    Box::pin(shared.hub.disconnect(&session, connection, will, publish)).await;
+
+    /// One live stretch: the reader, the writer and the acker, until the
+    /// connection ends or goes quiet.
+    async fn run_live(&mut self, first: Option<Packet>) -> End {
+        let live = Live {
+            shared: &self.shared,
+            accepted: &self.accepted,
+            session: &self.session,
+            connection: self.connection,
+            meters: &self.meters,
+            limits: self.limits,
+            receive_maximum: self.receive_maximum,
+        };
+        let resend = std::mem::take(&mut self.pending);
+        live.run(
+            &mut self.reader,
+            &mut self.writer,
+            resend,
+            first,
+            &mut self.kicked,
+            &self.shutdown,
+            &mut self.keep_alive,
+            &mut self.aliases,
+        )
+        .await
+    }
+
+    /// Logs how the connection ended, tells a 5.0 client why when the broker
+    /// is the one closing, and detaches the session (publishing the will
+    /// when the end calls for it).
+    async fn close(self: Box<Self>, end: End) {
+        let Conn { shared, accepted, session, connection, mut writer, will, meters, .. } = *self;
+        end.log();
+        if let Some((reason, why)) = end.disconnect_reason().filter(|_| accepted.protocol.is_v5()) {
+            let mut disconnect = Disconnect { reason_code: reason, ..Disconnect::default() };
+            disconnect.properties.reason_string = Some(why);
+            let disconnect = Packet::Disconnect(disconnect);
+            let _ = tokio::time::timeout(DISCONNECT_WAIT, writer.send(disconnect)).await;
+        }
+        // On shutdown the will stays on disk and goes out after the restart
+        // (unless the client is back within its delay).
+        let will = will.filter(|_| !matches!(end, End::Shutdown));
+        let publish = end.publishes_will();
+        if will.is_some() && publish {
+            meters.message_in();
+        }
+        shared.hub.disconnect(&session, connection, will.map(|will| *will), publish).await;
+    }
 }
 
 /// Waits up to 10 s for the CONNECT; anything else closes the connection,

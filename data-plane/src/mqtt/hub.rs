@@ -39,7 +39,8 @@ use crate::mqtt::session::{SessionState, Subscription};
 use crate::mqtt::store::{
     self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError, StoredSubscription, StoredWill,
 };
-use crate::mqtt::sys::{self, Stats};
+use crate::mqtt::metrics::NamespaceMeters;
+use crate::mqtt::sys;
 use crate::mqtt::topic;
 use crate::mqtt::will::Will;
 
@@ -87,8 +88,8 @@ pub struct Hub {
     stats_published: AtomicU64,
     /// The earliest delayed publish may have changed.
     delayed_changed: Arc<Notify>,
-    /// Each namespace's `$SYS` statistics.
-    stats: Mutex<HashMap<Arc<str>, Arc<Stats>>>,
+    /// Each namespace's meters (its counters and `$SYS` statistics).
+    meters: Mutex<HashMap<Arc<str>, Arc<NamespaceMeters>>>,
 }
 
 impl Hub {
@@ -109,7 +110,7 @@ impl Hub {
             next_delayed: AtomicU64::new(1),
             stats_published: AtomicU64::new(0),
             delayed_changed: Arc::new(Notify::new()),
-            stats: Mutex::default(),
+            meters: Mutex::default(),
         };
         let now = now_ms();
         let mut expired = Vec::new();
@@ -174,7 +175,7 @@ impl Hub {
                 let by_expiry = inner.expiry_secs.map_or(u64::MAX, |secs| u64::from(secs) * 1000);
                 let due =
                     due_ms.unwrap_or_else(|| now.saturating_add((u64::from(will.delay_secs) * 1000).min(by_expiry)));
-                inner.will = Some((due, will));
+                inner.will = Some((due, Box::new(will)));
                 continue;
             }
             let seq = self.next_delayed.fetch_add(1, Ordering::Relaxed);
@@ -345,7 +346,7 @@ impl Hub {
                 // Under the lock, so a CONNECT cancelling it is submitted after this.
                 let stored = StoredWill { will: will.clone(), due_ms: Some(due) };
                 self.store.submit(vec![Op::PutWill { key: session.key.clone(), will: stored }]);
-                inner.will = Some((due, will));
+                inner.will = Some((due, Box::new(will)));
             }
             None => {}
         }
@@ -573,9 +574,9 @@ impl Hub {
         self.complete(routed).await
     }
 
-    /// The namespace's `$SYS` statistics.
-    pub fn stats(&self, namespace: &Arc<str>) -> Arc<Stats> {
-        lock(&self.stats).entry(namespace.clone()).or_default().clone()
+    /// The namespace's meters: its counters and `$SYS` statistics.
+    pub fn meters(&self, namespace: &Arc<str>) -> Arc<NamespaceMeters> {
+        lock(&self.meters).entry(namespace.clone()).or_insert_with(|| Arc::new(NamespaceMeters::new(namespace))).clone()
     }
 
     /// Publishes every namespace's `$SYS` statistics as retained messages of
@@ -587,10 +588,11 @@ impl Hub {
             return;
         }
         self.stats_published.store(now_ms, Ordering::Relaxed);
-        let all: Vec<(Arc<str>, Arc<Stats>)> = lock(&self.stats).iter().map(|(n, s)| (n.clone(), s.clone())).collect();
-        for (namespace, stats) in all {
+        let all: Vec<(Arc<str>, Arc<NamespaceMeters>)> =
+            lock(&self.meters).iter().map(|(n, m)| (n.clone(), m.clone())).collect();
+        for (namespace, meters) in all {
             let retained = read(&self.retained).count(&namespace);
-            for (topic, value) in stats.report(retained) {
+            for (topic, value) in meters.stats.report(retained) {
                 let message = Message::new(Arc::from(topic), Bytes::from(value), QoS::AtMostOnce, true);
                 let mut routed = self.route_in_mqtt(&namespace, &message, None).await;
                 self.retain(&namespace, message, &mut routed);
@@ -623,7 +625,7 @@ impl Hub {
         write(&self.router).remove_namespace(namespace);
         write(&self.retained).remove_namespace(namespace);
         lock(&self.delayed).retain(|_, d| d.namespace.as_ref() != namespace);
-        lock(&self.stats).remove(namespace);
+        lock(&self.meters).remove(namespace);
         self.store.commit(vec![Op::DeleteNamespace { namespace: Arc::from(namespace) }]).await
     }
 
@@ -662,7 +664,7 @@ impl Hub {
         self.unregister(session);
         let will = session.lock().will.take();
         if let Some((_, will)) = will {
-            self.publish_will(session, will).await;
+            self.publish_will(session, *will).await;
         }
         if session.persistent {
             self.store.commit(vec![Op::DeleteSession { key: session.key.clone() }]).await?;
@@ -691,7 +693,7 @@ impl Hub {
                 (will, inner.connection.is_none() && inner.expires_at_ms().is_some_and(|at| at <= now_ms))
             };
             if let Some((_, will)) = will {
-                self.publish_will(&session, will).await;
+                self.publish_will(&session, *will).await;
             }
             if expired {
                 tracing::info!(namespace = %session.key.namespace, client_id = %session.key.client_id, "session expired");

@@ -43,8 +43,8 @@ pub struct Inner {
     /// Since when it has had no connection (Unix ms).
     pub offline_since_ms: Option<u64>,
     /// A will waiting for its delay (due at, Unix ms), until the session ends
-    /// or a CONNECT resumes it.
-    pub will: Option<(u64, Will)>,
+    /// or a CONNECT resumes it. Boxed: most sessions have none.
+    pub will: Option<(u64, Box<Will>)>,
 }
 
 impl Inner {

@@ -1,7 +1,7 @@
 //! Names, descriptions and per-connection handles of the MQTT metrics.
 //!
-//! Owns metric names and the per-connection handles that also feed the
-//! namespace's `$SYS` statistics; the recorder (Prometheus) is installed by
+//! Owns metric names and the per-namespace handles (shared by the
+//! namespace's connections) that also feed its `$SYS` statistics; the recorder (Prometheus) is installed by
 //! the binary.
 
 use std::sync::Arc;
@@ -40,59 +40,69 @@ pub fn dropped(namespace_id: &str) {
     counter!(DROPPED, "namespace" => namespace_id.to_owned()).increment(1);
 }
 
-/// One connection's counters, labelled with its namespace once, so the hot
-/// path only increments: the Prometheus ones and the namespace's `$SYS`
-/// statistics.
-pub struct Meters {
+/// A namespace's counters, labelled with it once and shared by all of its
+/// connections (a connection holds no handles of its own): the Prometheus
+/// ones and the namespace's `$SYS` statistics.
+pub struct NamespaceMeters {
     messages_in: Counter,
     messages_out: Counter,
     bytes_in: Counter,
     bytes_out: Counter,
     connections: Gauge,
-    stats: Arc<Stats>,
+    pub stats: Stats,
 }
 
-impl Meters {
-    /// Counts the connection as open until the meters are dropped.
-    pub fn open(namespace_id: &str, stats: Arc<Stats>) -> Meters {
+impl NamespaceMeters {
+    pub fn new(namespace_id: &str) -> NamespaceMeters {
         let namespace = namespace_id.to_owned();
-        let connections = gauge!(CONNECTIONS);
-        connections.increment(1.0);
-        stats.connected.fetch_add(1, Ordering::Relaxed);
-        Meters {
+        NamespaceMeters {
             messages_in: counter!(MESSAGES_IN, "namespace" => namespace.clone()),
             messages_out: counter!(MESSAGES_OUT, "namespace" => namespace.clone()),
             bytes_in: counter!(BYTES_IN, "namespace" => namespace.clone()),
             bytes_out: counter!(BYTES_OUT, "namespace" => namespace),
-            connections,
-            stats,
+            connections: gauge!(CONNECTIONS),
+            stats: Stats::default(),
         }
+    }
+}
+
+/// One connection's meters: its namespace's, counting the connection as open
+/// until dropped.
+pub struct Meters {
+    namespace: Arc<NamespaceMeters>,
+}
+
+impl Meters {
+    pub fn open(namespace: Arc<NamespaceMeters>) -> Meters {
+        namespace.connections.increment(1.0);
+        namespace.stats.connected.fetch_add(1, Ordering::Relaxed);
+        Meters { namespace }
     }
 
     pub fn message_in(&self) {
-        self.messages_in.increment(1);
-        self.stats.messages_received.fetch_add(1, Ordering::Relaxed);
+        self.namespace.messages_in.increment(1);
+        self.namespace.stats.messages_received.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn message_out(&self) {
-        self.messages_out.increment(1);
-        self.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
+        self.namespace.messages_out.increment(1);
+        self.namespace.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn bytes_in(&self, bytes: u64) {
-        self.bytes_in.increment(bytes);
-        self.stats.bytes_received.fetch_add(bytes, Ordering::Relaxed);
+        self.namespace.bytes_in.increment(bytes);
+        self.namespace.stats.bytes_received.fetch_add(bytes, Ordering::Relaxed);
     }
 
     pub fn bytes_out(&self, bytes: u64) {
-        self.bytes_out.increment(bytes);
-        self.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+        self.namespace.bytes_out.increment(bytes);
+        self.namespace.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 
 impl Drop for Meters {
     fn drop(&mut self) {
-        self.connections.decrement(1.0);
-        self.stats.connected.fetch_sub(1, Ordering::Relaxed);
+        self.namespace.connections.decrement(1.0);
+        self.namespace.stats.connected.fetch_sub(1, Ordering::Relaxed);
     }
 }

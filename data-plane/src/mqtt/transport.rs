@@ -57,40 +57,50 @@ impl Transport {
 
     /// Sets the accepted socket up, runs the handshakes this transport needs
     /// (at most 10 s for all of them), then serves the MQTT connection over
-    /// the result until it ends or `shutdown` fires. The handshakes run in
-    /// futures of their own on the heap and the stream is boxed, so what the
-    /// connection keeps for its whole life is the same small future whatever
-    /// the transport.
+    /// the result until it ends or `shutdown` fires. The handshakes run in a
+    /// future of their own on the heap, in a span of their own, and the stream
+    /// is boxed, so what the connection keeps for its whole life is the same
+    /// small future whatever the transport.
     pub async fn serve(self, stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: CancellationToken) {
         if let Err(error) = stream.set_nodelay(true) {
             debug!(%error, "cannot set TCP_NODELAY");
         }
-        let max_message = shared.max_packet_size as usize;
-        let span = info_span!("mqtt_transport", transport = self.name());
-        let serving = async move {
-            let stream: Option<Stream> = match self {
-                Transport::Tcp => Some(Box::new(stream)),
-                Transport::Tls(acceptor) => {
-                    let handshake = async { acceptor.accept(stream).await.map_err(HandshakeError::Tls) };
-                    Box::pin(handshake_within(handshake, peer, &shutdown)).await.map(|s| Box::new(s) as Stream)
-                }
-                Transport::Ws => {
-                    let handshake = async { Ok(websocket::accept(stream, max_message).await?) };
-                    Box::pin(handshake_within(handshake, peer, &shutdown)).await.map(|s| Box::new(s) as Stream)
-                }
-                Transport::Wss(acceptor) => {
-                    let handshake = async {
-                        let stream = acceptor.accept(stream).await.map_err(HandshakeError::Tls)?;
-                        Ok(websocket::accept(stream, max_message).await?)
-                    };
-                    Box::pin(handshake_within(handshake, peer, &shutdown)).await.map(|s| Box::new(s) as Stream)
-                }
-            };
-            if let Some(stream) = stream {
-                connection::run(stream, peer, shared, shutdown).await;
-            }
+        let name = self.name();
+        let span = info_span!("mqtt_transport", transport = name);
+        let Some(stream) = Box::pin(self.handshake(stream, peer, &shared, &shutdown)).instrument(span).await else {
+            return;
         };
-        serving.instrument(span).await;
+        connection::run(stream, peer, name, shared, shutdown).await;
+    }
+
+    /// Runs the handshakes this transport needs, at most 10 s for all of
+    /// them; `None` when they did not succeed.
+    async fn handshake(
+        self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        shared: &Shared,
+        shutdown: &CancellationToken,
+    ) -> Option<Stream> {
+        let max_message = shared.max_packet_size as usize;
+        match self {
+            Transport::Tcp => Some(Box::new(stream)),
+            Transport::Tls(acceptor) => {
+                let handshake = async { acceptor.accept(stream).await.map_err(HandshakeError::Tls) };
+                handshake_within(handshake, peer, shutdown).await.map(|s| Box::new(s) as Stream)
+            }
+            Transport::Ws => {
+                let handshake = async { Ok(websocket::accept(stream, max_message).await?) };
+                handshake_within(handshake, peer, shutdown).await.map(|s| Box::new(s) as Stream)
+            }
+            Transport::Wss(acceptor) => {
+                let handshake = async {
+                    let stream = acceptor.accept(stream).await.map_err(HandshakeError::Tls)?;
+                    Ok(websocket::accept(stream, max_message).await?)
+                };
+                handshake_within(handshake, peer, shutdown).await.map(|s| Box::new(s) as Stream)
+            }
+        }
     }
 }
 

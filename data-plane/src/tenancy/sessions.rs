@@ -31,7 +31,9 @@ struct Entry {
     kick: oneshot::Sender<KickReason>,
 }
 
-type Namespaces = HashMap<String, HashMap<String, Entry>>;
+/// Client ids share their `Arc<str>` with the connection's registration and
+/// session key, so a session costs the registry no allocation of its own.
+type Namespaces = HashMap<Arc<str>, HashMap<Arc<str>, Entry>>;
 
 /// Live sessions: namespace id → client id → session.
 #[derive(Default)]
@@ -45,24 +47,20 @@ impl SessionRegistry {
     /// registration ends when the returned guard is dropped.
     pub fn register(
         self: &Arc<Self>,
-        namespace_id: &str,
-        client_id: &str,
+        namespace_id: &Arc<str>,
+        client_id: &Arc<str>,
         credential_id: &str,
         connection: u64,
     ) -> (Registration, Kicked) {
         let (kick, kicked) = oneshot::channel();
         let entry = Entry { connection, credential_id: credential_id.to_owned(), kick };
-        let previous = self.lock().entry(namespace_id.to_owned()).or_default().insert(client_id.to_owned(), entry);
+        let previous = self.lock().entry(namespace_id.clone()).or_default().insert(client_id.clone(), entry);
         if let Some(previous) = previous {
             // The old connection may already be closing; then nobody listens.
             let _ = previous.kick.send(KickReason::Takeover);
         }
-        let registration = Registration {
-            registry: self.clone(),
-            namespace_id: namespace_id.to_owned(),
-            client_id: client_id.to_owned(),
-            connection,
-        };
+        let registration =
+            Registration { registry: self.clone(), namespace_id: namespace_id.clone(), client_id: client_id.clone(), connection };
         (registration, kicked)
     }
 
@@ -72,7 +70,7 @@ impl SessionRegistry {
         let Some(sessions) = namespaces.get_mut(namespace_id) else {
             return 0;
         };
-        let kicked: Vec<String> = sessions
+        let kicked: Vec<Arc<str>> = sessions
             .iter()
             .filter(|(_, entry)| entry.credential_id == credential_id)
             .map(|(client_id, _)| client_id.clone())
@@ -139,8 +137,8 @@ impl SessionRegistry {
 /// connection has taken it over.
 pub struct Registration {
     registry: Arc<SessionRegistry>,
-    namespace_id: String,
-    client_id: String,
+    namespace_id: Arc<str>,
+    client_id: Arc<str>,
     connection: u64,
 }
 
@@ -157,8 +155,8 @@ mod tests {
     #[test]
     fn the_same_client_id_takes_the_session_over() {
         let registry = Arc::new(SessionRegistry::default());
-        let (old, mut old_kicked) = registry.register("ns", "client", "cred", 1);
-        let (new, mut new_kicked) = registry.register("ns", "client", "cred", 2);
+        let (old, mut old_kicked) = registry.register(&"ns".into(), &"client".into(), "cred", 1);
+        let (new, mut new_kicked) = registry.register(&"ns".into(), &"client".into(), "cred", 2);
         assert_eq!(old_kicked.try_recv(), Ok(KickReason::Takeover));
         assert_eq!(registry.len(), 1);
         drop(old);
@@ -171,8 +169,8 @@ mod tests {
     #[test]
     fn client_ids_are_per_namespace() {
         let registry = Arc::new(SessionRegistry::default());
-        let (_a, mut a_kicked) = registry.register("ns-a", "client", "cred-a", 1);
-        let (_b, mut b_kicked) = registry.register("ns-b", "client", "cred-b", 2);
+        let (_a, mut a_kicked) = registry.register(&"ns-a".into(), &"client".into(), "cred-a", 1);
+        let (_b, mut b_kicked) = registry.register(&"ns-b".into(), &"client".into(), "cred-b", 2);
         assert!(a_kicked.try_recv().is_err());
         assert!(b_kicked.try_recv().is_err());
         assert_eq!(registry.len(), 2);
@@ -181,9 +179,9 @@ mod tests {
     #[test]
     fn kicks_by_credential_and_by_namespace() {
         let registry = Arc::new(SessionRegistry::default());
-        let (_r1, mut k1) = registry.register("ns-a", "c1", "cred-1", 1);
-        let (_r2, mut k2) = registry.register("ns-a", "c2", "cred-2", 2);
-        let (_r3, mut k3) = registry.register("ns-b", "c3", "cred-1", 3);
+        let (_r1, mut k1) = registry.register(&"ns-a".into(), &"c1".into(), "cred-1", 1);
+        let (_r2, mut k2) = registry.register(&"ns-a".into(), &"c2".into(), "cred-2", 2);
+        let (_r3, mut k3) = registry.register(&"ns-b".into(), &"c3".into(), "cred-1", 3);
         assert_eq!(registry.kick_credential("ns-a", "cred-1"), 1);
         assert_eq!(k1.try_recv(), Ok(KickReason::CredentialWithdrawn));
         assert!(k2.try_recv().is_err());

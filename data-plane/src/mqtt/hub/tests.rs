@@ -226,8 +226,8 @@ async fn each_namespace_reads_its_own_sys_statistics_which_are_not_stored() {
     let dir = dir();
     let hub = Hub::open(&dir, 100, None).unwrap();
     let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
-    hub.stats(&a).messages_received.fetch_add(7, Ordering::Relaxed);
-    hub.stats(&b).messages_received.fetch_add(1, Ordering::Relaxed);
+    hub.meters(&a).stats.messages_received.fetch_add(7, Ordering::Relaxed);
+    hub.meters(&b).stats.messages_received.fetch_add(1, Ordering::Relaxed);
     hub.publish(&a, message("kept", "x", QoS::AtMostOnce, true)).await.unwrap();
     let (watcher, _) = hub.connect(key("a", "w"), true, Some(0), None).await.unwrap();
     watcher.attach(1, 0);
