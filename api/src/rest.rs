@@ -336,6 +336,78 @@ pub struct MappingPage {
     pub next_page_token: Option<String>,
 }
 
+// ---- plans ---------------------------------------------------------------
+
+/// How the broker acknowledges a write to an instance's logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilityMode {
+    /// After a group-commit fdatasync covers it: survives a power loss.
+    Fsync,
+    /// Once in the broker's page cache, fdatasynced within
+    /// `flush_interval_ms`: survives a broker crash, not a machine crash.
+    Interval,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanDurability {
+    pub mode: DurabilityMode,
+    /// For `interval`: the longest an acknowledged write waits for its fdatasync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_interval_ms: Option<u32>,
+}
+
+/// What an instance's MQTT clients may use; each limit is refused the way
+/// MQTT says (CONNACK 0x97, SUBACK failure, DISCONNECT with a reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanMqttLimits {
+    pub max_connections: u32,
+    pub max_subscriptions_per_session: u32,
+    /// Messages queued for one offline session.
+    pub max_queued_messages: u32,
+    pub max_retained_messages: u32,
+    /// Bytes.
+    pub max_packet_size: u32,
+    /// QoS 1 and 2 messages in flight per connection, each way.
+    pub max_inflight: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "standard",
+    "price": {"amount_cents": 4900, "currency": "USD", "period": "month"},
+    "durability": {"mode": "fsync"},
+    "mqtt": {
+        "max_connections": 10000, "max_subscriptions_per_session": 1000, "max_queued_messages": 10000,
+        "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128
+    }
+}))]
+pub struct Plan {
+    /// What `plan` takes when creating an instance.
+    pub name: String,
+    pub price: Price,
+    pub durability: PlanDurability,
+    pub mqtt: PlanMqttLimits,
+}
+
+/// A price per period, in the currency's smallest unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Price {
+    pub amount_cents: u64,
+    /// ISO 4217.
+    pub currency: String,
+    /// `month`.
+    pub period: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PlanPage {
+    /// In catalogue order, cheapest first.
+    pub items: Vec<Plan>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `ok` when the database answers.

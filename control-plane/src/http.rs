@@ -8,6 +8,7 @@ mod extract;
 mod instances;
 mod mappings;
 mod ops;
+mod plans;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -58,6 +60,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
         (name = "auth", description = "Sign up, log in and refresh tokens"),
         (name = "instances", description = "Instances: namespaces on a shared fleet"),
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
+        (name = "plans", description = "The plan catalogue: what each plan costs and gives"),
         (name = "mappings", description = "MQTT↔Kafka mappings: which MQTT topics of an instance are written to which Kafka topic, and back"),
         (name = "operations", description = "Health, metrics and this document")
     )
@@ -87,6 +90,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(credentials::delete))
         .routes(routes!(mappings::create, mappings::list))
         .routes(routes!(mappings::get, mappings::update, mappings::delete))
+        .routes(routes!(plans::list))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi_json))
@@ -104,6 +108,9 @@ pub fn openapi_json() -> String {
     json
 }
 
+/// Every request has an id: the caller's `X-Request-Id`, or a UUID when it
+/// sent none. It is on the request's span (so in every log line and trace of
+/// the request) and echoed in the response, problem documents included.
 pub fn router(state: AppState) -> Router {
     let (router, _) = api_router().split_for_parts();
     router
@@ -112,10 +119,15 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request.extensions().get::<MatchedPath>().map_or(request.uri().path(), MatchedPath::as_str);
-            tracing::info_span!("http", method = %request.method(), route, user = tracing::field::Empty)
+            let request_id = request.headers().get(REQUEST_ID).and_then(|id| id.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("http", method = %request.method(), route, request_id, user = tracing::field::Empty)
         }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
+
+const REQUEST_ID: &str = "x-request-id";
 
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();

@@ -1,7 +1,7 @@
-//! The plan catalogue: the plans an instance can be on and what each gives it:
-//! how the instance's writes are made durable and what its MQTT clients may
-//! use. Quotas across protocols and prices arrive with quota enforcement and
-//! billing and are added here.
+//! The plan catalogue: the plans an instance can be on, what each costs and
+//! what it gives: how the instance's writes are made durable and what its
+//! MQTT clients may use. Quotas across protocols arrive with quota
+//! enforcement and are added here.
 
 use omnibus_api::fleet;
 
@@ -33,6 +33,8 @@ pub struct MqttLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
     pub name: &'static str,
+    /// US cents per month.
+    pub price_cents_per_month: u64,
     pub durability: Durability,
     pub mqtt: MqttLimits,
 }
@@ -41,6 +43,7 @@ pub struct Plan {
 pub const PLANS: &[Plan] = &[
     Plan {
         name: "developer",
+        price_cents_per_month: 0,
         durability: Durability::Interval { flush_interval_ms: 1000 },
         mqtt: MqttLimits {
             max_connections: 100,
@@ -53,6 +56,7 @@ pub const PLANS: &[Plan] = &[
     },
     Plan {
         name: "standard",
+        price_cents_per_month: 4_900,
         durability: Durability::Fsync,
         mqtt: MqttLimits {
             max_connections: 10_000,
@@ -65,6 +69,7 @@ pub const PLANS: &[Plan] = &[
     },
     Plan {
         name: "business",
+        price_cents_per_month: 49_900,
         durability: Durability::Fsync,
         mqtt: MqttLimits {
             max_connections: 100_000,

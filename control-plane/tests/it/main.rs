@@ -36,6 +36,8 @@ on_both_databases!(
     credential_acl_is_validated,
     mappings_start_with_the_default_and_reach_the_fleet,
     mapping_input_is_validated,
+    plans_are_public_priced_and_paged,
+    requests_carry_an_id,
 );
 
 #[test]

@@ -486,3 +486,71 @@ pub async fn mapping_input_is_validated(env: Env) {
     let all = env.call(Method::GET, &format!("{path}?page_size=200"), Some(&token), None).await;
     assert_eq!(all.body["items"].as_array().unwrap().len(), 100);
 }
+
+pub async fn plans_are_public_priced_and_paged(env: Env) {
+    let all = env.call(Method::GET, "/v1/plans", None, None).await;
+    assert_eq!(all.status, StatusCode::OK, "{all:?}");
+    let items = all.body["items"].as_array().unwrap();
+    let names: Vec<&str> = items.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["developer", "standard", "business"]);
+    assert!(all.body["next_page_token"].is_null());
+    let prices: Vec<u64> = items.iter().map(|p| p["price"]["amount_cents"].as_u64().unwrap()).collect();
+    assert!(prices.windows(2).all(|w| w[0] < w[1]), "cheapest first: {prices:?}");
+    for plan in items {
+        assert_eq!(plan["price"]["currency"], "USD");
+        assert_eq!(plan["price"]["period"], "month");
+        assert!(plan["mqtt"]["max_connections"].as_u64().unwrap() > 0, "{plan}");
+        assert!(plan["mqtt"]["max_packet_size"].as_u64().unwrap() >= 256 * 1024, "{plan}");
+    }
+    assert_eq!(items[0]["durability"], json!({"mode": "interval", "flush_interval_ms": 1000}));
+    assert_eq!(items[1]["durability"], json!({"mode": "fsync"}));
+
+    // Every plan the catalogue lists can be chosen.
+    let (token, _, _) = env.signup("plans@example.com").await;
+    for name in names {
+        let created =
+            env.call(Method::POST, "/v1/instances", Some(&token), Some(json!({"name": name, "plan": name}))).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+        assert_eq!(created.body["plan"], name);
+    }
+
+    let first = env.call(Method::GET, "/v1/plans?page_size=2", None, None).await;
+    let first_names: Vec<&str> =
+        first.body["items"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(first_names, ["developer", "standard"]);
+    let next = first.body["next_page_token"].as_str().expect("a second page");
+    let second = env.call(Method::GET, &format!("/v1/plans?page_size=2&page_token={next}"), None, None).await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second.body["items"][0]["name"], "business");
+    assert!(second.body["next_page_token"].is_null());
+    env.call(Method::GET, "/v1/plans?page_token=bm9wZQ", None, None).await.problem(422);
+    env.call(Method::GET, "/v1/plans?page_size=0", None, None).await.problem(422);
+}
+
+pub async fn requests_carry_an_id(env: Env) {
+    let get = |path: &'static str, id: Option<&'static str>| {
+        let mut request = env.http.get(format!("{}{path}", env.base));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let id = response.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string());
+            (response.status(), id)
+        }
+    };
+    // The caller's id is echoed, also on problem documents.
+    assert_eq!(get("/healthz", Some("deploy-42.step-7")).await, (StatusCode::OK, Some("deploy-42.step-7".into())));
+    assert_eq!(get("/v1/nothing-here", Some("lost-1")).await, (StatusCode::NOT_FOUND, Some("lost-1".into())));
+    assert_eq!(get("/v1/instances", Some("anon-1")).await, (StatusCode::UNAUTHORIZED, Some("anon-1".into())));
+    // Without one, each request gets a fresh UUID.
+    let (_, a) = get("/v1/plans", None).await;
+    let (_, b) = get("/v1/plans", None).await;
+    let (a, b) = (a.expect("a generated id"), b.expect("a generated id"));
+    assert_ne!(a, b);
+    for id in [a, b] {
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!(id.chars().filter(|c| *c == '-').count(), 4, "{id}");
+        assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{id}");
+    }
+}

@@ -33,13 +33,13 @@ use crate::mqtt::codec::QoS;
 use crate::mqtt::live_session::{Inner, Session};
 use crate::mqtt::message::{Message, now_ms};
 use crate::mqtt::metrics;
+use crate::mqtt::metrics::NamespaceMeters;
 use crate::mqtt::retained::{Retain, Retained};
 use crate::mqtt::router::{Router, SessionId};
 use crate::mqtt::session::{SessionState, Subscription};
 use crate::mqtt::store::{
     self, Delayed, Op, SessionKey, SessionRecord, Store, StoreError, StoredSubscription, StoredWill,
 };
-use crate::mqtt::metrics::NamespaceMeters;
 use crate::mqtt::sys;
 use crate::mqtt::topic;
 use crate::mqtt::will::Will;

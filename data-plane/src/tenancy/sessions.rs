@@ -59,8 +59,12 @@ impl SessionRegistry {
             // The old connection may already be closing; then nobody listens.
             let _ = previous.kick.send(KickReason::Takeover);
         }
-        let registration =
-            Registration { registry: self.clone(), namespace_id: namespace_id.clone(), client_id: client_id.clone(), connection };
+        let registration = Registration {
+            registry: self.clone(),
+            namespace_id: namespace_id.clone(),
+            client_id: client_id.clone(),
+            connection,
+        };
         (registration, kicked)
     }
 
