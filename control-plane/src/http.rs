@@ -5,6 +5,7 @@
 mod auth;
 mod credentials;
 mod extract;
+mod idempotency;
 mod instances;
 mod mappings;
 mod ops;
@@ -32,6 +33,8 @@ use crate::fleet::Fleets;
 use crate::reconciler::Reconciler;
 use crate::store::Store;
 
+pub use idempotency::IdempotencyKeys;
+
 /// How long create and delete calls wait for the fleet before answering with
 /// whatever status the instance has reached.
 pub const FLEET_WAIT: Duration = Duration::from_secs(2);
@@ -40,6 +43,7 @@ pub const FLEET_WAIT: Duration = Duration::from_secs(2);
 pub struct AppState {
     pub store: Store,
     pub tokens: Tokens,
+    pub idempotency: IdempotencyKeys,
     pub reconciler: Reconciler,
     pub fleets: Fleets,
     pub metrics: PrometheusHandle,
@@ -79,6 +83,34 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Documents `Idempotency-Key` on every POST; applied once the routes have
+/// added their paths.
+struct IdempotencyKeyHeader;
+
+impl Modify for IdempotencyKeyHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Required, Type};
+        let parameter = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes a retry safe: a repeat with the same key and the same request (method, path, body) within \
+24 hours gets the first answer again, marked `Idempotent-Replayed: true`, and does nothing twice. The same key with \
+another request is 422 `idempotency-key-reused`; a repeat while the first still runs is 409 with `Retry-After`. \
+1-255 visible ASCII characters, e.g. a UUID; scoped to the caller.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            if let Some(post) = item.post.as_mut() {
+                post.parameters.get_or_insert_with(Vec::new).push(utoipa::openapi::RefOr::T(parameter.clone()));
+            }
+        }
+    }
+}
+
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::signup))
@@ -98,7 +130,9 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of the REST API, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    let mut openapi = api_router().into_openapi();
+    IdempotencyKeyHeader.modify(&mut openapi);
+    openapi
 }
 
 /// The OpenAPI document rendered as it is served and checked in.
@@ -116,6 +150,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request.extensions().get::<MatchedPath>().map_or(request.uri().path(), MatchedPath::as_str);

@@ -66,6 +66,7 @@ impl ControlPlane {
             None => token_key(&config.data_dir.join("jwt.key"))?,
         };
         let tokens = auth::Tokens::new(&secret, config.access_token_ttl_secs);
+        let idempotency = http::IdempotencyKeys::new(&secret);
         let fleets = fleet::Fleets::new(&config.regions)?;
         let reconciler = reconciler::Reconciler::new(
             store.clone(),
@@ -78,6 +79,7 @@ impl ControlPlane {
         let state = http::AppState {
             store,
             tokens,
+            idempotency,
             reconciler: reconciler.clone(),
             fleets,
             metrics,

@@ -6,6 +6,7 @@
 //! Owns every SQL statement of the crate; knows nothing of HTTP or the fleet.
 
 mod credentials;
+mod idempotency;
 mod identity;
 mod instances;
 mod mappings;
@@ -16,6 +17,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
 pub use credentials::{CredentialRow, CredentialState};
+pub use idempotency::Claim;
 pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};
 pub use instances::InstanceRow;
 pub use mappings::{MappingInsert, MappingRow};

@@ -3,6 +3,7 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,6 +16,9 @@ use crate::error::ApiError;
 /// `Content-Type: application/json` 415.
 pub struct ApiJson<T>(pub T);
 
+/// The largest request body read: axum's default limit.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
@@ -23,6 +27,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::validation("body", body_text(&e))),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT })
+            }
             Err(e) => Err(ApiError::BadRequest { detail: body_text(&e) }),
         }
     }

@@ -27,6 +27,8 @@ pub struct Env {
     pub mqtt: SocketAddr,
     /// The broker's data directory, to see what the fleet was given.
     pub broker_dir: PathBuf,
+    /// The control plane's database, to see what it stores.
+    pub database_url: String,
 }
 
 /// What a request answered: status, content type and JSON body (Null when empty).
@@ -158,9 +160,10 @@ where
     .await
     .expect("broker binds");
     let addrs = broker.local_addrs();
+    let database_url = database_url(db, &dir).await;
     let mut config = ControlPlaneConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: Some(database_url(db, &dir).await),
+        database_url: Some(database_url.clone()),
         data_dir: dir.join("control-plane"),
         regions: vec![RegionConfig { name: "local".into(), fleet_endpoint: format!("http://{}", addrs.grpc) }],
         ..ControlPlaneConfig::default()
@@ -175,7 +178,9 @@ where
     let broker_task = tokio::spawn(broker.serve(wait(stopped.clone())));
     let cp_task = tokio::spawn(control_plane.serve(wait(stopped)));
 
-    scenario(Env { base, http: reqwest::Client::new(), mqtt: addrs.mqtt, broker_dir: dir.join("broker") }).await;
+    let env =
+        Env { base, http: reqwest::Client::new(), mqtt: addrs.mqtt, broker_dir: dir.join("broker"), database_url };
+    scenario(env).await;
 
     stop.send(true).unwrap();
     cp_task.await.unwrap().expect("control plane stops cleanly");

@@ -38,6 +38,7 @@ on_both_databases!(
     mapping_input_is_validated,
     plans_are_public_priced_and_paged,
     requests_carry_an_id,
+    posts_are_idempotent_with_a_key,
 );
 
 #[test]

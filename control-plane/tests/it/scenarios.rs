@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::{EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 
 use crate::harness::{Env, JWT_SECRET};
 
@@ -553,4 +554,102 @@ pub async fn requests_carry_an_id(env: Env) {
         assert_eq!(id.chars().filter(|c| *c == '-').count(), 4, "{id}");
         assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{id}");
     }
+}
+
+pub async fn posts_are_idempotent_with_a_key(env: Env) {
+    let post = |path: String, token: Option<String>, key: &'static str, body: Value| {
+        let mut request = env.http.post(format!("{}{path}", env.base)).header("idempotency-key", key).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+            let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, replayed, location, body)
+        }
+    };
+    let (ada, _, _) = env.signup("ada@example.com").await;
+    let instance = json!({"name": "orders", "plan": "developer"});
+
+    // A retry gets the first answer, and nothing is created twice.
+    let (status, replayed, location, first) =
+        post("/v1/instances".into(), Some(ada.clone()), "create-orders", instance.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{first}");
+    let (status, replayed, again_location, again) =
+        post("/v1/instances".into(), Some(ada.clone()), "create-orders", instance.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true));
+    assert_eq!(again, first);
+    assert_eq!(again_location, location);
+    let listed = env.call(Method::GET, "/v1/instances", Some(&ada), None).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1, "{listed:?}");
+
+    // The same key with another body is refused; another caller's same key is its own.
+    let (status, _, _, problem) =
+        post("/v1/instances".into(), Some(ada.clone()), "create-orders", json!({"name": "other", "plan": "developer"}))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["type"], "https://omnibus.dev/problems/idempotency-key-reused");
+    let (bob, _, _) = env.signup("bob@example.com").await;
+    let (status, replayed, _, bobs) =
+        post("/v1/instances".into(), Some(bob.clone()), "create-orders", instance.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{bobs}");
+    assert_ne!(bobs["id"], first["id"]);
+
+    // A refusal is an answer too: the retry gets it again.
+    let bad = json!({"name": "x", "plan": "gold"});
+    let (status, replayed, _, refused) = post("/v1/instances".into(), Some(ada.clone()), "bad-plan", bad.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::UNPROCESSABLE_ENTITY, false));
+    let (status, replayed, _, again) = post("/v1/instances".into(), Some(ada.clone()), "bad-plan", bad).await;
+    assert_eq!((status, replayed, again), (StatusCode::UNPROCESSABLE_ENTITY, true, refused));
+
+    // A credential's password is shown once, and again to the retry of the same call,
+    // yet the database holds neither it nor the keys in clear.
+    let credentials = format!("/v1/instances/{}/credentials", first["id"].as_str().unwrap());
+    let (status, _, _, credential) =
+        post(credentials.clone(), Some(ada.clone()), "cred-1", json!({"name": "gateway"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{credential}");
+    let (_, replayed, _, again) = post(credentials, Some(ada.clone()), "cred-1", json!({"name": "gateway"})).await;
+    assert!(replayed);
+    assert_eq!(again["password"], credential["password"]);
+    let password = credential["password"].as_str().unwrap();
+    assert!(password.len() >= 16);
+
+    // Calls without a token (sign-up) are idempotent too.
+    let signup = json!({"email": "cy@example.com", "password": "a long passphrase", "organization_name": "Cy"});
+    let (status, _, _, first_signup) = post("/v1/auth/signup".into(), None, "signup-cy", signup.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first_signup}");
+    let (status, replayed, _, again) = post("/v1/auth/signup".into(), None, "signup-cy", signup).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true));
+    assert_eq!(again["user"]["id"], first_signup["user"]["id"]);
+
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&env.database_url).await.expect("open the database");
+    let rows: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT key_hash, request_hash, response FROM idempotency_keys")
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 5, "one row per key and caller");
+    let refresh = first_signup["refresh_token"].as_str().unwrap();
+    for (key_hash, request_hash, response) in &rows {
+        let stored = format!("{key_hash} {request_hash} {}", response.as_deref().unwrap_or_default());
+        for secret in [password, refresh, "create-orders", "cred-1", "signup-cy", "a long passphrase"] {
+            assert!(!stored.contains(secret), "{secret:?} is stored in clear");
+        }
+    }
+
+    // Keys must be 1-255 visible characters.
+    let long = env
+        .http
+        .post(format!("{}/v1/instances", env.base))
+        .bearer_auth(&ada)
+        .header("idempotency-key", "k".repeat(256))
+        .json(&instance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(long.status(), StatusCode::BAD_REQUEST);
 }
