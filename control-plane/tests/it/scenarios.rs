@@ -81,6 +81,20 @@ pub async fn malformed_requests_get_problem_documents(env: Env) {
     assert!(detail.contains("organization_name"), "{detail}");
     env.raw(Method::POST, "/v1/auth/signup", Some("text/plain"), "{}").await.problem(415);
     env.raw(Method::POST, "/v1/auth/signup", None, "").await.problem(415);
+    // Bodies over 2 MiB are refused whole, with or without an Idempotency-Key.
+    let huge = format!(r#"{{"email": "{}@example.com"}}"#, "a".repeat(3 << 20));
+    let detail = env.raw(Method::POST, "/v1/auth/signup", Some("application/json"), &huge).await.problem(413);
+    assert!(detail.contains("larger than"), "{detail}");
+    let keyed = env
+        .http
+        .post(format!("{}/v1/auth/signup", env.base))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "huge-1")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     let signup = |email: &str, password: &str| json!({"email": email, "password": password, "organization_name": "X"});
     let a = env.call(Method::POST, "/v1/auth/signup", None, Some(signup("not-an-email", "a long passphrase"))).await;
