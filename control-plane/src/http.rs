@@ -25,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::auth::Tokens;
 use crate::config::ControlPlaneConfig;
@@ -145,9 +146,12 @@ pub fn openapi_json() -> String {
 /// Every request has an id: the caller's `X-Request-Id`, or a UUID when it
 /// sent none. It is on the request's span (so in every log line and trace of
 /// the request) and echoed in the response, problem documents included.
+/// `/docs` is Swagger UI over `/openapi.json`, its assets built into the
+/// binary (the `vendored` feature), so it works with no internet.
 pub fn router(state: AppState) -> Router {
     let (router, _) = api_router().split_for_parts();
     router
+        .merge(SwaggerUi::new("/docs").config(Config::from("/openapi.json")))
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))

@@ -39,6 +39,7 @@ on_both_databases!(
     plans_are_public_priced_and_paged,
     requests_carry_an_id,
     posts_are_idempotent_with_a_key,
+    api_docs_are_served_offline,
 );
 
 #[test]

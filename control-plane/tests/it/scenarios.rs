@@ -667,3 +667,36 @@ pub async fn posts_are_idempotent_with_a_key(env: Env) {
         .unwrap();
     assert_eq!(long.status(), StatusCode::BAD_REQUEST);
 }
+
+pub async fn api_docs_are_served_offline(env: Env) {
+    let get = |path: String| {
+        let request = env.http.get(format!("{}{path}", env.base));
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let (status, page) = get("/docs/".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("swagger-ui"), "{page}");
+    // Every script and style the page loads comes from this server.
+    let assets: Vec<String> = ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| page.split(attribute).skip(1).map(|rest| rest.split('"').next().unwrap().to_string()))
+        .collect();
+    assert!(assets.iter().any(|a| a.ends_with(".js")), "{assets:?}");
+    for asset in &assets {
+        assert!(!asset.contains("//"), "{asset} is not served by the control plane");
+        let path = format!("/docs/{}", asset.trim_start_matches("./"));
+        let (status, body) = get(path.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!body.contains("https://unpkg.com") && !body.contains("cdn.jsdelivr"), "{path} loads from a CDN");
+    }
+    // And it shows this API's document.
+    let (_, initializer) = get("/docs/swagger-initializer.js".into()).await;
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
+    let (status, document) = get("/openapi.json".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document.contains("Omnibus management API"));
+}
