@@ -30,6 +30,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still running; retry shortly")]
     IdempotencyKeyInUse,
+    #[error("the resource has changed since the ETag in If-Match; GET it again")]
+    PreconditionFailed,
     #[error("internal error")]
     Internal(#[from] InternalError),
 }
@@ -76,6 +78,9 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency-Key reused")
             }
             ApiError::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency-key-in-use", "Idempotency-Key in use"),
+            ApiError::PreconditionFailed => {
+                (StatusCode::PRECONDITION_FAILED, "precondition-failed", "Precondition failed")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }

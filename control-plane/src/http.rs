@@ -3,6 +3,7 @@
 //! documents. Handlers live in one file per resource.
 
 mod auth;
+mod conditional;
 mod credentials;
 mod extract;
 mod idempotency;

@@ -3,9 +3,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use omnibus_api::rest::{CreateInstanceRequest, Endpoints, Instance, InstancePage, InstanceStatus, Problem};
 
+use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use super::{AppState, FLEET_WAIT, mappings};
 use crate::auth::Caller;
@@ -86,34 +87,44 @@ pub async fn list(
     Ok(axum::Json(InstancePage { items, next_page_token }))
 }
 
-#[utoipa::path(get, path = "/v1/instances/{id}", tag = "instances", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/instances/{id}", tag = "instances",
+    params(("id" = String, Path), ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Instance),
+        (status = 200, body = Instance, headers(("ETag" = String, description = "Changes whenever the instance does, its status included"))),
+        (status = 304, description = "The instance is the one If-None-Match names"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Instance>> {
+) -> ApiResult<Response> {
     let row = state.store.instance_in_org(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    Ok(axum::Json(to_api(&row)?))
+    Ok(with_etag(&preconditions, to_api(&row)?))
 }
 
-#[utoipa::path(delete, path = "/v1/instances/{id}", tag = "instances", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/instances/{id}", tag = "instances",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Delete only if the instance still has this ETag")),
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Deletion under way; the instance disappears once the fleet has removed it", body = Instance),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The instance changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, axum::Json<Instance>)> {
     let row = state.store.instance_in_org(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    state.store.mark_instance_deleting(&caller.organization_id, &id, now_ms()).await?;
+    preconditions.check(&etag(&to_api(&row)?))?;
+    let expected = preconditions.has_if_match().then_some(&row);
+    if !state.store.mark_instance_deleting(&caller.organization_id, &id, now_ms(), expected).await? {
+        return Err(if expected.is_some() { ApiError::PreconditionFailed } else { ApiError::NotFound(NOT_FOUND) });
+    }
     tracing::info!(instance = %id, by = %caller.user_id, "instance deletion requested");
     state.reconciler.kick(&id);
     let mut instance = to_api(&row)?;

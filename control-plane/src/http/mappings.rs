@@ -5,9 +5,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use omnibus_api::rest::{CreateMappingRequest, Mapping, MappingDirection, MappingPage, Problem, UpdateMappingRequest};
 
+use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use super::instances::live_instance;
 use super::{AppState, FLEET_WAIT};
@@ -110,40 +111,47 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/instances/{id}/mappings/{mapping_id}", tag = "mappings",
-    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id")),
+    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Mapping),
+        (status = 200, body = Mapping, headers(("ETag" = String))),
+        (status = 304, description = "The mapping is the one If-None-Match names"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, mapping_id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Mapping>> {
+) -> ApiResult<Response> {
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     let row = state.store.mapping(&instance_id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;
-    Ok(axum::Json(to_api(&row)?))
+    Ok(with_etag(&preconditions, to_api(&row)?))
 }
 
 #[utoipa::path(patch, path = "/v1/instances/{id}/mappings/{mapping_id}", tag = "mappings",
-    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id")),
+    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id"),
+        ("If-Match" = Option<String>, Header, description = "Change only if the mapping still has this ETag")),
     request_body = UpdateMappingRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Changed; applied to the fleet when it answered within two seconds", body = Mapping),
+        (status = 200, description = "Changed; applied to the fleet when it answered within two seconds", body = Mapping, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another mapping of the instance maps this filter to this topic, or the instance is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another mapping of the instance maps this filter to this topic, the instance is being deleted, or the mapping changed during the call", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The mapping changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, mapping_id)): Path<(String, String)>,
     ApiJson(request): ApiJson<UpdateMappingRequest>,
-) -> ApiResult<axum::Json<Mapping>> {
+) -> ApiResult<Response> {
     let instance = live_instance(&state, &caller, &instance_id).await?;
     let current = state.store.mapping(&instance.id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;
+    preconditions.check(&etag(&to_api(&current)?))?;
     if let Some(filter) = &request.mqtt_filter {
         validate_filter(filter)?;
     }
@@ -159,10 +167,15 @@ pub async fn update(
     };
     validate_prefix(&row.mqtt_topic_prefix, &row.mqtt_filter, direction_of(&row)?)?;
     if row == current {
-        return Ok(axum::Json(to_api(&row)?));
+        return Ok(with_etag(&Preconditions::none(), to_api(&row)?));
     }
-    match state.store.update_mapping(&row).await {
+    match state.store.update_mapping(&row, &current).await {
         Ok(true) => {}
+        // Changed or deleted since it was read.
+        Ok(false) if preconditions.has_if_match() => return Err(ApiError::PreconditionFailed),
+        Ok(false) if state.store.mapping(&instance.id, &mapping_id).await?.is_some() => {
+            return Err(ApiError::Conflict("the mapping changed during the call; GET it and try again".into()));
+        }
         Ok(false) => return Err(ApiError::NotFound(NO_MAPPING)),
         Err(e) if is_unique_violation(&e) => return Err(duplicate(&row)),
         Err(e) => return Err(e.into()),
@@ -172,24 +185,34 @@ pub async fn update(
         kafka_topic = %row.kafka_topic, direction = %row.direction, "mapping changed"
     );
     state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
-    Ok(axum::Json(to_api(&row)?))
+    Ok(with_etag(&Preconditions::none(), to_api(&row)?))
 }
 
 #[utoipa::path(delete, path = "/v1/instances/{id}/mappings/{mapping_id}", tag = "mappings",
-    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id")),
+    params(("id" = String, Path, description = "Instance id"), ("mapping_id" = String, Path, description = "Mapping id"),
+        ("If-Match" = Option<String>, Header, description = "Delete only if the mapping still has this ETag")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted; the fleet stops applying it (before this answer when it answered within two seconds)"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The mapping changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, mapping_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
-    if !state.store.delete_mapping(&instance_id, &mapping_id).await? {
-        return Err(ApiError::NotFound(NO_MAPPING));
+    let expected = if preconditions.has_if_match() {
+        let current = state.store.mapping(&instance_id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;
+        preconditions.check(&etag(&to_api(&current)?))?;
+        Some(current)
+    } else {
+        None
+    };
+    if !state.store.delete_mapping(&instance_id, &mapping_id, expected.as_ref()).await? {
+        return Err(if expected.is_some() { ApiError::PreconditionFailed } else { ApiError::NotFound(NO_MAPPING) });
     }
     tracing::info!(instance = %instance_id, mapping = %mapping_id, "mapping deleted");
     state.reconciler.kick_and_wait(&instance_id, FLEET_WAIT).await;

@@ -121,17 +121,46 @@ impl Store {
         Ok(())
     }
 
-    /// Marks the instance for deletion; false when it is not in the organization.
-    pub async fn mark_instance_deleting(&self, org_id: &str, id: &str, now: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE instances SET status = 'deleting', status_reason = NULL, updated_at = $1 \
-             WHERE id = $2 AND organization_id = $3",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(org_id)
-        .execute(&self.pool)
-        .await?;
+    /// Marks the instance for deletion, if it still is `expected` when one is
+    /// given; false when it is not in the organization (or has changed).
+    pub async fn mark_instance_deleting(
+        &self,
+        org_id: &str,
+        id: &str,
+        now: i64,
+        expected: Option<&InstanceRow>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = match expected {
+            None => {
+                sqlx::query(
+                    "UPDATE instances SET status = 'deleting', status_reason = NULL, updated_at = $1 \
+                     WHERE id = $2 AND organization_id = $3",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(org_id)
+                .execute(&self.pool)
+                .await?
+            }
+            Some(row) => {
+                sqlx::query(
+                    "UPDATE instances SET status = 'deleting', status_reason = NULL, updated_at = $1 \
+                     WHERE id = $2 AND organization_id = $3 AND name = $4 AND plan = $5 AND region = $6 \
+                     AND status = $7 AND COALESCE(status_reason, '') = $8 AND endpoints = $9",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(org_id)
+                .bind(&row.name)
+                .bind(&row.plan)
+                .bind(&row.region)
+                .bind(&row.status)
+                .bind(row.status_reason.as_deref().unwrap_or_default())
+                .bind(&row.endpoints)
+                .execute(&self.pool)
+                .await?
+            }
+        };
         Ok(done.rows_affected() == 1)
     }
 

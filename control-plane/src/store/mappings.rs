@@ -95,12 +95,14 @@ impl Store {
             .await
     }
 
-    /// Changes a mapping's filter, topic, direction and prefix; false when
-    /// there is none. A pair the instance already maps is a unique violation.
-    pub async fn update_mapping(&self, row: &MappingRow) -> Result<bool, sqlx::Error> {
+    /// Changes a mapping's filter, topic, direction and prefix from `current`
+    /// (what the caller read); false when there is none or it is no longer
+    /// `current`. A pair the instance already maps is a unique violation.
+    pub async fn update_mapping(&self, row: &MappingRow, current: &MappingRow) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE mappings SET mqtt_filter = $1, kafka_topic = $2, direction = $3, mqtt_topic_prefix = $4 \
-             WHERE id = $5 AND instance_id = $6",
+             WHERE id = $5 AND instance_id = $6 \
+             AND mqtt_filter = $7 AND kafka_topic = $8 AND direction = $9 AND mqtt_topic_prefix = $10",
         )
         .bind(&row.mqtt_filter)
         .bind(&row.kafka_topic)
@@ -108,19 +110,47 @@ impl Store {
         .bind(&row.mqtt_topic_prefix)
         .bind(&row.id)
         .bind(&row.instance_id)
+        .bind(&current.mqtt_filter)
+        .bind(&current.kafka_topic)
+        .bind(&current.direction)
+        .bind(&current.mqtt_topic_prefix)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Removes a mapping; false when there is none. The fleet forgets it at the
-    /// next pass, which applies the remaining set.
-    pub async fn delete_mapping(&self, instance_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM mappings WHERE id = $1 AND instance_id = $2")
-            .bind(id)
-            .bind(instance_id)
-            .execute(&self.pool)
-            .await?;
+    /// Removes a mapping, if it is still `expected` when one is given; false
+    /// when there is none (or it changed). The fleet forgets it at the
+    /// reconciler's next pass.
+    pub async fn delete_mapping(
+        &self,
+        instance_id: &str,
+        id: &str,
+        expected: Option<&MappingRow>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = match expected {
+            None => {
+                sqlx::query("DELETE FROM mappings WHERE id = $1 AND instance_id = $2")
+                    .bind(id)
+                    .bind(instance_id)
+                    .execute(&self.pool)
+                    .await?
+            }
+            Some(row) => {
+                sqlx::query(
+                    "DELETE FROM mappings WHERE id = $1 AND instance_id = $2 \
+                     AND mqtt_filter = $3 AND kafka_topic = $4 AND direction = $5 AND mqtt_topic_prefix = $6",
+                )
+                .bind(id)
+                .bind(instance_id)
+                .bind(&row.mqtt_filter)
+                .bind(&row.kafka_topic)
+                .bind(&row.direction)
+                .bind(&row.mqtt_topic_prefix)
+                .execute(&self.pool)
+                .await?
+            }
+        };
         Ok(done.rows_affected() == 1)
     }
 }

@@ -40,6 +40,7 @@ on_both_databases!(
     requests_carry_an_id,
     posts_are_idempotent_with_a_key,
     api_docs_are_served_offline,
+    conditional_requests_use_etags,
 );
 
 #[test]

@@ -700,3 +700,70 @@ pub async fn api_docs_are_served_offline(env: Env) {
     assert_eq!(status, StatusCode::OK);
     assert!(document.contains("Omnibus management API"));
 }
+
+pub async fn conditional_requests_use_etags(env: Env) {
+    let (token, _, _) = env.signup("etag@example.com").await;
+    let send = |method: Method, path: String, header: Option<(&'static str, String)>, body: Option<Value>| {
+        let mut request = env.http.request(method, format!("{}{path}", env.base)).bearer_auth(&token);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_string());
+            let status = response.status();
+            (status, etag, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let instance = env.create_instance(&token, "cond").await;
+    let path = format!("/v1/instances/{}", instance["id"].as_str().unwrap());
+
+    let (status, tag, body) = send(Method::GET, path.clone(), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let tag = tag.expect("GET answers an ETag");
+    assert_eq!(send(Method::GET, path.clone(), None, None).await.1.as_ref(), Some(&tag), "stable while unchanged");
+    let (status, again, _) = send(Method::GET, path.clone(), Some(("if-none-match", tag.clone())), None).await;
+    assert_eq!((status, again.as_ref()), (StatusCode::NOT_MODIFIED, Some(&tag)));
+    let weak = format!("\"x\", W/{tag}");
+    assert_eq!(send(Method::GET, path.clone(), Some(("if-none-match", weak)), None).await.0, StatusCode::NOT_MODIFIED);
+    let (status, _, fresh) = send(Method::GET, path.clone(), Some(("if-none-match", "\"x\"".into())), None).await;
+    assert_eq!((status, &fresh), (StatusCode::OK, &body));
+
+    // A DELETE on a stale copy is refused and deletes nothing.
+    let (status, _, problem) = send(Method::DELETE, path.clone(), Some(("if-match", "\"stale\"".into())), None).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
+    assert_eq!(problem["type"], "https://omnibus.dev/problems/precondition-failed");
+    assert_eq!(send(Method::GET, path.clone(), None, None).await.2["status"], "ready");
+
+    // A mapping: PATCH needs the current tag, and answers the new one.
+    let (_, _, mappings) = send(Method::GET, format!("{path}/mappings"), None, None).await;
+    let mapping = format!("{path}/mappings/{}", mappings["items"][0]["id"].as_str().unwrap());
+    let (_, first, _) = send(Method::GET, mapping.clone(), None, None).await;
+    let first = first.expect("an ETag");
+    let change = json!({"kafka_topic": "telemetry"});
+    let (status, second, changed) =
+        send(Method::PATCH, mapping.clone(), Some(("if-match", first.clone())), Some(change.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let second = second.expect("PATCH answers the new ETag");
+    assert_ne!(second, first);
+    assert_eq!(send(Method::GET, mapping.clone(), None, None).await.1, Some(second.clone()));
+    let stale = json!({"kafka_topic": "lost-update"});
+    let (status, _, _) = send(Method::PATCH, mapping.clone(), Some(("if-match", first.clone())), Some(stale)).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(send(Method::GET, mapping.clone(), None, None).await.2["kafka_topic"], "telemetry");
+    assert_eq!(
+        send(Method::DELETE, mapping.clone(), Some(("if-match", first)), None).await.0,
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(send(Method::DELETE, mapping.clone(), Some(("if-match", second)), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(send(Method::GET, mapping, None, None).await.0, StatusCode::NOT_FOUND);
+
+    // The instance's own tag still stands: its DELETE goes through.
+    let (_, current, _) = send(Method::GET, path.clone(), None, None).await;
+    let (status, _, deleted) = send(Method::DELETE, path.clone(), Some(("if-match", current.unwrap())), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{deleted}");
+    assert_eq!(deleted["status"], "deleting");
+}
