@@ -23,6 +23,14 @@ pub struct ControlPlaneConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, in seconds. Default 2,592,000 (30 days).
     pub refresh_token_ttl_secs: u64,
+    /// Failed logins one account may have within the window; beyond it,
+    /// logins to it are refused (429) until the oldest leaves the window.
+    /// Default 10.
+    pub login_failures_per_account: u32,
+    /// Failed logins one source address may have within the window. Default 100.
+    pub login_failures_per_address: u32,
+    /// The window of both login limits, in seconds. Default 900 (15 minutes).
+    pub login_window_secs: u64,
     /// Regions instances can be placed in, each served by one fleet.
     /// Default: one region `local` whose fleet is at `http://127.0.0.1:9190`.
     pub regions: Vec<RegionConfig>,
@@ -71,6 +79,9 @@ impl Default for ControlPlaneConfig {
             data_dir: PathBuf::from("./omnibus-data/control-plane"),
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            login_failures_per_account: 10,
+            login_failures_per_address: 100,
+            login_window_secs: 900,
             regions: vec![RegionConfig { name: "local".into(), fleet_endpoint: "http://127.0.0.1:9190".into() }],
             default_region: None,
             resync_interval_secs: 10,

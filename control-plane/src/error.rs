@@ -32,6 +32,9 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("the resource has changed since the ETag in If-Match; GET it again")]
     PreconditionFailed,
+    /// A rate limit: which one, and when the caller may try again.
+    #[error("{limit}; try again in {retry_after_secs} s")]
+    TooManyRequests { limit: String, retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[from] InternalError),
 }
@@ -78,6 +81,7 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency-Key reused")
             }
             ApiError::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency-key-in-use", "Idempotency-Key in use"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
             ApiError::PreconditionFailed => {
                 (StatusCode::PRECONDITION_FAILED, "precondition-failed", "Precondition failed")
             }
@@ -112,8 +116,14 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if matches!(self, ApiError::IdempotencyKeyInUse) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match &self {
+            ApiError::IdempotencyKeyInUse => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::TooManyRequests { retry_after_secs, .. } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
         }
         response
     }

@@ -8,6 +8,7 @@ mod credentials;
 mod extract;
 mod idempotency;
 mod instances;
+mod login_limit;
 mod mappings;
 mod ops;
 mod plans;

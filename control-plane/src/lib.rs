@@ -108,7 +108,8 @@ impl ControlPlane {
             }
         }));
         tracing::info!(%addr, "control plane listening");
-        let served = axum::serve(self.listener, self.router)
+        let router = self.router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);

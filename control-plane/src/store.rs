@@ -9,6 +9,7 @@ mod credentials;
 mod idempotency;
 mod identity;
 mod instances;
+mod login_failures;
 mod mappings;
 
 use std::str::FromStr;

@@ -1,6 +1,8 @@
 //! `/v1/auth`: sign up, log in, refresh.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use omnibus_api::rest::{
     LoginRequest, Organization, Problem, RefreshRequest, SignupRequest, SignupResponse, TokenPair, User,
@@ -8,6 +10,7 @@ use omnibus_api::rest::{
 
 use super::AppState;
 use super::extract::ApiJson;
+use super::login_limit::LoginLimit;
 use crate::auth::{hash_password, new_refresh_token, refresh_token_digest, verify_password};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
@@ -74,13 +77,17 @@ pub async fn signup(
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins to the account or from the address; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<axum::Json<TokenPair>> {
     let wrong = ApiError::Unauthorized("the email or password is wrong");
     let email = request.email.trim().to_lowercase();
+    let limit = LoginLimit::new(&state, &email, peer.ip());
+    limit.check().await?;
     let user = state.store.user_by_email(&email).await?;
     let hash = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
     let password = request.password;
@@ -88,6 +95,7 @@ pub async fn login(
         .await
         .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
     let Some(user) = user.filter(|_| matches) else {
+        limit.failed().await?;
         return Err(wrong);
     };
     let organizations = state.store.organization_ids(&user.id).await?;

@@ -41,6 +41,7 @@ on_both_databases!(
     posts_are_idempotent_with_a_key,
     api_docs_are_served_offline,
     conditional_requests_use_etags,
+    logins_are_rate_limited,
 );
 
 #[test]

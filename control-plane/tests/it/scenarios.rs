@@ -767,3 +767,38 @@ pub async fn conditional_requests_use_etags(env: Env) {
     assert_eq!(status, StatusCode::ACCEPTED, "{deleted}");
     assert_eq!(deleted["status"], "deleting");
 }
+
+pub async fn logins_are_rate_limited(env: Env) {
+    env.signup("ada@example.com").await;
+    env.signup("bob@example.com").await;
+    let login = |email: String, password: &'static str| {
+        let request =
+            env.http.post(format!("{}/v1/auth/login", env.base)).json(&json!({"email": email, "password": password}));
+        async move {
+            let response = request.send().await.expect("request");
+            let retry_after =
+                response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            (response.status(), retry_after, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Ten wrong passwords for an account, then even the right one waits.
+    for _ in 0..10 {
+        assert_eq!(login("ada@example.com".into(), "not the passphrase").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, retry_after, problem) = login("ADA@example.com".into(), "a long passphrase").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(retry_after.is_some_and(|s| (1..=900).contains(&s)), "{retry_after:?}");
+    assert_eq!(problem["type"], "https://omnibus.dev/problems/rate-limited");
+    assert!(problem["detail"].as_str().unwrap().contains("failed logins to this account"), "{problem}");
+    // Other accounts are not held back by it.
+    assert_eq!(login("bob@example.com".into(), "a long passphrase").await.0, StatusCode::OK);
+
+    // A hundred failures from one address, whatever the accounts, hold the address back.
+    for i in 0..90 {
+        assert_eq!(login(format!("nobody{i}@example.com"), "guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (status, retry_after, problem) = login("bob@example.com".into(), "a long passphrase").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(retry_after.is_some());
+    assert!(problem["detail"].as_str().unwrap().contains("failed logins from this address"), "{problem}");
+}
