@@ -94,6 +94,39 @@ pub struct SignupResponse {
     pub organization: Organization,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LogoutRequest {
+    /// The refresh token of the login to end; its whole rotation chain is revoked.
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "a long passphrase", "new_password": "an even longer passphrase"}))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 10-1024 characters.
+    pub new_password: String,
+}
+
+/// An organization the user belongs to, with the user's role in it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    pub organization: Organization,
+    /// `owner`, `admin`, `developer`, `viewer` or `billing`.
+    pub role: String,
+}
+
+/// Who the access token is for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub user: User,
+    /// The organization this token acts in.
+    pub organization_id: String,
+    /// Every organization the user belongs to; log in with `organization_id`
+    /// to act in another.
+    pub memberships: Vec<Membership>,
+}
+
 // ---- instances ------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -10,6 +10,7 @@ mod idempotency;
 mod instances;
 mod login_limit;
 mod mappings;
+mod me;
 mod ops;
 mod plans;
 
@@ -64,7 +65,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth", description = "Sign up, log in and refresh tokens"),
+        (name = "auth", description = "Sign up, log in, refresh tokens, log out, change the password, and who you are"),
         (name = "instances", description = "Instances: namespaces on a shared fleet"),
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
         (name = "plans", description = "The plan catalogue: what each plan costs and gives"),
@@ -119,6 +120,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::signup))
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(me::get))
         .routes(routes!(instances::create, instances::list))
         .routes(routes!(instances::get, instances::delete))
         .routes(routes!(credentials::create, credentials::list))

@@ -1,17 +1,18 @@
-//! `/v1/auth`: sign up, log in, refresh.
+//! `/v1/auth`: sign up, log in, refresh, log out, change the password.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use omnibus_api::rest::{
-    LoginRequest, Organization, Problem, RefreshRequest, SignupRequest, SignupResponse, TokenPair, User,
+    ChangePasswordRequest, LoginRequest, LogoutRequest, Organization, Problem, RefreshRequest, SignupRequest,
+    SignupResponse, TokenPair, User,
 };
 
 use super::AppState;
 use super::extract::ApiJson;
 use super::login_limit::LoginLimit;
-use crate::auth::{hash_password, new_refresh_token, refresh_token_digest, verify_password};
+use crate::auth::{Caller, hash_password, new_refresh_token, refresh_token_digest, verify_password};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
 use crate::store::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow, is_unique_violation};
@@ -133,6 +134,58 @@ pub async fn refresh(
         return Err(ApiError::Unauthorized(REFRESH_INVALID));
     }
     Ok(axum::Json(issue_pair(&state, &row.user_id, &row.organization_id, Some(row.family_id)).await?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = LogoutRequest,
+    responses(
+        (status = 204, description = "The login the refresh token belongs to is over: none of its refresh tokens works any more. Also for a token that was already invalid (RFC 7009). Access tokens already issued run out on their own (15 minutes by default)."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<LogoutRequest>) -> ApiResult<StatusCode> {
+    let digest = refresh_token_digest(&request.refresh_token);
+    if let Some(row) = state.store.refresh_token(&digest).await? {
+        state.store.revoke_refresh_family(&row.family_id, now_ms()).await?;
+        tracing::info!(user = %row.user_id, "logged out");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/auth/change-password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; every refresh token of the user is revoked, so other logins end when their access token runs out"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for the account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
+    validate_password(&request.new_password)
+        .map_err(|_| ApiError::validation("new_password", "new_password must be 10-1024 characters"))?;
+    let user = state.store.user_by_id(&caller.user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
+    // Wrong current passwords count like failed logins: this is a password oracle too.
+    let limit = LoginLimit::new(&state, &user.email, peer.ip());
+    limit.check().await?;
+    let (current, hash) = (request.current_password, user.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
+    if !matches {
+        limit.failed().await?;
+        return Err(ApiError::Forbidden("the current password is wrong"));
+    }
+    let new = request.new_password;
+    let new_hash = tokio::task::spawn_blocking(move || hash_password(&new))
+        .await
+        .map_err(|e| InternalError::PasswordHash(e.to_string()))??;
+    state.store.change_password(&user.id, &new_hash, now_ms()).await?;
+    tracing::info!(user = %user.id, "password changed; refresh tokens revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Issues an access token and a new refresh token (in `family`, or a new one).

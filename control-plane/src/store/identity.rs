@@ -127,4 +127,44 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        sqlx::query_as("SELECT id, email, password_hash, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// The user's organizations with their role in each, oldest membership first.
+    pub async fn memberships(&self, user_id: &str) -> Result<Vec<(OrganizationRow, String)>, sqlx::Error> {
+        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT o.id, o.name, o.created_at, m.role FROM memberships m \
+             JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 ORDER BY m.created_at, m.organization_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, role)| (OrganizationRow { id, name, created_at }, role))
+            .collect())
+    }
+
+    /// Replaces a user's password hash and revokes all of their refresh tokens
+    /// (every other login ends), in one transaction.
+    pub async fn change_password(&self, user_id: &str, password_hash: &str, now: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
 }

@@ -42,6 +42,7 @@ on_both_databases!(
     api_docs_are_served_offline,
     conditional_requests_use_etags,
     logins_are_rate_limited,
+    me_logout_and_change_password,
 );
 
 #[test]

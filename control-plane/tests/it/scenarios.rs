@@ -802,3 +802,50 @@ pub async fn logins_are_rate_limited(env: Env) {
     assert!(retry_after.is_some());
     assert!(problem["detail"].as_str().unwrap().contains("failed logins from this address"), "{problem}");
 }
+
+pub async fn me_logout_and_change_password(env: Env) {
+    let (access, refresh, signup) = env.signup("ada@example.com").await;
+    let me = env.call(Method::GET, "/v1/me", Some(&access), None).await;
+    assert_eq!(me.status, StatusCode::OK, "{me:?}");
+    assert_eq!(me.body["user"]["email"], "ada@example.com");
+    assert_eq!(me.body["user"]["id"], signup["user"]["id"]);
+    assert_eq!(me.body["organization_id"], signup["organization"]["id"]);
+    assert_eq!(me.body["memberships"].as_array().unwrap().len(), 1);
+    assert_eq!(me.body["memberships"][0]["role"], "owner");
+    assert_eq!(me.body["memberships"][0]["organization"]["name"], "Test Org");
+    env.call(Method::GET, "/v1/me", None, None).await.problem(401);
+
+    // Logging out ends the login: its refresh token no longer works.
+    let out = env.call(Method::POST, "/v1/auth/logout", None, Some(json!({"refresh_token": refresh}))).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await.problem(401);
+    let again = env.call(Method::POST, "/v1/auth/logout", None, Some(json!({"refresh_token": "omr_unknown"}))).await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT);
+
+    let login = |password: &'static str| {
+        env.call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": password})))
+    };
+    let first = login("a long passphrase").await;
+    let second = login("a long passphrase").await;
+    let token = first.body["access_token"].as_str().unwrap().to_string();
+    let change = |current: &'static str, new: &'static str| {
+        env.call(
+            Method::POST,
+            "/v1/auth/change-password",
+            Some(&token),
+            Some(json!({"current_password": current, "new_password": new})),
+        )
+    };
+    change("not the passphrase", "a brand new passphrase").await.problem(403);
+    let short = change("a long passphrase", "short").await;
+    short.problem(422);
+    assert_eq!(short.body["field"], "new_password");
+    assert_eq!(change("a long passphrase", "a brand new passphrase").await.status, StatusCode::NO_CONTENT);
+    // Every login's refresh token is revoked; only the new password logs in.
+    for pair in [&first, &second] {
+        let refresh = pair.body["refresh_token"].as_str().unwrap();
+        env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await.problem(401);
+    }
+    login("a long passphrase").await.problem(401);
+    assert_eq!(login("a brand new passphrase").await.status, StatusCode::OK);
+}
