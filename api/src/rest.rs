@@ -369,6 +369,83 @@ pub struct MappingPage {
     pub next_page_token: Option<String>,
 }
 
+// ---- API keys ---------------------------------------------------------------
+
+/// A role in an organization; `docs/roles.md` says what each may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    Owner,
+    Admin,
+    Developer,
+    Viewer,
+    Billing,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "terraform-ci", "role": "developer", "expires_at": "2027-06-01T00:00:00Z"}))]
+pub struct CreateApiKeyRequest {
+    /// 1-100 characters, to tell keys apart.
+    pub name: String,
+    /// What the key may do; at most the creator's own role, and only owners make owner keys.
+    pub role: RoleName,
+    /// When the key stops working; never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: RoleName,
+    /// The key's first characters, to recognise it; the rest is never shown again.
+    pub prefix: String,
+    /// `user:<id>` or `api_key:<id>`.
+    pub created_by: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    /// Within a minute.
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+}
+
+/// A new API key, with the key itself: the only time it is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5b0-0000-7000-8000-000000000001", "name": "terraform-ci", "role": "developer",
+    "prefix": "omk_Xa3f", "created_by": "user:0193a5b0-0000-7000-8000-0000000000aa",
+    "created_at": "2026-12-01T12:00:00Z", "expires_at": null, "last_used_at": null,
+    "key": "omk_Xa3f..."
+}))]
+pub struct CreatedApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: RoleName,
+    pub prefix: String,
+    pub created_by: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+    /// Use as `Authorization: Bearer <key>`. Shown only in this answer.
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiKeyPage {
+    pub items: Vec<ApiKey>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
 // ---- plans ---------------------------------------------------------------
 
 /// How the broker acknowledges a write to an instance's logs.

@@ -1,14 +1,17 @@
 //! Who is calling: human passwords (argon2id), access tokens (HS256 JWTs with
-//! a short lifetime), refresh tokens (opaque, stored as SHA-256 digests,
-//! rotated on every use) and the `Caller` extractor that guards handlers.
+//! a short lifetime), refresh tokens and API keys (opaque, stored as SHA-256
+//! digests; refresh tokens rotated on every use), roles and what each may do,
+//! and the `Caller` extractor that guards handlers.
 //!
 //! Owns credentials of people; the secrets of instance credentials live in
 //! `secrets`.
 
 mod caller;
 mod password;
+mod roles;
 mod tokens;
 
 pub use caller::Caller;
 pub use password::{hash_password, verify_password};
-pub use tokens::{Tokens, new_refresh_token, refresh_token_digest};
+pub use roles::{Permission, Role};
+pub use tokens::{API_KEY_PREFIX, Tokens, new_api_key, new_refresh_token, refresh_token_digest};

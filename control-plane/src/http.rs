@@ -2,6 +2,7 @@
 //! the OpenAPI document, and extractors that turn malformed input into problem
 //! documents. Handlers live in one file per resource.
 
+mod api_keys;
 mod auth;
 mod conditional;
 mod credentials;
@@ -66,6 +67,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign up, log in, refresh tokens, log out, change the password, and who you are"),
+        (name = "api-keys", description = "API keys for machines (Terraform, CI), each bound to a role"),
         (name = "instances", description = "Instances: namespaces on a shared fleet"),
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
         (name = "plans", description = "The plan catalogue: what each plan costs and gives"),
@@ -123,6 +125,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::change_password))
         .routes(routes!(me::get))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::get, api_keys::delete))
         .routes(routes!(instances::create, instances::list))
         .routes(routes!(instances::get, instances::delete))
         .routes(routes!(credentials::create, credentials::list))

@@ -5,6 +5,7 @@
 //!
 //! Owns every SQL statement of the crate; knows nothing of HTTP or the fleet.
 
+mod api_keys;
 mod credentials;
 mod idempotency;
 mod identity;
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
+pub use api_keys::ApiKeyRow;
 pub use credentials::{CredentialRow, CredentialState};
 pub use idempotency::Claim;
 pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};

@@ -71,11 +71,24 @@ pub fn new_refresh_token() -> (String, String) {
     (token, digest)
 }
 
-/// The stored form of a refresh token. The token carries 256 random bits, so
-/// a fast digest is enough: there is nothing to brute-force.
+/// The stored form of a refresh token (and of an API key). The token carries
+/// 256 random bits, so a fast digest is enough: there is nothing to brute-force.
 pub fn refresh_token_digest(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What every API key starts with, so it is told apart from an access token
+/// (and found by secret scanners).
+pub const API_KEY_PREFIX: &str = "omk_";
+
+/// A new API key: what the client gets once, and the digest we store.
+pub fn new_api_key() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let digest = refresh_token_digest(&key);
+    (key, digest)
 }
 
 #[cfg(test)]

@@ -167,7 +167,8 @@ pub async fn change_password(
 ) -> ApiResult<StatusCode> {
     validate_password(&request.new_password)
         .map_err(|_| ApiError::validation("new_password", "new_password must be 10-1024 characters"))?;
-    let user = state.store.user_by_id(&caller.user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
+    let user_id = caller.user_id().ok_or_else(|| ApiError::Forbidden("an API key has no password".into()))?;
+    let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
     // Wrong current passwords count like failed logins: this is a password oracle too.
     let limit = LoginLimit::new(&state, &user.email, peer.ip());
     limit.check().await?;
@@ -177,7 +178,7 @@ pub async fn change_password(
         .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
     if !matches {
         limit.failed().await?;
-        return Err(ApiError::Forbidden("the current password is wrong"));
+        return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     let new = request.new_password;
     let new_hash = tokio::task::spawn_blocking(move || hash_password(&new))

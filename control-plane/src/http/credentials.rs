@@ -9,7 +9,7 @@ use omnibus_api::rest::{
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use super::instances::{live_instance, to_api};
 use super::{AppState, FLEET_WAIT};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
 use crate::secrets;
@@ -34,6 +34,7 @@ pub async fn create(
     Path(instance_id): Path<String>,
     ApiJson(request): ApiJson<CreateCredentialRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedCredential>)> {
+    caller.require(Permission::CredentialsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
     let name = match request.name {
         Some(name) if name.trim().is_empty() || name.chars().count() > 100 => {
@@ -122,6 +123,7 @@ pub async fn list(
     Path(instance_id): Path<String>,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<axum::Json<CredentialPage>> {
+    caller.require(Permission::CredentialsRead)?;
     let page = params.page()?;
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     let rows = state.store.list_credentials(&instance_id, page.after.as_deref(), page.size + 1).await?;
@@ -142,6 +144,7 @@ pub async fn delete(
     caller: Caller,
     Path((instance_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    caller.require(Permission::CredentialsWrite)?;
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     if !state.store.mark_credential_revoking(&instance_id, &credential_id).await? {
         return Err(ApiError::NotFound("no credential with that id on this instance"));

@@ -136,8 +136,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 
 async fn keyed(state: &AppState, key: &str, request: Request, next: Next) -> ApiResult<Response> {
     let keys = &state.idempotency;
-    let scope = match Caller::of(request.headers(), &state.tokens) {
-        Ok(caller) => format!("user {} in {}", caller.user_id, caller.organization_id),
+    let scope = match Caller::of(request.headers(), state).await {
+        Ok(caller) => format!("{} in {}", caller.actor, caller.organization_id),
         Err(_) => "anonymous".to_owned(),
     };
     let (parts, body) = request.into_parts();

@@ -9,7 +9,7 @@ use omnibus_api::rest::{CreateInstanceRequest, Endpoints, Instance, InstancePage
 use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use super::{AppState, FLEET_WAIT, mappings};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
 use crate::plans;
@@ -30,6 +30,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(request): ApiJson<CreateInstanceRequest>,
 ) -> ApiResult<impl IntoResponse> {
+    caller.require(Permission::InstancesWrite)?;
     validate_name(&request.name)?;
     if plans::plan(&request.plan).is_none() {
         return Err(ApiError::validation("plan", format!("plan must be one of: {}", plans::names())));
@@ -62,7 +63,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(instance = %row.id, name = %row.name, by = %caller.user_id, "instance created");
+    tracing::info!(instance = %row.id, name = %row.name, by = %caller.actor, "instance created");
     state.reconciler.kick_and_wait(&row.id, FLEET_WAIT).await;
     let row = state.store.instance(&row.id).await?.unwrap_or(row);
     let location = format!("/v1/instances/{}", row.id);
@@ -80,6 +81,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<axum::Json<InstancePage>> {
+    caller.require(Permission::InstancesRead)?;
     let page = params.page()?;
     let rows = state.store.list_instances(&caller.organization_id, page.after.as_deref(), page.size + 1).await?;
     let (rows, next_page_token) = paginate(rows, page.size, |r| r.id.as_str());
@@ -101,6 +103,7 @@ pub async fn get(
     preconditions: Preconditions,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    caller.require(Permission::InstancesRead)?;
     let row = state.store.instance_in_org(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
     Ok(with_etag(&preconditions, to_api(&row)?))
 }
@@ -119,13 +122,14 @@ pub async fn delete(
     preconditions: Preconditions,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, axum::Json<Instance>)> {
+    caller.require(Permission::InstancesWrite)?;
     let row = state.store.instance_in_org(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
     preconditions.check(&etag(&to_api(&row)?))?;
     let expected = preconditions.has_if_match().then_some(&row);
     if !state.store.mark_instance_deleting(&caller.organization_id, &id, now_ms(), expected).await? {
         return Err(if expected.is_some() { ApiError::PreconditionFailed } else { ApiError::NotFound(NOT_FOUND) });
     }
-    tracing::info!(instance = %id, by = %caller.user_id, "instance deletion requested");
+    tracing::info!(instance = %id, by = %caller.actor, "instance deletion requested");
     state.reconciler.kick(&id);
     let mut instance = to_api(&row)?;
     instance.status = InstanceStatus::Deleting;

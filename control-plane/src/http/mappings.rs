@@ -12,7 +12,7 @@ use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use super::instances::live_instance;
 use super::{AppState, FLEET_WAIT};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
 use crate::store::{MappingInsert, MappingRow, is_unique_violation};
@@ -58,6 +58,7 @@ pub async fn create(
     Path(instance_id): Path<String>,
     ApiJson(request): ApiJson<CreateMappingRequest>,
 ) -> ApiResult<impl IntoResponse> {
+    caller.require(Permission::MappingsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
     validate_filter(&request.mqtt_filter)?;
     validate_topic(&request.kafka_topic)?;
@@ -102,6 +103,7 @@ pub async fn list(
     Path(instance_id): Path<String>,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<axum::Json<MappingPage>> {
+    caller.require(Permission::MappingsRead)?;
     let page = params.page()?;
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     let rows = state.store.list_mappings(&instance_id, page.after.as_deref(), page.size + 1).await?;
@@ -125,6 +127,7 @@ pub async fn get(
     preconditions: Preconditions,
     Path((instance_id, mapping_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
+    caller.require(Permission::MappingsRead)?;
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     let row = state.store.mapping(&instance_id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;
     Ok(with_etag(&preconditions, to_api(&row)?))
@@ -149,6 +152,7 @@ pub async fn update(
     Path((instance_id, mapping_id)): Path<(String, String)>,
     ApiJson(request): ApiJson<UpdateMappingRequest>,
 ) -> ApiResult<Response> {
+    caller.require(Permission::MappingsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
     let current = state.store.mapping(&instance.id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;
     preconditions.check(&etag(&to_api(&current)?))?;
@@ -203,6 +207,7 @@ pub async fn delete(
     preconditions: Preconditions,
     Path((instance_id, mapping_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    caller.require(Permission::MappingsWrite)?;
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     let expected = if preconditions.has_if_match() {
         let current = state.store.mapping(&instance_id, &mapping_id).await?.ok_or(ApiError::NotFound(NO_MAPPING))?;

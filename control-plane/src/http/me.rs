@@ -15,7 +15,9 @@ use crate::error::{ApiError, ApiResult};
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Me>> {
-    let user = state.store.user_by_id(&caller.user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
+    let user_id =
+        caller.user_id().ok_or_else(|| ApiError::Forbidden("an API key is no user; it has no `me`".into()))?;
+    let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
     let memberships = state
         .store
         .memberships(&user.id)

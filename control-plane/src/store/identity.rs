@@ -167,4 +167,13 @@ impl Store {
             .await?;
         tx.commit().await
     }
+
+    /// The user's role in the organization; `None` when not a member.
+    pub async fn membership_role(&self, user_id: &str, organization_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1 AND organization_id = $2")
+            .bind(user_id)
+            .bind(organization_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
 }

@@ -43,6 +43,8 @@ on_both_databases!(
     conditional_requests_use_etags,
     logins_are_rate_limited,
     me_logout_and_change_password,
+    api_keys_are_shown_once_and_work_until_revoked,
+    every_endpoint_checks_the_roles_table,
 );
 
 #[test]

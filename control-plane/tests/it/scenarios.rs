@@ -849,3 +849,157 @@ pub async fn me_logout_and_change_password(env: Env) {
     login("a long passphrase").await.problem(401);
     assert_eq!(login("a brand new passphrase").await.status, StatusCode::OK);
 }
+
+pub async fn api_keys_are_shown_once_and_work_until_revoked(env: Env) {
+    let (owner, _, _) = env.signup("ops@example.com").await;
+    let made = env
+        .call(Method::POST, "/v1/api-keys", Some(&owner), Some(json!({"name": "terraform", "role": "developer"})))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    let key = made.body["key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("omk_") && key.len() > 40, "{key}");
+    assert!(key.starts_with(made.body["prefix"].as_str().unwrap()));
+    assert_eq!(made.body["role"], "developer");
+    assert!(made.body["created_by"].as_str().unwrap().starts_with("user:"));
+    let id = made.body["id"].as_str().unwrap().to_string();
+
+    // The key is a bearer token with its role: it builds, it does not manage keys.
+    let instance =
+        env.call(Method::POST, "/v1/instances", Some(&key), Some(json!({"name": "ci", "plan": "developer"}))).await;
+    assert_eq!(instance.status, StatusCode::CREATED, "{instance:?}");
+    let detail = env.call(Method::GET, "/v1/api-keys", Some(&key), None).await.problem(403);
+    assert!(detail.contains("api_keys:read"), "{detail}");
+    env.call(Method::GET, "/v1/me", Some(&key), None).await.problem(403);
+
+    // Listed without the secret, with when it was last used.
+    let listed = env.call(Method::GET, "/v1/api-keys", Some(&owner), None).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items[0].get("key").is_none(), "{listed:?}");
+    assert!(items[0]["last_used_at"].is_string(), "{listed:?}");
+    assert!(!listed.body.to_string().contains(&key[8..]));
+
+    // Rotation without a gap: a second key works beside the first, then the first goes.
+    let second = env
+        .call(Method::POST, "/v1/api-keys", Some(&owner), Some(json!({"name": "terraform-2", "role": "developer"})))
+        .await;
+    let second_key = second.body["key"].as_str().unwrap().to_string();
+    assert!(env.call(Method::GET, "/v1/instances", Some(&key), None).await.status.is_success());
+    assert!(env.call(Method::GET, "/v1/instances", Some(&second_key), None).await.status.is_success());
+    let revoked = env.call(Method::DELETE, &format!("/v1/api-keys/{id}"), Some(&owner), None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    env.call(Method::GET, "/v1/instances", Some(&key), None).await.problem(401);
+    assert!(env.call(Method::GET, "/v1/instances", Some(&second_key), None).await.status.is_success());
+    env.call(Method::DELETE, &format!("/v1/api-keys/{id}"), Some(&owner), None).await.problem(404);
+
+    // Expiry: in the past is refused, a near one stops the key.
+    let past = json!({"name": "old", "role": "viewer", "expires_at": "2020-01-01T00:00:00Z"});
+    assert_eq!(env.call(Method::POST, "/v1/api-keys", Some(&owner), Some(past)).await.body["field"], "expires_at");
+    let soon = (time::OffsetDateTime::now_utc() + Duration::from_secs(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let short = env
+        .call(
+            Method::POST,
+            "/v1/api-keys",
+            Some(&owner),
+            Some(json!({"name": "brief", "role": "viewer", "expires_at": soon})),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::CREATED, "{short:?}");
+    let short_key = short.body["key"].as_str().unwrap().to_string();
+    assert!(env.call(Method::GET, "/v1/instances", Some(&short_key), None).await.status.is_success());
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    env.call(Method::GET, "/v1/instances", Some(&short_key), None).await.problem(401);
+
+    // Keys act only in their organization; another organization's key id is 404.
+    let (other, _, _) = env.signup("other@example.com").await;
+    let second_id = second.body["id"].as_str().unwrap();
+    env.call(Method::DELETE, &format!("/v1/api-keys/{second_id}"), Some(&other), None).await.problem(404);
+    env.call(Method::GET, &format!("/v1/api-keys/{second_id}"), Some(&other), None).await.problem(404);
+    let theirs = env.call(Method::GET, "/v1/instances", Some(&other), None).await;
+    assert_eq!(theirs.body["items"].as_array().unwrap().len(), 0);
+
+    // Only digests are stored.
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&env.database_url).await.expect("open the database");
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT key_hash, prefix FROM api_keys").fetch_all(&mut db).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    for (hash, prefix) in stored {
+        assert_eq!(prefix.len(), 8);
+        for secret in [&key, &second_key, &short_key] {
+            assert!(!hash.contains(&secret[4..]), "a key is stored in clear");
+        }
+    }
+}
+
+/// Walks `docs/roles.md`: for each role a key of it, and for each permission a
+/// call that needs it, answered 2xx when the table says yes and 403 when no.
+pub async fn every_endpoint_checks_the_roles_table(env: Env) {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/roles.md")).unwrap();
+    let mut lines = doc.lines().skip_while(|l| !l.starts_with("| permission"));
+    let header: Vec<String> = lines.next().unwrap().split('|').map(|c| c.trim().to_string()).collect();
+    let roles: Vec<String> = header[3..header.len() - 1].to_vec();
+    assert_eq!(roles, ["owner", "admin", "developer", "viewer", "billing"]);
+    let rows: Vec<(String, Vec<bool>)> = lines
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let allowed = cells[3..cells.len() - 1].iter().map(|c| *c == "yes").collect();
+            (cells[1].trim_matches('`').to_string(), allowed)
+        })
+        .collect();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+
+    let (owner, _, _) = env.signup("table@example.com").await;
+    let instance = env.create_instance(&owner, "shared").await;
+    let instance_id = instance["id"].as_str().unwrap().to_string();
+    for (column, role) in roles.iter().enumerate() {
+        let made =
+            env.call(Method::POST, "/v1/api-keys", Some(&owner), Some(json!({"name": role, "role": role}))).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+        let key = made.body["key"].as_str().unwrap().to_string();
+        for (permission, allowed) in &rows {
+            let base = format!("/v1/instances/{instance_id}");
+            let (method, path, body) = match permission.as_str() {
+                "instances:read" => (Method::GET, "/v1/instances".to_string(), None),
+                "instances:write" => (
+                    Method::POST,
+                    "/v1/instances".to_string(),
+                    Some(json!({"name": format!("by-{role}"), "plan": "developer"})),
+                ),
+                "credentials:read" => (Method::GET, format!("{base}/credentials"), None),
+                "credentials:write" => (Method::POST, format!("{base}/credentials"), Some(json!({"name": role}))),
+                "mappings:read" => (Method::GET, format!("{base}/mappings"), None),
+                "mappings:write" => (
+                    Method::POST,
+                    format!("{base}/mappings"),
+                    Some(json!({"mqtt_filter": format!("{role}/#"), "kafka_topic": format!("t-{role}")})),
+                ),
+                "api_keys:read" => (Method::GET, "/v1/api-keys".to_string(), None),
+                "api_keys:write" => {
+                    (Method::POST, "/v1/api-keys".to_string(), Some(json!({"name": "child", "role": "viewer"})))
+                }
+                other => panic!("the table has a permission this test does not know: {other}"),
+            };
+            let answer = env.call(method.clone(), &path, Some(&key), body).await;
+            if allowed[column] {
+                assert!(answer.status.is_success(), "{role} {method} {path}: {answer:?}");
+            } else {
+                let detail = answer.problem(403);
+                assert!(detail.contains(permission.as_str()), "{role} {method} {path}: {detail}");
+            }
+        }
+    }
+    // An admin cannot mint or revoke an owner key.
+    let admin = env.call(Method::POST, "/v1/api-keys", Some(&owner), Some(json!({"name": "a", "role": "admin"}))).await;
+    let admin_key = admin.body["key"].as_str().unwrap().to_string();
+    env.call(Method::POST, "/v1/api-keys", Some(&admin_key), Some(json!({"name": "x", "role": "owner"})))
+        .await
+        .problem(403);
+    let boss = env.call(Method::POST, "/v1/api-keys", Some(&owner), Some(json!({"name": "b", "role": "owner"}))).await;
+    let boss_id = boss.body["id"].as_str().unwrap();
+    env.call(Method::DELETE, &format!("/v1/api-keys/{boss_id}"), Some(&admin_key), None).await.problem(403);
+}
