@@ -446,6 +446,43 @@ pub struct ApiKeyPage {
     pub next_page_token: Option<String>,
 }
 
+// ---- audit ------------------------------------------------------------------
+
+/// One thing done through the API.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5b0-0000-7000-8000-000000000009", "actor": "api_key:0193a5b0-0000-7000-8000-000000000001",
+    "action": "POST /v1/instances", "target": "/v1/instances/0193a5b0-0000-7000-8000-000000000002",
+    "source_address": "203.0.113.7", "request_id": "b9c1f2e0-5a3d-4a9e-9d61-6f1c2a7e8b40",
+    "outcome": "success", "status": 201, "created_at": "2026-12-01T12:00:00Z"
+}))]
+pub struct AuditEvent {
+    pub id: String,
+    /// `user:<id>`, `api_key:<id>` or `anonymous`.
+    pub actor: String,
+    /// `METHOD /route`.
+    pub action: String,
+    /// The resource: the created one's location, or the path called.
+    pub target: String,
+    pub source_address: String,
+    /// The call's `X-Request-Id`.
+    pub request_id: String,
+    /// `success`, `failure` (a 4xx or 5xx answer) or `replayed` (an `Idempotency-Key` retry).
+    pub outcome: String,
+    /// The HTTP status answered.
+    pub status: u16,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEventPage {
+    /// Newest first.
+    pub items: Vec<AuditEvent>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
 // ---- plans ---------------------------------------------------------------
 
 /// How the broker acknowledges a write to an instance's logs.

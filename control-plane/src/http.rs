@@ -3,6 +3,7 @@
 //! documents. Handlers live in one file per resource.
 
 mod api_keys;
+mod audit;
 mod auth;
 mod conditional;
 mod credentials;
@@ -68,6 +69,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
     tags(
         (name = "auth", description = "Sign up, log in, refresh tokens, log out, change the password, and who you are"),
         (name = "api-keys", description = "API keys for machines (Terraform, CI), each bound to a role"),
+        (name = "audit", description = "The organization's audit log: every mutating call and sign-in"),
         (name = "instances", description = "Instances: namespaces on a shared fleet"),
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
         (name = "plans", description = "The plan catalogue: what each plan costs and gives"),
@@ -127,6 +129,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::get, api_keys::delete))
+        .routes(routes!(audit::list))
         .routes(routes!(instances::create, instances::list))
         .routes(routes!(instances::get, instances::delete))
         .routes(routes!(credentials::create, credentials::list))
@@ -165,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), audit::layer))
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let route = request.extensions().get::<MatchedPath>().map_or(request.uri().path(), MatchedPath::as_str);

@@ -6,6 +6,7 @@
 //! Owns every SQL statement of the crate; knows nothing of HTTP or the fleet.
 
 mod api_keys;
+mod audit;
 mod credentials;
 mod idempotency;
 mod identity;
@@ -19,6 +20,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
 pub use api_keys::ApiKeyRow;
+pub use audit::{AuditEventRow, AuditFilter};
 pub use credentials::{CredentialRow, CredentialState};
 pub use idempotency::Claim;
 pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};

@@ -25,11 +25,12 @@ pub enum Permission {
     MappingsWrite,
     ApiKeysRead,
     ApiKeysWrite,
+    AuditRead,
 }
 
 impl Permission {
     #[cfg(test)]
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::InstancesRead,
         Permission::InstancesWrite,
         Permission::CredentialsRead,
@@ -38,6 +39,7 @@ impl Permission {
         Permission::MappingsWrite,
         Permission::ApiKeysRead,
         Permission::ApiKeysWrite,
+        Permission::AuditRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Permission {
             Permission::MappingsWrite => "mappings:write",
             Permission::ApiKeysRead => "api_keys:read",
             Permission::ApiKeysWrite => "api_keys:write",
+            Permission::AuditRead => "audit:read",
         }
     }
 
@@ -65,6 +68,7 @@ impl Permission {
             Permission::MappingsWrite => "create, change and delete mappings",
             Permission::ApiKeysRead => "list and get API keys (never the keys)",
             Permission::ApiKeysWrite => "create and revoke API keys, of the caller's role or below",
+            Permission::AuditRead => "read the organization's audit log",
         }
     }
 }
@@ -83,14 +87,15 @@ impl Role {
     }
 
     /// The table: owners and admins do everything here; developers build
-    /// (instances, credentials, mappings) but hold no API keys; viewers read
+    /// (instances, credentials, mappings) but hold no API keys and read no
+    /// audit log; viewers read
     /// what developers build; billing sees which instances there are (what
     /// is billed), nothing inside them.
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Owner | Role::Admin => true,
-            Role::Developer => !matches!(permission, ApiKeysRead | ApiKeysWrite),
+            Role::Developer => !matches!(permission, ApiKeysRead | ApiKeysWrite | AuditRead),
             Role::Viewer => matches!(permission, InstancesRead | CredentialsRead | MappingsRead),
             Role::Billing => matches!(permission, InstancesRead),
         }

@@ -4,12 +4,14 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use omnibus_api::rest::{
     ChangePasswordRequest, LoginRequest, LogoutRequest, Organization, Problem, RefreshRequest, SignupRequest,
     SignupResponse, TokenPair, User,
 };
 
 use super::AppState;
+use super::audit::SignedIn;
 use super::extract::ApiJson;
 use super::login_limit::LoginLimit;
 use crate::auth::{Caller, hash_password, new_refresh_token, refresh_token_digest, verify_password};
@@ -30,10 +32,7 @@ const REFRESH_INVALID: &str = "the refresh token is invalid, expired or already 
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn signup(
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<SignupRequest>,
-) -> ApiResult<(StatusCode, axum::Json<SignupResponse>)> {
+pub async fn signup(State(state): State<AppState>, ApiJson(request): ApiJson<SignupRequest>) -> ApiResult<Response> {
     let email = normalize_email(&request.email)?;
     validate_password(&request.password)?;
     let org_name = request.organization_name.trim();
@@ -57,7 +56,8 @@ pub async fn signup(
     }
     tracing::info!(user = %user.id, organization = %organization.id, "signed up");
     let pair = issue_pair(&state, &user.id, &organization.id, None).await?;
-    Ok((
+    let (user_id, organization_id) = (user.id.clone(), organization.id.clone());
+    let answer = (
         StatusCode::CREATED,
         axum::Json(SignupResponse {
             access_token: pair.access_token,
@@ -71,7 +71,8 @@ pub async fn signup(
                 created_at: rfc3339(organization.created_at),
             },
         }),
-    ))
+    );
+    Ok(signed_in(answer, &user_id, &organization_id))
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -84,7 +85,7 @@ pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
-) -> ApiResult<axum::Json<TokenPair>> {
+) -> ApiResult<Response> {
     let wrong = ApiError::Unauthorized("the email or password is wrong");
     let email = request.email.trim().to_lowercase();
     let limit = LoginLimit::new(&state, &email, peer.ip());
@@ -95,9 +96,15 @@ pub async fn login(
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
-    let Some(user) = user.filter(|_| matches) else {
+    let Some(user) = user.clone().filter(|_| matches) else {
         limit.failed().await?;
-        return Err(wrong);
+        let mut refused = wrong.into_response();
+        if let Some(user) = user {
+            // A wrong password for a real account shows in its organizations' logs.
+            let organization_ids = state.store.organization_ids(&user.id).await?;
+            refused.extensions_mut().insert(SignedIn { user_id: user.id, organization_ids });
+        }
+        return Ok(refused);
     };
     let organizations = state.store.organization_ids(&user.id).await?;
     let organization_id = match request.organization_id {
@@ -107,7 +114,17 @@ pub async fn login(
             organizations.into_iter().next().ok_or(ApiError::Unauthorized("the account belongs to no organization"))?
         }
     };
-    Ok(axum::Json(issue_pair(&state, &user.id, &organization_id, None).await?))
+    let pair = issue_pair(&state, &user.id, &organization_id, None).await?;
+    Ok(signed_in(axum::Json(pair), &user.id, &organization_id))
+}
+
+/// An answer that shows in the audit log of `organization_id` as `user_id`'s.
+fn signed_in(answer: impl IntoResponse, user_id: &str, organization_id: &str) -> Response {
+    let mut response = answer.into_response();
+    response
+        .extensions_mut()
+        .insert(SignedIn { user_id: user_id.to_owned(), organization_ids: vec![organization_id.to_owned()] });
+    response
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
@@ -115,10 +132,7 @@ pub async fn login(
         (status = 200, description = "A new token pair; the refresh token sent is spent", body = TokenPair),
         (status = 401, description = "Invalid, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<RefreshRequest>,
-) -> ApiResult<axum::Json<TokenPair>> {
+pub async fn refresh(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<Response> {
     let digest = refresh_token_digest(&request.refresh_token);
     let now = now_ms();
     let Some(row) = state.store.refresh_token(&digest).await? else {
@@ -133,7 +147,8 @@ pub async fn refresh(
         tracing::warn!(user = %row.user_id, "refresh token reused; its family is revoked");
         return Err(ApiError::Unauthorized(REFRESH_INVALID));
     }
-    Ok(axum::Json(issue_pair(&state, &row.user_id, &row.organization_id, Some(row.family_id)).await?))
+    let pair = issue_pair(&state, &row.user_id, &row.organization_id, Some(row.family_id)).await?;
+    Ok(signed_in(axum::Json(pair), &row.user_id, &row.organization_id))
 }
 
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = LogoutRequest,

@@ -45,6 +45,7 @@ on_both_databases!(
     me_logout_and_change_password,
     api_keys_are_shown_once_and_work_until_revoked,
     every_endpoint_checks_the_roles_table,
+    the_audit_log_records_calls_and_sign_ins,
 );
 
 #[test]

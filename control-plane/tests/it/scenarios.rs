@@ -951,7 +951,7 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
             (cells[1].trim_matches('`').to_string(), allowed)
         })
         .collect();
-    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert_eq!(rows.len(), 9, "{rows:?}");
 
     let (owner, _, _) = env.signup("table@example.com").await;
     let instance = env.create_instance(&owner, "shared").await;
@@ -982,6 +982,7 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
                 "api_keys:write" => {
                     (Method::POST, "/v1/api-keys".to_string(), Some(json!({"name": "child", "role": "viewer"})))
                 }
+                "audit:read" => (Method::GET, "/v1/audit-events".to_string(), None),
                 other => panic!("the table has a permission this test does not know: {other}"),
             };
             let answer = env.call(method.clone(), &path, Some(&key), body).await;
@@ -1002,4 +1003,90 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
     let boss = env.call(Method::POST, "/v1/api-keys", Some(&owner), Some(json!({"name": "b", "role": "owner"}))).await;
     let boss_id = boss.body["id"].as_str().unwrap();
     env.call(Method::DELETE, &format!("/v1/api-keys/{boss_id}"), Some(&admin_key), None).await.problem(403);
+}
+
+pub async fn the_audit_log_records_calls_and_sign_ins(env: Env) {
+    let (ada, _, signup) = env.signup("ada@example.com").await;
+    let ada_id = format!("user:{}", signup["user"]["id"].as_str().unwrap());
+    let login = |password: &'static str| {
+        env.call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": password})))
+    };
+    login("not the passphrase").await.problem(401);
+    assert_eq!(login("a long passphrase").await.status, StatusCode::OK);
+    let post = |body: Value, id: &'static str, key: Option<&'static str>| {
+        let mut request = env
+            .http
+            .post(format!("{}/v1/instances", env.base))
+            .bearer_auth(&ada)
+            .header("x-request-id", id)
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    let good = json!({"name": "audited", "plan": "developer"});
+    assert_eq!(post(good.clone(), "audit-1", Some("k1")).await, StatusCode::CREATED);
+    assert_eq!(post(good, "audit-2", Some("k1")).await, StatusCode::CREATED);
+    assert_eq!(post(json!({"name": "bad", "plan": "gold"}), "audit-3", None).await, StatusCode::UNPROCESSABLE_ENTITY);
+    env.call(Method::GET, "/v1/instances", Some(&ada), None).await;
+
+    let events = env.call(Method::GET, "/v1/audit-events", Some(&ada), None).await;
+    assert_eq!(events.status, StatusCode::OK, "{events:?}");
+    let items = events.body["items"].as_array().unwrap().clone();
+    let summary: Vec<(String, String, String)> = items
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().into(),
+                e["outcome"].as_str().unwrap().into(),
+                e["actor"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("POST /v1/instances", "failure", ada_id.as_str()),
+        ("POST /v1/instances", "replayed", ada_id.as_str()),
+        ("POST /v1/instances", "success", ada_id.as_str()),
+        ("POST /v1/auth/login", "success", ada_id.as_str()),
+        ("POST /v1/auth/login", "failure", ada_id.as_str()),
+        ("POST /v1/auth/signup", "success", ada_id.as_str()),
+    ]
+    .iter()
+    .map(|(a, o, w)| (a.to_string(), o.to_string(), w.to_string()))
+    .collect();
+    assert_eq!(summary, expected, "newest first, GETs not recorded");
+    let created = &items[2];
+    assert!(created["target"].as_str().unwrap().starts_with("/v1/instances/"), "{created}");
+    assert_eq!(created["request_id"], "audit-1");
+    assert_eq!(created["status"], 201);
+    assert_eq!(created["source_address"], "127.0.0.1");
+    assert_eq!(items[1]["request_id"], "audit-2");
+
+    // Filters and pages.
+    let failures = env.call(Method::GET, "/v1/audit-events?outcome=failure", Some(&ada), None).await;
+    assert_eq!(failures.body["items"].as_array().unwrap().len(), 2);
+    let creates = env.call(Method::GET, "/v1/audit-events?action=POST%20/v1/instances", Some(&ada), None).await;
+    assert_eq!(creates.body["items"].as_array().unwrap().len(), 3);
+    let first = env.call(Method::GET, "/v1/audit-events?page_size=4", Some(&ada), None).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 4);
+    let token = first.body["next_page_token"].as_str().expect("a second page");
+    let second =
+        env.call(Method::GET, &format!("/v1/audit-events?page_size=4&page_token={token}"), Some(&ada), None).await;
+    let rest = second.body["items"].as_array().unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(rest[1]["action"], "POST /v1/auth/signup");
+    assert!(second.body["next_page_token"].is_null());
+    let future = env.call(Method::GET, "/v1/audit-events?since=2999-01-01T00:00:00Z", Some(&ada), None).await;
+    assert_eq!(future.body["items"].as_array().unwrap().len(), 0);
+    let past = env.call(Method::GET, "/v1/audit-events?until=2000-01-01T00:00:00Z", Some(&ada), None).await;
+    assert_eq!(past.body["items"].as_array().unwrap().len(), 0);
+    env.call(Method::GET, "/v1/audit-events?since=yesterday", Some(&ada), None).await.problem(422);
+
+    // Another organization sees only its own.
+    let (bob, _, _) = env.signup("bob@example.com").await;
+    let theirs = env.call(Method::GET, "/v1/audit-events", Some(&bob), None).await;
+    let theirs = theirs.body["items"].as_array().unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["action"], "POST /v1/auth/signup");
 }
