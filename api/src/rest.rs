@@ -142,6 +142,18 @@ pub struct CreateInstanceRequest {
     pub region: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"plan": "standard"}))]
+pub struct UpdateInstanceRequest {
+    /// A new name; the same rules as at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Another plan: its durability and limits are applied to the fleet
+    /// (status `updating` until they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InstanceStatus {
@@ -149,6 +161,8 @@ pub enum InstanceStatus {
     Provisioning,
     /// Applied on the fleet; clients can connect.
     Ready,
+    /// A change (another plan) is being applied to the fleet; clients stay connected.
+    Updating,
     /// Being removed from the fleet; gone once that is done.
     Deleting,
     /// The fleet refused it; `status_reason` says why. Retried.

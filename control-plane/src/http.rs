@@ -131,7 +131,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::get, api_keys::delete))
         .routes(routes!(audit::list))
         .routes(routes!(instances::create, instances::list))
-        .routes(routes!(instances::get, instances::delete))
+        .routes(routes!(instances::get, instances::update, instances::delete))
         .routes(routes!(credentials::create, credentials::list))
         .routes(routes!(credentials::delete))
         .routes(routes!(mappings::create, mappings::list))

@@ -4,7 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use omnibus_api::rest::{CreateInstanceRequest, Endpoints, Instance, InstancePage, InstanceStatus, Problem};
+use omnibus_api::rest::{
+    CreateInstanceRequest, Endpoints, Instance, InstancePage, InstanceStatus, Problem, UpdateInstanceRequest,
+};
 
 use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
@@ -137,6 +139,54 @@ pub async fn delete(
     Ok((StatusCode::ACCEPTED, axum::Json(instance)))
 }
 
+#[utoipa::path(patch, path = "/v1/instances/{id}", tag = "instances", request_body = UpdateInstanceRequest,
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Change only if the instance still has this ETag")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; a new plan is `ready` again when the fleet applied it within two seconds, `updating` until then", body = Instance, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, the instance is being deleted, or it changed during the call", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The instance changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    preconditions: Preconditions,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<UpdateInstanceRequest>,
+) -> ApiResult<Response> {
+    caller.require(Permission::InstancesWrite)?;
+    let current = live_instance(&state, &caller, &id).await?;
+    preconditions.check(&etag(&to_api(&current)?))?;
+    let name = request.name.unwrap_or_else(|| current.name.clone());
+    validate_name(&name)?;
+    let plan = request.plan.unwrap_or_else(|| current.plan.clone());
+    if plans::plan(&plan).is_none() {
+        return Err(ApiError::validation("plan", format!("plan must be one of: {}", plans::names())));
+    }
+    if name == current.name && plan == current.plan {
+        return Ok(with_etag(&Preconditions::none(), to_api(&current)?));
+    }
+    match state.store.update_instance(&current, &name, &plan, now_ms()).await {
+        Ok(true) => {}
+        Ok(false) if preconditions.has_if_match() => return Err(ApiError::PreconditionFailed),
+        Ok(false) => {
+            return Err(ApiError::Conflict("the instance changed or is being deleted; GET it and try again".into()));
+        }
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ApiError::Conflict(format!("an instance named {name:?} already exists")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(instance = %id, name = %name, plan = %plan, by = %caller.actor, "instance changed");
+    if plan != current.plan {
+        state.reconciler.kick_and_wait(&id, FLEET_WAIT).await;
+    }
+    let row = state.store.instance(&id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    Ok(with_etag(&Preconditions::none(), to_api(&row)?))
+}
+
 /// An instance of the caller's organization that is not being deleted: what
 /// the resources under it may be added to.
 pub async fn live_instance(state: &AppState, caller: &Caller, id: &str) -> ApiResult<InstanceRow> {
@@ -152,6 +202,7 @@ pub fn to_api(row: &InstanceRow) -> ApiResult<Instance> {
     let status = match row.status.as_str() {
         "provisioning" => InstanceStatus::Provisioning,
         "ready" => InstanceStatus::Ready,
+        "updating" => InstanceStatus::Updating,
         "deleting" => InstanceStatus::Deleting,
         "failed" => InstanceStatus::Failed,
         other => return Err(InternalError::Corrupt(format!("instance {} has status {other:?}", row.id)).into()),

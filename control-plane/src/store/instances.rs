@@ -164,6 +164,41 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Renames the instance or moves it to another plan, from `current` (what
+    /// the caller read: the write is conditional on it); a new plan sets the
+    /// status `updating` until the reconciler has applied it. False when the
+    /// instance is no longer `current` (or is being deleted). Another instance
+    /// of the organization with the name is a unique violation.
+    pub async fn update_instance(
+        &self,
+        current: &InstanceRow,
+        name: &str,
+        plan: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let status = if plan == current.plan { current.status.as_str() } else { "updating" };
+        let done = sqlx::query(
+            "UPDATE instances SET name = $1, plan = $2, status = $3, updated_at = $4 \
+             WHERE id = $5 AND organization_id = $6 AND status <> 'deleting' AND name = $7 AND plan = $8 \
+             AND region = $9 AND status = $10 AND COALESCE(status_reason, '') = $11 AND endpoints = $12",
+        )
+        .bind(name)
+        .bind(plan)
+        .bind(status)
+        .bind(now)
+        .bind(&current.id)
+        .bind(&current.organization_id)
+        .bind(&current.name)
+        .bind(&current.plan)
+        .bind(&current.region)
+        .bind(&current.status)
+        .bind(current.status_reason.as_deref().unwrap_or_default())
+        .bind(&current.endpoints)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Removes an instance, its credentials and its mappings once the fleet has
     /// forgotten it.
     pub async fn delete_instance(&self, id: &str) -> Result<(), sqlx::Error> {

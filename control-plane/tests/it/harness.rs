@@ -90,11 +90,16 @@ impl Env {
     /// The mappings the broker holds for a namespace, from its `metadata.json`
     /// (`[]` when it has none): the fleet's side of what the API promised.
     pub fn broker_mappings(&self, namespace_id: &str) -> Value {
+        self.broker_namespace(namespace_id)["mappings"].clone()
+    }
+
+    /// A namespace as the broker holds it, from its `metadata.json`.
+    pub fn broker_namespace(&self, namespace_id: &str) -> Value {
         let text = std::fs::read_to_string(self.broker_dir.join("metadata.json")).expect("the broker's metadata");
         let metadata: Value = serde_json::from_str(&text).expect("metadata.json is JSON");
         let namespace = &metadata["namespaces"][namespace_id];
         assert!(namespace.is_object(), "namespace {namespace_id} is not on the broker: {metadata}");
-        namespace["mappings"].clone()
+        namespace.clone()
     }
 
     pub async fn create_instance(&self, token: &str, name: &str) -> Value {

@@ -46,6 +46,7 @@ on_both_databases!(
     api_keys_are_shown_once_and_work_until_revoked,
     every_endpoint_checks_the_roles_table,
     the_audit_log_records_calls_and_sign_ins,
+    instances_are_renamed_and_change_plan_live,
 );
 
 #[test]

@@ -1090,3 +1090,45 @@ pub async fn the_audit_log_records_calls_and_sign_ins(env: Env) {
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0]["action"], "POST /v1/auth/signup");
 }
+
+pub async fn instances_are_renamed_and_change_plan_live(env: Env) {
+    let (token, _, _) = env.signup("ada@example.com").await;
+    let instance = env.create_instance(&token, "plant").await;
+    let id = instance["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/instances/{id}");
+    let patch = |body: Value| env.call(Method::PATCH, &path, Some(&token), Some(body));
+    assert_eq!(env.broker_namespace(&id)["plan"], "developer", "{}", env.broker_namespace(&id));
+
+    // Another plan reaches the fleet before the answer.
+    let moved = patch(json!({"plan": "standard"})).await;
+    assert_eq!(moved.status, StatusCode::OK, "{moved:?}");
+    assert_eq!((moved.body["plan"].as_str(), moved.body["status"].as_str()), (Some("standard"), Some("ready")));
+    let namespace = env.broker_namespace(&id);
+    assert_eq!(namespace["plan"], "standard", "{namespace}");
+    assert_eq!(namespace["mqtt_limits"]["max_connections"], 10_000, "{namespace}");
+
+    let renamed = patch(json!({"name": "plant-2"})).await;
+    assert_eq!(renamed.body["name"], "plant-2", "{renamed:?}");
+    assert_eq!(env.call(Method::GET, &path, Some(&token), None).await.body["name"], "plant-2");
+
+    env.create_instance(&token, "taken").await;
+    assert!(patch(json!({"name": "taken"})).await.problem(409).contains("already exists"));
+    assert_eq!(patch(json!({"plan": "gold"})).await.body["field"], "plan");
+    assert_eq!(patch(json!({"name": "Bad_Name"})).await.body["field"], "name");
+    let stale = env
+        .http
+        .patch(format!("{}{path}", env.base))
+        .bearer_auth(&token)
+        .header("if-match", "\"stale\"")
+        .json(&json!({"plan": "business"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(env.broker_namespace(&id)["plan"], "standard");
+
+    // Another organization cannot see or change it.
+    let (other, _, _) = env.signup("eve@example.com").await;
+    env.call(Method::PATCH, &path, Some(&other), Some(json!({"plan": "business"}))).await.problem(404);
+    assert_eq!(env.call(Method::GET, &path, Some(&token), None).await.body["plan"], "standard");
+}
