@@ -264,6 +264,17 @@ pub struct CreateCredentialRequest {
     pub acl: Option<Vec<AclRule>>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"acl": [{"topic": "sensors/#", "actions": ["publish"]}]}))]
+pub struct UpdateCredentialRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Replaces the whole ACL. Connections that use the credential are closed
+    /// (5.0 clients are told why) and reconnect under the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Vec<AclRule>>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Credential {
     pub id: String,

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use omnibus_api::rest::{
     AclAction, AclRule, CreateCredentialRequest, CreatedCredential, Credential, CredentialPage, Problem,
+    UpdateCredentialRequest,
 };
 
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
@@ -16,6 +17,7 @@ use crate::secrets;
 use crate::store::{CredentialRow, CredentialState, is_unique_violation};
 
 const NO_INSTANCE: &str = "no instance with that id in this organization";
+const NO_CREDENTIAL: &str = "no credential with that id on this instance";
 const MAX_ACL_RULES: usize = 100;
 
 #[utoipa::path(post, path = "/v1/instances/{id}/credentials", tag = "credentials",
@@ -132,6 +134,100 @@ pub async fn list(
     Ok(axum::Json(CredentialPage { items, next_page_token }))
 }
 
+#[utoipa::path(post, path = "/v1/instances/{id}/credentials/{cid}/rotate", tag = "credentials",
+    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new password, in this response only; the old one stops working and connections that used it are closed (before this answer when the fleet answered within two seconds)", body = CreatedCredential),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The instance is being deleted", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, credential_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<CreatedCredential>> {
+    caller.require(Permission::CredentialsWrite)?;
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let current =
+        state.store.credential(&instance.id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
+    let password = secrets::new_password();
+    let scrams = tokio::task::spawn_blocking({
+        let password = password.clone();
+        move || secrets::scrams_for(&password)
+    })
+    .await
+    .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
+    let row = CredentialRow {
+        scram_salt: scrams.sha256.salt,
+        scram_iterations: scrams.sha256.iterations,
+        scram_stored_key: scrams.sha256.stored_key,
+        scram_server_key: scrams.sha256.server_key,
+        scram_sha512_salt: Some(scrams.sha512.salt),
+        scram_sha512_iterations: Some(scrams.sha512.iterations),
+        scram_sha512_stored_key: Some(scrams.sha512.stored_key),
+        scram_sha512_server_key: Some(scrams.sha512.server_key),
+        ..current
+    };
+    if !state.store.update_credential(&row).await? {
+        return Err(ApiError::NotFound(NO_CREDENTIAL));
+    }
+    tracing::info!(instance = %instance.id, credential = %row.id, by = %caller.actor, "credential rotated");
+    state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
+    let instance = state.store.instance(&instance.id).await?.unwrap_or(instance);
+    let shown = to_credential(&row)?;
+    Ok(axum::Json(CreatedCredential {
+        id: shown.id,
+        instance_id: shown.instance_id,
+        name: shown.name,
+        username: shown.username,
+        password,
+        acl: shown.acl,
+        endpoints: to_api(&instance)?.endpoints,
+        created_at: shown.created_at,
+    }))
+}
+
+#[utoipa::path(patch, path = "/v1/instances/{id}/credentials/{cid}", tag = "credentials",
+    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id")),
+    request_body = UpdateCredentialRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed; a new ACL closes the connections that used the credential (before this answer when the fleet answered within two seconds), which reconnect under it", body = Credential),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The instance is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, credential_id)): Path<(String, String)>,
+    ApiJson(request): ApiJson<UpdateCredentialRequest>,
+) -> ApiResult<axum::Json<Credential>> {
+    caller.require(Permission::CredentialsWrite)?;
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let current =
+        state.store.credential(&instance.id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
+    let name = match request.name {
+        Some(name) if name.trim().is_empty() || name.chars().count() > 100 => {
+            return Err(ApiError::validation("name", "name must be 1-100 characters"));
+        }
+        Some(name) => name.trim().to_string(),
+        None => current.name.clone(),
+    };
+    let acl = match request.acl {
+        Some(acl) => serde_json::to_string(&validate_acl(acl)?).map_err(|e| InternalError::Corrupt(e.to_string()))?,
+        None => current.acl.clone(),
+    };
+    let row = CredentialRow { name, acl, ..current };
+    if !state.store.update_credential(&row).await? {
+        return Err(ApiError::NotFound(NO_CREDENTIAL));
+    }
+    tracing::info!(instance = %instance.id, credential = %row.id, by = %caller.actor, "credential changed");
+    state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
+    Ok(axum::Json(to_credential(&row)?))
+}
+
 #[utoipa::path(delete, path = "/v1/instances/{id}/credentials/{cid}", tag = "credentials",
     params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id")),
     security(("bearer" = [])),
@@ -147,7 +243,7 @@ pub async fn delete(
     caller.require(Permission::CredentialsWrite)?;
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
     if !state.store.mark_credential_revoking(&instance_id, &credential_id).await? {
-        return Err(ApiError::NotFound("no credential with that id on this instance"));
+        return Err(ApiError::NotFound(NO_CREDENTIAL));
     }
     tracing::info!(instance = %instance_id, credential = %credential_id, "credential revocation requested");
     state.reconciler.kick_and_wait(&instance_id, FLEET_WAIT).await;

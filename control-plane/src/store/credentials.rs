@@ -112,6 +112,45 @@ impl Store {
     }
 
     /// Starts revoking an active credential; false when there is none.
+    /// An active credential of the instance.
+    pub async fn credential(&self, instance_id: &str, id: &str) -> Result<Option<CredentialRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE instance_id = $1 AND id = $2 AND state = 'active'"
+        ))
+        .bind(instance_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Replaces an active credential's name, ACL and secret (its SCRAM forms)
+    /// with `row`'s; false when there is no such active credential.
+    pub async fn update_credential(&self, row: &CredentialRow) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE credentials SET name = $1, acl = $2, scram_salt = $3, scram_iterations = $4, \
+             scram_stored_key = $5, scram_server_key = $6, scram_sha512_salt = $7, scram_sha512_iterations = $8, \
+             scram_sha512_stored_key = $9, scram_sha512_server_key = $10 \
+             WHERE id = $11 AND instance_id = $12 AND state = 'active'",
+        )
+        .bind(&row.name)
+        .bind(&row.acl)
+        .bind(&row.scram_salt)
+        .bind(row.scram_iterations)
+        .bind(&row.scram_stored_key)
+        .bind(&row.scram_server_key)
+        .bind(&row.scram_sha512_salt)
+        .bind(row.scram_sha512_iterations)
+        .bind(&row.scram_sha512_stored_key)
+        .bind(&row.scram_sha512_server_key)
+        .bind(&row.id)
+        .bind(&row.instance_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn mark_credential_revoking(&self, instance_id: &str, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE credentials SET state = 'revoking' WHERE id = $1 AND instance_id = $2 AND state = 'active'",

@@ -93,6 +93,32 @@ impl Env {
         self.broker_namespace(namespace_id)["mappings"].clone()
     }
 
+    /// The CONNACK return code the broker's MQTT listener answers an MQTT
+    /// 3.1.1 CONNECT with these credentials (0: accepted, 4: bad user name or
+    /// password, 5: not authorized).
+    pub async fn mqtt_connect_code(&self, username: &str, password: &str) -> u8 {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let field = |bytes: &[u8]| {
+            let mut out = u16::try_from(bytes.len()).unwrap().to_be_bytes().to_vec();
+            out.extend_from_slice(bytes);
+            out
+        };
+        // Variable header: "MQTT", level 4, flags user name + password + clean session, keep-alive 30 s.
+        let mut body = field(b"MQTT");
+        body.extend_from_slice(&[4, 0b1100_0010, 0, 30]);
+        body.extend(field(b"it-client"));
+        body.extend(field(username.as_bytes()));
+        body.extend(field(password.as_bytes()));
+        let mut packet = vec![0x10, u8::try_from(body.len()).expect("a short CONNECT")];
+        packet.extend(body);
+        let mut socket = tokio::net::TcpStream::connect(self.mqtt).await.expect("connect to the broker");
+        socket.write_all(&packet).await.unwrap();
+        let mut connack = [0u8; 4];
+        socket.read_exact(&mut connack).await.expect("a CONNACK");
+        assert_eq!(connack[0], 0x20, "not a CONNACK: {connack:?}");
+        connack[3]
+    }
+
     /// A namespace as the broker holds it, from its `metadata.json`.
     pub fn broker_namespace(&self, namespace_id: &str) -> Value {
         let text = std::fs::read_to_string(self.broker_dir.join("metadata.json")).expect("the broker's metadata");

@@ -47,6 +47,7 @@ on_both_databases!(
     every_endpoint_checks_the_roles_table,
     the_audit_log_records_calls_and_sign_ins,
     instances_are_renamed_and_change_plan_live,
+    credentials_rotate_and_change_their_acl_on_the_fleet,
 );
 
 #[test]

@@ -1132,3 +1132,44 @@ pub async fn instances_are_renamed_and_change_plan_live(env: Env) {
     env.call(Method::PATCH, &path, Some(&other), Some(json!({"plan": "business"}))).await.problem(404);
     assert_eq!(env.call(Method::GET, &path, Some(&token), None).await.body["plan"], "standard");
 }
+
+pub async fn credentials_rotate_and_change_their_acl_on_the_fleet(env: Env) {
+    let (token, _, _) = env.signup("rot@example.com").await;
+    let instance = env.create_instance(&token, "plant").await;
+    let path = format!("/v1/instances/{}/credentials", instance["id"].as_str().unwrap());
+    let created = env.call(Method::POST, &path, Some(&token), Some(json!({"name": "gateway"}))).await;
+    let (username, first) = (created.body["username"].as_str().unwrap(), created.body["password"].as_str().unwrap());
+    let credential = format!("{path}/{}", created.body["id"].as_str().unwrap());
+    assert_eq!(env.mqtt_connect_code(username, first).await, 0);
+
+    // A rotation answers a new password; the fleet takes it and refuses the old one.
+    let rotated = env.call(Method::POST, &format!("{credential}/rotate"), Some(&token), None).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{rotated:?}");
+    let second = rotated.body["password"].as_str().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(rotated.body["username"], username);
+    assert_eq!(env.mqtt_connect_code(username, first).await, 4, "the old password still works");
+    assert_eq!(env.mqtt_connect_code(username, second).await, 0);
+
+    // A new ACL and name.
+    let acl = json!([{"topic": "sensors/#", "actions": ["publish"]}]);
+    let changed =
+        env.call(Method::PATCH, &credential, Some(&token), Some(json!({"name": "sensor-gw", "acl": acl}))).await;
+    assert_eq!(changed.status, StatusCode::OK, "{changed:?}");
+    assert_eq!(changed.body["acl"], acl);
+    assert!(changed.body.get("password").is_none());
+    let listed = env.call(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(listed.body["items"][0]["name"], "sensor-gw");
+    assert_eq!(listed.body["items"][0]["acl"], acl);
+    assert_eq!(env.mqtt_connect_code(username, second).await, 0, "the password survives an ACL change");
+    let bad = env
+        .call(Method::PATCH, &credential, Some(&token), Some(json!({"acl": [{"topic": "a/#/b", "actions": []}]})))
+        .await;
+    bad.problem(422);
+
+    // Another organization can neither rotate nor change it.
+    let (other, _, _) = env.signup("eve@example.com").await;
+    env.call(Method::POST, &format!("{credential}/rotate"), Some(&other), None).await.problem(404);
+    env.call(Method::PATCH, &credential, Some(&other), Some(json!({"name": "mine"}))).await.problem(404);
+    assert_eq!(env.mqtt_connect_code(username, second).await, 0);
+}
