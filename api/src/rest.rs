@@ -394,6 +394,79 @@ pub struct MappingPage {
     pub next_page_token: Option<String>,
 }
 
+// ---- organizations ----------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Analytical Engines"}))]
+pub struct OrganizationRequest {
+    /// 1-100 characters.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationPage {
+    /// The caller's organizations with the caller's role, oldest membership first.
+    pub items: Vec<Membership>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub role: RoleName,
+    #[schema(format = DateTime)]
+    pub joined_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberPage {
+    pub items: Vec<Member>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UpdateMemberRequest {
+    pub role: RoleName,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "grace@example.com", "role": "developer"}))]
+pub struct CreateInvitationRequest {
+    pub email: String,
+    /// At most the inviter's own role; only owners invite owners.
+    pub role: RoleName,
+}
+
+/// An invitation; its token is only in the email sent to `email`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    pub id: String,
+    pub organization_id: String,
+    pub email: String,
+    pub role: RoleName,
+    pub invited_by: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvitationPage {
+    pub items: Vec<Invitation>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AcceptInvitationRequest {
+    /// The token from the invitation email.
+    pub token: String,
+}
+
 // ---- API keys ---------------------------------------------------------------
 
 /// A role in an organization; `docs/roles.md` says what each may do.

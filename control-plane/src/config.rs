@@ -31,6 +31,12 @@ pub struct ControlPlaneConfig {
     pub login_failures_per_address: u32,
     /// The window of both login limits, in seconds. Default 900 (15 minutes).
     pub login_window_secs: u64,
+    /// Sender of the emails the control plane writes (to `{data_dir}/outbox`).
+    /// Default `Omnibus <no-reply@localhost>`.
+    pub mail_from: String,
+    /// Where people reach the console and this API, for links in emails.
+    /// Default `http://localhost:8080`.
+    pub public_url: String,
     /// Regions instances can be placed in, each served by one fleet.
     /// Default: one region `local` whose fleet is at `http://127.0.0.1:9190`.
     pub regions: Vec<RegionConfig>,
@@ -82,6 +88,8 @@ impl Default for ControlPlaneConfig {
             login_failures_per_account: 10,
             login_failures_per_address: 100,
             login_window_secs: 900,
+            mail_from: "Omnibus <no-reply@localhost>".into(),
+            public_url: "http://localhost:8080".into(),
             regions: vec![RegionConfig { name: "local".into(), fleet_endpoint: "http://127.0.0.1:9190".into() }],
             default_region: None,
             resync_interval_secs: 10,

@@ -14,6 +14,7 @@ mod login_limit;
 mod mappings;
 mod me;
 mod ops;
+mod organizations;
 mod plans;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub struct AppState {
     pub store: Store,
     pub tokens: Tokens,
     pub idempotency: IdempotencyKeys,
+    pub mailer: crate::mailer::Outbox,
     pub reconciler: Reconciler,
     pub fleets: Fleets,
     pub metrics: PrometheusHandle,
@@ -72,6 +74,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
         (name = "audit", description = "The organization's audit log: every mutating call and sign-in"),
         (name = "instances", description = "Instances: namespaces on a shared fleet"),
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
+        (name = "organizations", description = "Organizations, their members and roles, and invitations"),
         (name = "plans", description = "The plan catalogue: what each plan costs and gives"),
         (name = "mappings", description = "MQTT↔Kafka mappings: which MQTT topics of an instance are written to which Kafka topic, and back"),
         (name = "operations", description = "Health, metrics and this document")
@@ -130,6 +133,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::get, api_keys::delete))
         .routes(routes!(audit::list))
+        .routes(routes!(organizations::create, organizations::list))
+        .routes(routes!(organizations::get, organizations::update))
+        .routes(routes!(organizations::members))
+        .routes(routes!(organizations::update_member, organizations::remove_member))
+        .routes(routes!(organizations::invite, organizations::invitations))
+        .routes(routes!(organizations::revoke_invitation))
+        .routes(routes!(organizations::accept))
         .routes(routes!(instances::create, instances::list))
         .routes(routes!(instances::get, instances::update, instances::delete))
         .routes(routes!(credentials::create, credentials::list))

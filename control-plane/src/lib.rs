@@ -11,6 +11,7 @@ pub mod config;
 mod error;
 mod fleet;
 mod http;
+mod mailer;
 mod plans;
 mod reconciler;
 mod secrets;
@@ -67,6 +68,7 @@ impl ControlPlane {
         };
         let tokens = auth::Tokens::new(&secret, config.access_token_ttl_secs);
         let idempotency = http::IdempotencyKeys::new(&secret);
+        let mailer = mailer::Outbox::new(config.data_dir.join("outbox"), config.mail_from.clone());
         let fleets = fleet::Fleets::new(&config.regions)?;
         let reconciler = reconciler::Reconciler::new(
             store.clone(),
@@ -80,6 +82,7 @@ impl ControlPlane {
             store,
             tokens,
             idempotency,
+            mailer,
             reconciler: reconciler.clone(),
             fleets,
             metrics,

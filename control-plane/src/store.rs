@@ -13,6 +13,7 @@ mod identity;
 mod instances;
 mod login_failures;
 mod mappings;
+mod organizations;
 
 use std::str::FromStr;
 
@@ -26,6 +27,7 @@ pub use idempotency::Claim;
 pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};
 pub use instances::InstanceRow;
 pub use mappings::{MappingInsert, MappingRow};
+pub use organizations::{InvitationRow, MembershipChange};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

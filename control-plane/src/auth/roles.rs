@@ -26,11 +26,14 @@ pub enum Permission {
     ApiKeysRead,
     ApiKeysWrite,
     AuditRead,
+    MembersRead,
+    MembersWrite,
+    OrganizationWrite,
 }
 
 impl Permission {
     #[cfg(test)]
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 12] = [
         Permission::InstancesRead,
         Permission::InstancesWrite,
         Permission::CredentialsRead,
@@ -40,6 +43,9 @@ impl Permission {
         Permission::ApiKeysRead,
         Permission::ApiKeysWrite,
         Permission::AuditRead,
+        Permission::MembersRead,
+        Permission::MembersWrite,
+        Permission::OrganizationWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +59,9 @@ impl Permission {
             Permission::ApiKeysRead => "api_keys:read",
             Permission::ApiKeysWrite => "api_keys:write",
             Permission::AuditRead => "audit:read",
+            Permission::MembersRead => "members:read",
+            Permission::MembersWrite => "members:write",
+            Permission::OrganizationWrite => "organization:write",
         }
     }
 
@@ -69,6 +78,9 @@ impl Permission {
             Permission::ApiKeysRead => "list and get API keys (never the keys)",
             Permission::ApiKeysWrite => "create and revoke API keys, of the caller's role or below",
             Permission::AuditRead => "read the organization's audit log",
+            Permission::MembersRead => "list members and open invitations",
+            Permission::MembersWrite => "invite, change roles (up to the caller's), remove members",
+            Permission::OrganizationWrite => "rename the organization",
         }
     }
 }
@@ -88,21 +100,23 @@ impl Role {
 
     /// The table: owners and admins do everything here; developers build
     /// (instances, credentials, mappings) but hold no API keys and read no
-    /// audit log; viewers read
+    /// audit log and manage no members; viewers read
     /// what developers build; billing sees which instances there are (what
     /// is billed), nothing inside them.
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Owner | Role::Admin => true,
-            Role::Developer => !matches!(permission, ApiKeysRead | ApiKeysWrite | AuditRead),
-            Role::Viewer => matches!(permission, InstancesRead | CredentialsRead | MappingsRead),
-            Role::Billing => matches!(permission, InstancesRead),
+            Role::Developer => {
+                !matches!(permission, ApiKeysRead | ApiKeysWrite | AuditRead | MembersWrite | OrganizationWrite)
+            }
+            Role::Viewer => matches!(permission, InstancesRead | CredentialsRead | MappingsRead | MembersRead),
+            Role::Billing => matches!(permission, InstancesRead | MembersRead),
         }
     }
 
-    /// Whether a caller of this role may hand `other` to an API key: never
-    /// more than its own, and only owners make owners.
+    /// Whether a caller of this role may hand `other` to an API key or a
+    /// member: never more than its own, and only owners make owners.
     pub fn can_grant(self, other: Role) -> bool {
         self.allows(Permission::ApiKeysWrite) && (self == Role::Owner || other != Role::Owner)
     }

@@ -64,11 +64,7 @@ impl Tokens {
 
 /// A new refresh token: what the client gets, and the digest we store.
 pub fn new_refresh_token() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = format!("{REFRESH_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let digest = refresh_token_digest(&token);
-    (token, digest)
+    new_secret(REFRESH_PREFIX)
 }
 
 /// The stored form of a refresh token (and of an API key). The token carries
@@ -84,11 +80,21 @@ pub const API_KEY_PREFIX: &str = "omk_";
 
 /// A new API key: what the client gets once, and the digest we store.
 pub fn new_api_key() -> (String, String) {
+    new_secret(API_KEY_PREFIX)
+}
+
+/// A new invitation token (in the email only), and the digest we store.
+pub fn new_invitation_token() -> (String, String) {
+    new_secret("omi_")
+}
+
+/// 256 random bits after `prefix`, and their digest.
+fn new_secret(prefix: &str) -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let key = format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let digest = refresh_token_digest(&key);
-    (key, digest)
+    let secret = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let digest = refresh_token_digest(&secret);
+    (secret, digest)
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn role_of(name: RoleName) -> Role {
+pub fn role_of(name: RoleName) -> Role {
     match name {
         RoleName::Owner => Role::Owner,
         RoleName::Admin => Role::Admin,
@@ -148,7 +148,7 @@ fn role_of(name: RoleName) -> Role {
     }
 }
 
-fn name_of(role: Role) -> RoleName {
+pub fn name_of(role: Role) -> RoleName {
     match role {
         Role::Owner => RoleName::Owner,
         Role::Admin => RoleName::Admin,

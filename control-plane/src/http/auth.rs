@@ -225,7 +225,7 @@ async fn issue_pair(state: &AppState, user_id: &str, org_id: &str, family: Optio
     Ok(TokenPair { access_token, refresh_token, token_type: "Bearer".into(), expires_in: state.tokens.access_ttl_secs })
 }
 
-fn normalize_email(email: &str) -> ApiResult<String> {
+pub fn normalize_email(email: &str) -> ApiResult<String> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {

@@ -29,6 +29,8 @@ pub struct Env {
     pub broker_dir: PathBuf,
     /// The control plane's database, to see what it stores.
     pub database_url: String,
+    /// The control plane's data directory (its mail outbox is `outbox/` in it).
+    pub control_plane_dir: PathBuf,
 }
 
 /// What a request answered: status, content type and JSON body (Null when empty).
@@ -85,6 +87,17 @@ impl Env {
         let access = a.body["access_token"].as_str().unwrap().to_string();
         let refresh = a.body["refresh_token"].as_str().unwrap().to_string();
         (access, refresh, a.body)
+    }
+
+    /// The mails in the control plane's outbox, as written.
+    pub fn outbox(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.control_plane_dir.join("outbox")) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<PathBuf> =
+            entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+        paths.sort();
+        paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
     }
 
     /// The mappings the broker holds for a namespace, from its `metadata.json`
@@ -209,8 +222,14 @@ where
     let broker_task = tokio::spawn(broker.serve(wait(stopped.clone())));
     let cp_task = tokio::spawn(control_plane.serve(wait(stopped)));
 
-    let env =
-        Env { base, http: reqwest::Client::new(), mqtt: addrs.mqtt, broker_dir: dir.join("broker"), database_url };
+    let env = Env {
+        base,
+        http: reqwest::Client::new(),
+        mqtt: addrs.mqtt,
+        broker_dir: dir.join("broker"),
+        database_url,
+        control_plane_dir: dir.join("control-plane"),
+    };
     scenario(env).await;
 
     stop.send(true).unwrap();

@@ -48,6 +48,7 @@ on_both_databases!(
     the_audit_log_records_calls_and_sign_ins,
     instances_are_renamed_and_change_plan_live,
     credentials_rotate_and_change_their_acl_on_the_fleet,
+    organizations_members_and_invitations,
 );
 
 #[test]

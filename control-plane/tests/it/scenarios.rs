@@ -82,19 +82,30 @@ pub async fn malformed_requests_get_problem_documents(env: Env) {
     env.raw(Method::POST, "/v1/auth/signup", Some("text/plain"), "{}").await.problem(415);
     env.raw(Method::POST, "/v1/auth/signup", None, "").await.problem(415);
     // Bodies over 2 MiB are refused whole, with or without an Idempotency-Key.
+    // The server answers before reading them and closes the connection, so a
+    // client may see it reset while still sending (such tries are repeated),
+    // and the connection is not one to reuse (a client of its own).
     let huge = format!(r#"{{"email": "{}@example.com"}}"#, "a".repeat(3 << 20));
-    let detail = env.raw(Method::POST, "/v1/auth/signup", Some("application/json"), &huge).await.problem(413);
-    assert!(detail.contains("larger than"), "{detail}");
-    let keyed = env
-        .http
-        .post(format!("{}/v1/auth/signup", env.base))
-        .header("content-type", "application/json")
-        .header("idempotency-key", "huge-1")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(keyed.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    for key in [None, Some("huge-1")] {
+        let mut answered = None;
+        for _ in 0..5 {
+            let mut request = reqwest::Client::new()
+                .post(format!("{}/v1/auth/signup", env.base))
+                .header("content-type", "application/json")
+                .body(huge.clone());
+            if let Some(key) = key {
+                request = request.header("idempotency-key", key);
+            }
+            if let Ok(response) = request.send().await {
+                let status = response.status();
+                answered = Some((status, response.json::<Value>().await.unwrap_or(Value::Null)));
+                break;
+            }
+        }
+        let (status, problem) = answered.expect("an answer to an oversized body");
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("larger than")), "{problem}");
+    }
 
     let signup = |email: &str, password: &str| json!({"email": email, "password": password, "organization_name": "X"});
     let a = env.call(Method::POST, "/v1/auth/signup", None, Some(signup("not-an-email", "a long passphrase"))).await;
@@ -951,9 +962,10 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
             (cells[1].trim_matches('`').to_string(), allowed)
         })
         .collect();
-    assert_eq!(rows.len(), 9, "{rows:?}");
+    assert_eq!(rows.len(), 12, "{rows:?}");
 
-    let (owner, _, _) = env.signup("table@example.com").await;
+    let (owner, _, signup) = env.signup("table@example.com").await;
+    let org = signup["organization"]["id"].as_str().unwrap().to_string();
     let instance = env.create_instance(&owner, "shared").await;
     let instance_id = instance["id"].as_str().unwrap().to_string();
     for (column, role) in roles.iter().enumerate() {
@@ -983,6 +995,17 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
                     (Method::POST, "/v1/api-keys".to_string(), Some(json!({"name": "child", "role": "viewer"})))
                 }
                 "audit:read" => (Method::GET, "/v1/audit-events".to_string(), None),
+                "members:read" => (Method::GET, format!("/v1/organizations/{org}/members"), None),
+                "members:write" => (
+                    Method::POST,
+                    format!("/v1/organizations/{org}/invitations"),
+                    Some(json!({"email": format!("{role}-invitee@example.com"), "role": "viewer"})),
+                ),
+                "organization:write" => (
+                    Method::PATCH,
+                    format!("/v1/organizations/{org}"),
+                    Some(json!({"name": format!("Renamed by {role}")})),
+                ),
                 other => panic!("the table has a permission this test does not know: {other}"),
             };
             let answer = env.call(method.clone(), &path, Some(&key), body).await;
@@ -1172,4 +1195,133 @@ pub async fn credentials_rotate_and_change_their_acl_on_the_fleet(env: Env) {
     env.call(Method::POST, &format!("{credential}/rotate"), Some(&other), None).await.problem(404);
     env.call(Method::PATCH, &credential, Some(&other), Some(json!({"name": "mine"}))).await.problem(404);
     assert_eq!(env.mqtt_connect_code(username, second).await, 0);
+}
+
+pub async fn organizations_members_and_invitations(env: Env) {
+    let (ada, _, signup) = env.signup("ada@example.com").await;
+    let org = signup["organization"]["id"].as_str().unwrap().to_string();
+    let members = format!("/v1/organizations/{org}/members");
+
+    // A second organization of one's own.
+    let second = env.call(Method::POST, "/v1/organizations", Some(&ada), Some(json!({"name": "Side project"}))).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{second:?}");
+    let mine = env.call(Method::GET, "/v1/organizations", Some(&ada), None).await;
+    let names: Vec<&str> =
+        mine.body["items"].as_array().unwrap().iter().map(|m| m["organization"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Test Org", "Side project"]);
+    assert!(mine.body["items"].as_array().unwrap().iter().all(|m| m["role"] == "owner"));
+
+    // An invitation goes out by email only.
+    let invited = env
+        .call(
+            Method::POST,
+            &format!("/v1/organizations/{org}/invitations"),
+            Some(&ada),
+            Some(json!({"email": "Grace@Example.com", "role": "developer"})),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{invited:?}");
+    assert!(invited.body.get("token").is_none());
+    assert_eq!(invited.body["email"], "grace@example.com");
+    let mails = env.outbox();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("To: grace@example.com") && mails[0].contains("Test Org"), "{}", mails[0]);
+    let token = mails[0].split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    assert!(token.starts_with("omi_"));
+    let open = env.call(Method::GET, &format!("/v1/organizations/{org}/invitations"), Some(&ada), None).await;
+    assert_eq!(open.body["items"].as_array().unwrap().len(), 1);
+
+    // Only the invited address can accept, once.
+    let (bob, _, _) = env.signup("bob@example.com").await;
+    env.call(Method::POST, "/v1/invitations/accept", Some(&bob), Some(json!({"token": token}))).await.problem(403);
+    env.call(Method::GET, &format!("/v1/organizations/{org}"), Some(&bob), None).await.problem(404);
+    let (grace, _, grace_signup) = env.signup("grace@example.com").await;
+    let grace_id = grace_signup["user"]["id"].as_str().unwrap().to_string();
+    let joined = env.call(Method::POST, "/v1/invitations/accept", Some(&grace), Some(json!({"token": token}))).await;
+    assert_eq!(joined.status, StatusCode::OK, "{joined:?}");
+    assert_eq!(
+        (joined.body["role"].as_str(), joined.body["organization"]["id"].as_str()),
+        (Some("developer"), Some(org.as_str()))
+    );
+    env.call(Method::POST, "/v1/invitations/accept", Some(&grace), Some(json!({"token": token}))).await.problem(404);
+    let listed = env.call(Method::GET, &members, Some(&ada), None).await;
+    let roles: Vec<(&str, &str)> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles.len(), 2);
+    assert!(roles.contains(&("ada@example.com", "owner")) && roles.contains(&("grace@example.com", "developer")));
+
+    // Grace, acting in the organization, builds but does not manage members.
+    let login = env
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "grace@example.com", "password": "a long passphrase", "organization_id": org})),
+        )
+        .await;
+    let grace_in = login.body["access_token"].as_str().unwrap().to_string();
+    let made = env
+        .call(Method::POST, "/v1/instances", Some(&grace_in), Some(json!({"name": "by-grace", "plan": "developer"})))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    let invite = json!({"email": "x@example.com", "role": "viewer"});
+    env.call(Method::POST, &format!("/v1/organizations/{org}/invitations"), Some(&grace_in), Some(invite))
+        .await
+        .problem(403);
+
+    // A role change takes effect on her next call.
+    let member = format!("{members}/{grace_id}");
+    let changed = env.call(Method::PATCH, &member, Some(&ada), Some(json!({"role": "viewer"}))).await;
+    assert_eq!(changed.body["role"], "viewer", "{changed:?}");
+    let refused = env
+        .call(Method::POST, "/v1/instances", Some(&grace_in), Some(json!({"name": "again", "plan": "developer"})))
+        .await;
+    assert!(refused.problem(403).contains("instances:write"));
+
+    // The last owner stays.
+    let ada_id = signup["user"]["id"].as_str().unwrap();
+    assert!(
+        env.call(Method::PATCH, &format!("{members}/{ada_id}"), Some(&ada), Some(json!({"role": "admin"})))
+            .await
+            .problem(409)
+            .contains("owner")
+    );
+    env.call(Method::DELETE, &format!("{members}/{ada_id}"), Some(&ada), None).await.problem(409);
+
+    // Removed, her token for the organization stops working.
+    assert_eq!(env.call(Method::DELETE, &member, Some(&ada), None).await.status, StatusCode::NO_CONTENT);
+    env.call(Method::GET, "/v1/instances", Some(&grace_in), None).await.problem(401);
+    assert_eq!(
+        env.call(Method::GET, "/v1/instances", Some(&grace), None).await.status,
+        StatusCode::OK,
+        "her own organization"
+    );
+
+    // A revoked invitation's token is dead.
+    env.call(
+        Method::POST,
+        &format!("/v1/organizations/{org}/invitations"),
+        Some(&ada),
+        Some(json!({"email": "bob@example.com", "role": "viewer"})),
+    )
+    .await;
+    let mails = env.outbox();
+    let late = mails.iter().find(|m| m.contains("To: bob@example.com")).unwrap();
+    let late_token = late.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let open = env.call(Method::GET, &format!("/v1/organizations/{org}/invitations"), Some(&ada), None).await;
+    let id = open.body["items"][0]["id"].as_str().unwrap().to_string();
+    let revoked =
+        env.call(Method::DELETE, &format!("/v1/organizations/{org}/invitations/{id}"), Some(&ada), None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    env.call(Method::POST, "/v1/invitations/accept", Some(&bob), Some(json!({"token": late_token}))).await.problem(404);
+
+    // Nothing of it is visible from outside.
+    env.call(Method::GET, &members, Some(&bob), None).await.problem(404);
+    env.call(Method::PATCH, &format!("/v1/organizations/{org}"), Some(&bob), Some(json!({"name": "mine"})))
+        .await
+        .problem(404);
 }
