@@ -522,17 +522,8 @@ pub struct ApiKey {
     "key": "omk_Xa3f..."
 }))]
 pub struct CreatedApiKey {
-    pub id: String,
-    pub name: String,
-    pub role: RoleName,
-    pub prefix: String,
-    pub created_by: String,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-    #[schema(format = DateTime)]
-    pub last_used_at: Option<String>,
+    #[serde(flatten)]
+    pub api_key: ApiKey,
     /// Use as `Authorization: Bearer <key>`. Shown only in this answer.
     pub key: String,
 }

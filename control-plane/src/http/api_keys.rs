@@ -66,18 +66,7 @@ pub async fn create(
     };
     state.store.insert_api_key(&row).await?;
     tracing::info!(api_key = %row.id, role = %role, by = %caller.actor, "API key created");
-    let shown = to_api(&row)?;
-    let created = CreatedApiKey {
-        id: shown.id,
-        name: shown.name,
-        role: shown.role,
-        prefix: shown.prefix,
-        created_by: shown.created_by,
-        created_at: shown.created_at,
-        expires_at: shown.expires_at,
-        last_used_at: shown.last_used_at,
-        key,
-    };
+    let created = CreatedApiKey { api_key: to_api(&row)?, key };
     let location = format!("/v1/api-keys/{}", row.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(created)))
 }

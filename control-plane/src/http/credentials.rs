@@ -13,7 +13,7 @@ use super::{AppState, FLEET_WAIT};
 use crate::auth::{Caller, Permission};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
-use crate::secrets;
+use crate::secrets::{self, StoredScrams};
 use crate::store::{CredentialRow, CredentialState, is_unique_violation};
 
 const NO_INSTANCE: &str = "no instance with that id in this organization";
@@ -59,31 +59,25 @@ pub async fn create(
         }],
     };
     let acl_json = serde_json::to_string(&acl).map_err(|e| InternalError::Corrupt(e.to_string()))?;
-    let password = secrets::new_password();
-    let scrams = tokio::task::spawn_blocking({
-        let password = password.clone();
-        move || secrets::scrams_for(&password)
-    })
-    .await
-    .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
-
+    let (password, scrams) = new_secret().await?;
     let mut row = CredentialRow {
         id: uuid::Uuid::now_v7().to_string(),
         instance_id: instance.id.clone(),
         name,
         username: String::new(),
-        scram_salt: scrams.sha256.salt,
-        scram_iterations: scrams.sha256.iterations,
-        scram_stored_key: scrams.sha256.stored_key,
-        scram_server_key: scrams.sha256.server_key,
-        scram_sha512_salt: Some(scrams.sha512.salt),
-        scram_sha512_iterations: Some(scrams.sha512.iterations),
-        scram_sha512_stored_key: Some(scrams.sha512.stored_key),
-        scram_sha512_server_key: Some(scrams.sha512.server_key),
+        scram_salt: String::new(),
+        scram_iterations: 0,
+        scram_stored_key: String::new(),
+        scram_server_key: String::new(),
+        scram_sha512_salt: None,
+        scram_sha512_iterations: None,
+        scram_sha512_stored_key: None,
+        scram_sha512_server_key: None,
         acl: acl_json,
         state: CredentialState::Active.as_str().into(),
         created_at: now_ms(),
     };
+    set_secret(&mut row, scrams);
     // Usernames are unique fleet-wide; a clash of the random suffix is retried.
     let mut attempts = 0;
     loop {
@@ -151,24 +145,9 @@ pub async fn rotate(
     let instance = live_instance(&state, &caller, &instance_id).await?;
     let current =
         state.store.credential(&instance.id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
-    let password = secrets::new_password();
-    let scrams = tokio::task::spawn_blocking({
-        let password = password.clone();
-        move || secrets::scrams_for(&password)
-    })
-    .await
-    .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
-    let row = CredentialRow {
-        scram_salt: scrams.sha256.salt,
-        scram_iterations: scrams.sha256.iterations,
-        scram_stored_key: scrams.sha256.stored_key,
-        scram_server_key: scrams.sha256.server_key,
-        scram_sha512_salt: Some(scrams.sha512.salt),
-        scram_sha512_iterations: Some(scrams.sha512.iterations),
-        scram_sha512_stored_key: Some(scrams.sha512.stored_key),
-        scram_sha512_server_key: Some(scrams.sha512.server_key),
-        ..current
-    };
+    let (password, scrams) = new_secret().await?;
+    let mut row = current;
+    set_secret(&mut row, scrams);
     if !state.store.update_credential(&row).await? {
         return Err(ApiError::NotFound(NO_CREDENTIAL));
     }
@@ -248,6 +227,30 @@ pub async fn delete(
     tracing::info!(instance = %instance_id, credential = %credential_id, "credential revocation requested");
     state.reconciler.kick_and_wait(&instance_id, FLEET_WAIT).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new password and its salted SCRAM forms (derived on the blocking pool:
+/// thousands of hash iterations).
+async fn new_secret() -> ApiResult<(String, StoredScrams)> {
+    let password = secrets::new_password();
+    let scrams = tokio::task::spawn_blocking({
+        let password = password.clone();
+        move || secrets::scrams_for(&password)
+    })
+    .await
+    .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
+    Ok((password, scrams))
+}
+
+fn set_secret(row: &mut CredentialRow, scrams: StoredScrams) {
+    row.scram_salt = scrams.sha256.salt;
+    row.scram_iterations = scrams.sha256.iterations;
+    row.scram_stored_key = scrams.sha256.stored_key;
+    row.scram_server_key = scrams.sha256.server_key;
+    row.scram_sha512_salt = Some(scrams.sha512.salt);
+    row.scram_sha512_iterations = Some(scrams.sha512.iterations);
+    row.scram_sha512_stored_key = Some(scrams.sha512.stored_key);
+    row.scram_sha512_server_key = Some(scrams.sha512.server_key);
 }
 
 fn to_credential(row: &CredentialRow) -> ApiResult<Credential> {
