@@ -572,6 +572,56 @@ pub struct AuditEventPage {
     pub next_page_token: Option<String>,
 }
 
+// ---- topics -------------------------------------------------------------------
+
+/// A Kafka topic of an instance (MQTT messages mapped to Kafka land in them too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "telemetry", "partitions": 6, "retention_ms": 604800000, "retention_bytes": -1}))]
+pub struct Topic {
+    pub name: String,
+    pub partitions: i32,
+    /// How long records are kept, ms; -1: for ever.
+    pub retention_ms: i64,
+    /// Bytes each partition keeps at most; -1: no limit.
+    pub retention_bytes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "telemetry", "partitions": 6}))]
+pub struct CreateTopicRequest {
+    /// Kafka's rules: 1-249 of letters, digits, '.', '_' and '-'.
+    pub name: String,
+    /// 1-1000. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<i32>,
+    /// Default 604800000 (7 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_ms: Option<i64>,
+    /// Default -1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_bytes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"partitions": 12, "retention_ms": 86400000}))]
+pub struct UpdateTopicRequest {
+    /// The new total, more than now (partitions are never removed, as in Kafka).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_bytes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TopicPage {
+    /// By name.
+    pub items: Vec<Topic>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
 // ---- plans ---------------------------------------------------------------
 
 /// How the broker acknowledges a write to an instance's logs.

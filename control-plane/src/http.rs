@@ -16,6 +16,7 @@ mod me;
 mod ops;
 mod organizations;
 mod plans;
+mod topics;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +77,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
         (name = "organizations", description = "Organizations, their members and roles, and invitations"),
         (name = "plans", description = "The plan catalogue: what each plan costs and gives"),
+        (name = "topics", description = "An instance's Kafka topics"),
         (name = "mappings", description = "MQTT↔Kafka mappings: which MQTT topics of an instance are written to which Kafka topic, and back"),
         (name = "operations", description = "Health, metrics and this document")
     )
@@ -145,6 +147,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(credentials::create, credentials::list))
         .routes(routes!(credentials::update, credentials::delete))
         .routes(routes!(credentials::rotate))
+        .routes(routes!(topics::create, topics::list))
+        .routes(routes!(topics::get, topics::update, topics::delete))
         .routes(routes!(mappings::create, mappings::list))
         .routes(routes!(mappings::get, mappings::update, mappings::delete))
         .routes(routes!(plans::list))

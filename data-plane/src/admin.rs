@@ -7,6 +7,7 @@
 
 mod convert;
 mod fleet;
+mod topics;
 mod trace;
 
 use std::io;

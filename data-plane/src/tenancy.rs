@@ -153,6 +153,11 @@ impl Tenancy {
             .is_some_and(|current| Arc::ptr_eq(current, &principal.credential))
     }
 
+    /// Whether the namespace is applied on this broker.
+    pub fn has_namespace(&self, namespace_id: &str) -> bool {
+        self.snapshot().namespaces.contains_key(namespace_id)
+    }
+
     /// The MQTT limits of a namespace's plan (an unknown namespace: none).
     pub fn mqtt_limits(&self, namespace_id: &str) -> MqttLimits {
         self.snapshot().mqtt_limits(namespace_id)

@@ -23,6 +23,8 @@ pub enum Permission {
     CredentialsWrite,
     MappingsRead,
     MappingsWrite,
+    TopicsRead,
+    TopicsWrite,
     ApiKeysRead,
     ApiKeysWrite,
     AuditRead,
@@ -33,13 +35,15 @@ pub enum Permission {
 
 impl Permission {
     #[cfg(test)]
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 14] = [
         Permission::InstancesRead,
         Permission::InstancesWrite,
         Permission::CredentialsRead,
         Permission::CredentialsWrite,
         Permission::MappingsRead,
         Permission::MappingsWrite,
+        Permission::TopicsRead,
+        Permission::TopicsWrite,
         Permission::ApiKeysRead,
         Permission::ApiKeysWrite,
         Permission::AuditRead,
@@ -56,6 +60,8 @@ impl Permission {
             Permission::CredentialsWrite => "credentials:write",
             Permission::MappingsRead => "mappings:read",
             Permission::MappingsWrite => "mappings:write",
+            Permission::TopicsRead => "topics:read",
+            Permission::TopicsWrite => "topics:write",
             Permission::ApiKeysRead => "api_keys:read",
             Permission::ApiKeysWrite => "api_keys:write",
             Permission::AuditRead => "audit:read",
@@ -75,6 +81,8 @@ impl Permission {
             Permission::CredentialsWrite => "create (seeing the password once) and revoke credentials",
             Permission::MappingsRead => "list and get MQTT↔Kafka mappings",
             Permission::MappingsWrite => "create, change and delete mappings",
+            Permission::TopicsRead => "list and get an instance's Kafka topics",
+            Permission::TopicsWrite => "create, grow, configure and delete topics (deleting drops their data)",
             Permission::ApiKeysRead => "list and get API keys (never the keys)",
             Permission::ApiKeysWrite => "create and revoke API keys, of the caller's role or below",
             Permission::AuditRead => "read the organization's audit log",
@@ -99,7 +107,7 @@ impl Role {
     }
 
     /// The table: owners and admins do everything here; developers build
-    /// (instances, credentials, mappings) but hold no API keys and read no
+    /// (instances, credentials, mappings, topics) but hold no API keys and read no
     /// audit log and manage no members; viewers read
     /// what developers build; billing sees which instances there are (what
     /// is billed), nothing inside them.
@@ -110,7 +118,9 @@ impl Role {
             Role::Developer => {
                 !matches!(permission, ApiKeysRead | ApiKeysWrite | AuditRead | MembersWrite | OrganizationWrite)
             }
-            Role::Viewer => matches!(permission, InstancesRead | CredentialsRead | MappingsRead | MembersRead),
+            Role::Viewer => {
+                matches!(permission, InstancesRead | CredentialsRead | MappingsRead | TopicsRead | MembersRead)
+            }
             Role::Billing => matches!(permission, InstancesRead | MembersRead),
         }
     }

@@ -49,6 +49,7 @@ on_both_databases!(
     instances_are_renamed_and_change_plan_live,
     credentials_rotate_and_change_their_acl_on_the_fleet,
     organizations_members_and_invitations,
+    topics_are_managed_on_the_fleet_through_the_api,
 );
 
 #[test]

@@ -962,7 +962,7 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
             (cells[1].trim_matches('`').to_string(), allowed)
         })
         .collect();
-    assert_eq!(rows.len(), 12, "{rows:?}");
+    assert_eq!(rows.len(), 14, "{rows:?}");
 
     let (owner, _, signup) = env.signup("table@example.com").await;
     let org = signup["organization"]["id"].as_str().unwrap().to_string();
@@ -990,6 +990,10 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
                     format!("{base}/mappings"),
                     Some(json!({"mqtt_filter": format!("{role}/#"), "kafka_topic": format!("t-{role}")})),
                 ),
+                "topics:read" => (Method::GET, format!("{base}/topics"), None),
+                "topics:write" => {
+                    (Method::POST, format!("{base}/topics"), Some(json!({"name": format!("topic-{role}")})))
+                }
                 "api_keys:read" => (Method::GET, "/v1/api-keys".to_string(), None),
                 "api_keys:write" => {
                     (Method::POST, "/v1/api-keys".to_string(), Some(json!({"name": "child", "role": "viewer"})))
@@ -1324,4 +1328,51 @@ pub async fn organizations_members_and_invitations(env: Env) {
     env.call(Method::PATCH, &format!("/v1/organizations/{org}"), Some(&bob), Some(json!({"name": "mine"})))
         .await
         .problem(404);
+}
+
+pub async fn topics_are_managed_on_the_fleet_through_the_api(env: Env) {
+    let (token, _, _) = env.signup("kafka@example.com").await;
+    let instance = env.create_instance(&token, "stream").await;
+    let id = instance["id"].as_str().unwrap().to_string();
+    let topics = format!("/v1/instances/{id}/topics");
+
+    let made = env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "telemetry", "partitions": 3}))).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    assert_eq!(
+        made.body,
+        json!({"name": "telemetry", "partitions": 3, "retention_ms": 604_800_000, "retention_bytes": -1})
+    );
+    // The broker's catalog has it.
+    let catalog = std::fs::read_to_string(env.broker_dir.join("catalog.json")).expect("the broker's catalog");
+    let catalog: Value = serde_json::from_str(&catalog).unwrap();
+    assert_eq!(catalog["namespaces"][&id]["telemetry"]["partitions"], 3, "{catalog}");
+
+    let listed = env.call(Method::GET, &topics, Some(&token), None).await;
+    assert!(listed.body["items"].as_array().unwrap().iter().any(|t| t["name"] == "telemetry"), "{listed:?}");
+    env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "telemetry"}))).await.problem(409);
+    env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "no spaces"}))).await.problem(422);
+    env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "zero", "partitions": 0}))).await.problem(422);
+
+    let topic = format!("{topics}/telemetry");
+    let grown =
+        env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 6, "retention_ms": 3_600_000}))).await;
+    assert_eq!(grown.status, StatusCode::OK, "{grown:?}");
+    assert_eq!((grown.body["partitions"].as_i64(), grown.body["retention_ms"].as_i64()), (Some(6), Some(3_600_000)));
+    assert!(
+        env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 2})))
+            .await
+            .problem(422)
+            .contains("partitions")
+    );
+    assert_eq!(env.call(Method::GET, &topic, Some(&token), None).await.body["partitions"], 6);
+
+    // Another organization neither sees nor touches it.
+    let (other, _, _) = env.signup("eve@example.com").await;
+    env.call(Method::GET, &topics, Some(&other), None).await.problem(404);
+    env.call(Method::DELETE, &topic, Some(&other), None).await.problem(404);
+
+    assert_eq!(env.call(Method::DELETE, &topic, Some(&token), None).await.status, StatusCode::NO_CONTENT);
+    env.call(Method::GET, &topic, Some(&token), None).await.problem(404);
+    env.call(Method::DELETE, &topic, Some(&token), None).await.problem(404);
+    env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 9}))).await.problem(404);
 }

@@ -2,7 +2,8 @@
 //! this broker.
 //!
 //! Validates each request, applies it to [`Tenancy`] (namespaces, credentials
-//! and MQTT↔Kafka mappings) and maps failures to gRPC codes. Deleting a namespace also deletes its topics, its Kafka groups and
+//! and MQTT↔Kafka mappings) or, for topics, to the catalog (`topics.rs`), and
+//! maps failures to gRPC codes. Deleting a namespace also deletes its topics, its Kafka groups and
 //! its MQTT sessions and retained messages.
 //! Every call is idempotent, as the reconciler retries freely. Holds no
 //! state of its own besides the broker's identity.
@@ -12,13 +13,15 @@ use std::sync::Arc;
 use omnibus_api::fleet::fleet_server::Fleet;
 use omnibus_api::fleet::{
     ApplyCredentialRequest, ApplyCredentialResponse, ApplyMappingsRequest, ApplyMappingsResponse,
-    ApplyNamespaceRequest, ApplyNamespaceResponse, DeleteNamespaceRequest, DeleteNamespaceResponse, Endpoints,
-    HealthRequest, HealthResponse, RevokeCredentialRequest, RevokeCredentialResponse,
+    ApplyNamespaceRequest, ApplyNamespaceResponse, CreateTopicRequest, CreateTopicResponse, DeleteNamespaceRequest,
+    DeleteNamespaceResponse, DeleteTopicRequest, DeleteTopicResponse, Endpoints, HealthRequest, HealthResponse,
+    ListTopicsRequest, ListTopicsResponse, RevokeCredentialRequest, RevokeCredentialResponse, UpdateTopicRequest,
+    UpdateTopicResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::{error, info};
 
-use super::convert;
+use super::{convert, topics};
 use crate::catalog::Catalog;
 use crate::kafka::Groups;
 use crate::mqtt::Hub;
@@ -168,6 +171,31 @@ impl Fleet for FleetService {
             }
             Err(error) => Err(Status::internal(format!("topic creation did not finish: {error}"))),
         }
+    }
+
+    async fn list_topics(&self, request: Request<ListTopicsRequest>) -> Result<Response<ListTopicsResponse>, Status> {
+        topics::list(&self.tenancy, &self.catalog, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn create_topic(
+        &self,
+        request: Request<CreateTopicRequest>,
+    ) -> Result<Response<CreateTopicResponse>, Status> {
+        topics::create(&self.tenancy, &self.catalog, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn update_topic(
+        &self,
+        request: Request<UpdateTopicRequest>,
+    ) -> Result<Response<UpdateTopicResponse>, Status> {
+        topics::update(&self.tenancy, &self.catalog, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn delete_topic(
+        &self,
+        request: Request<DeleteTopicRequest>,
+    ) -> Result<Response<DeleteTopicResponse>, Status> {
+        topics::delete(&self.tenancy, &self.catalog, request.into_inner()).await.map(Response::new)
     }
 
     async fn health(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {

@@ -1,0 +1,186 @@
+//! `/v1/instances/{id}/topics`: an instance's Kafka topics, listed, created,
+//! changed (more partitions, retention) and deleted on its fleet directly (a
+//! topic is the fleet's state, not the control plane's): the answer says
+//! what the broker did, and a fleet that cannot be reached is 503.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use omnibus_api::fleet;
+use omnibus_api::rest::{CreateTopicRequest, Problem, Topic, TopicPage, UpdateTopicRequest};
+
+use super::AppState;
+use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::instances::live_instance;
+use crate::auth::{Caller, Permission};
+use crate::error::{ApiError, ApiResult};
+use crate::fleet::Client;
+use crate::store::InstanceRow;
+
+const NO_TOPIC: &str = "no topic of that name on this instance";
+
+/// The fleet client of the instance's region.
+fn client(state: &AppState, instance: &InstanceRow) -> ApiResult<Client> {
+    state.fleets.client(&instance.region).ok_or(ApiError::Unavailable("the instance's region has no fleet"))
+}
+
+/// A fleet refusal as the API's answer.
+fn refused(status: tonic::Status) -> ApiError {
+    match status.code() {
+        tonic::Code::AlreadyExists => ApiError::Conflict("the instance already has a topic of that name".into()),
+        tonic::Code::NotFound => ApiError::NotFound(NO_TOPIC),
+        tonic::Code::InvalidArgument => ApiError::validation("topic", status.message().to_owned()),
+        tonic::Code::FailedPrecondition => ApiError::Unavailable("the instance is not on its fleet yet; retry"),
+        code => {
+            tracing::warn!(?code, message = status.message(), "topic call to the fleet failed");
+            ApiError::Unavailable("the fleet did not answer; retry")
+        }
+    }
+}
+
+fn to_api(topic: fleet::Topic) -> Topic {
+    Topic {
+        name: topic.name,
+        partitions: topic.partitions,
+        retention_ms: topic.retention_ms,
+        retention_bytes: topic.retention_bytes,
+    }
+}
+
+#[utoipa::path(get, path = "/v1/instances/{id}/topics", tag = "topics",
+    params(("id" = String, Path, description = "Instance id"), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TopicPage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<axum::Json<TopicPage>> {
+    caller.require(Permission::TopicsRead)?;
+    let page = params.page()?;
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let answer = client(&state, &instance)?
+        .list_topics(fleet::ListTopicsRequest { namespace_id: instance.id.clone() })
+        .await
+        .map_err(refused)?;
+    let after = page.after.unwrap_or_default();
+    let topics: Vec<Topic> =
+        answer.into_inner().topics.into_iter().map(to_api).filter(|t| t.name.as_str() > after.as_str()).collect();
+    let limit = usize::try_from(page.size).unwrap_or(usize::MAX).saturating_add(1);
+    let (items, next_page_token) = paginate(topics.into_iter().take(limit).collect(), page.size, |t| t.name.as_str());
+    Ok(axum::Json(TopicPage { items, next_page_token }))
+}
+
+#[utoipa::path(post, path = "/v1/instances/{id}/topics", tag = "topics",
+    params(("id" = String, Path, description = "Instance id")), request_body = CreateTopicRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Topic),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The instance has a topic of that name, or is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    ApiJson(request): ApiJson<CreateTopicRequest>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(Permission::TopicsWrite)?;
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let topic = fleet::Topic {
+        name: request.name,
+        partitions: request.partitions.unwrap_or(1),
+        retention_ms: request.retention_ms.unwrap_or(7 * 24 * 3600 * 1000),
+        retention_bytes: request.retention_bytes.unwrap_or(-1),
+    };
+    let answer = client(&state, &instance)?
+        .create_topic(fleet::CreateTopicRequest { namespace_id: instance.id.clone(), topic: Some(topic) })
+        .await
+        .map_err(refused)?;
+    let topic = answer.into_inner().topic.map(to_api).ok_or(ApiError::Unavailable("the fleet did not answer"))?;
+    tracing::info!(instance = %instance.id, topic = %topic.name, by = %caller.actor, "topic created");
+    let location = format!("/v1/instances/{}/topics/{}", instance.id, topic.name);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(topic)))
+}
+
+#[utoipa::path(get, path = "/v1/instances/{id}/topics/{name}", tag = "topics",
+    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Topic), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, name)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Topic>> {
+    caller.require(Permission::TopicsRead)?;
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let answer = client(&state, &instance)?
+        .list_topics(fleet::ListTopicsRequest { namespace_id: instance.id.clone() })
+        .await
+        .map_err(refused)?;
+    let topic = answer.into_inner().topics.into_iter().find(|t| t.name == name).ok_or(ApiError::NotFound(NO_TOPIC))?;
+    Ok(axum::Json(to_api(topic)))
+}
+
+#[utoipa::path(patch, path = "/v1/instances/{id}/topics/{name}", tag = "topics",
+    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path)),
+    request_body = UpdateTopicRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Topic),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fewer partitions than now, or a bad retention", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, name)): Path<(String, String)>,
+    ApiJson(request): ApiJson<UpdateTopicRequest>,
+) -> ApiResult<axum::Json<Topic>> {
+    caller.require(Permission::TopicsWrite)?;
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let answer = client(&state, &instance)?
+        .update_topic(fleet::UpdateTopicRequest {
+            namespace_id: instance.id.clone(),
+            name,
+            partitions: request.partitions,
+            retention_ms: request.retention_ms,
+            retention_bytes: request.retention_bytes,
+        })
+        .await
+        .map_err(refused)?;
+    let topic = answer.into_inner().topic.map(to_api).ok_or(ApiError::NotFound(NO_TOPIC))?;
+    tracing::info!(instance = %instance.id, topic = %topic.name, by = %caller.actor, "topic changed");
+    Ok(axum::Json(topic))
+}
+
+#[utoipa::path(delete, path = "/v1/instances/{id}/topics/{name}", tag = "topics",
+    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted with its data"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require(Permission::TopicsWrite)?;
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    client(&state, &instance)?
+        .delete_topic(fleet::DeleteTopicRequest { namespace_id: instance.id.clone(), name: name.clone() })
+        .await
+        .map_err(refused)?;
+    tracing::info!(instance = %instance.id, topic = %name, by = %caller.actor, "topic deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
