@@ -33,6 +33,7 @@ pub struct Problem {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "a long passphrase", "organization_name": "Analytical Engines"}))]
+#[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     pub email: String,
     /// At least 10 characters.
@@ -42,6 +43,7 @@ pub struct SignupRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "a long passphrase"}))]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -51,6 +53,7 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -95,6 +98,29 @@ pub struct SignupResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    /// The token from the reset email.
+    pub token: String,
+    /// 10-1024 characters.
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTokenRequest {
+    /// The token from the email.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
     /// The refresh token of the login to end; its whole rotation chain is revoked.
     pub refresh_token: String,
@@ -102,6 +128,7 @@ pub struct LogoutRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"current_password": "a long passphrase", "new_password": "an even longer passphrase"}))]
+#[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     /// 10-1024 characters.
@@ -120,6 +147,8 @@ pub struct Membership {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     pub user: User,
+    /// Whether the user has followed the link mailed to their address.
+    pub email_verified: bool,
     /// The organization this token acts in.
     pub organization_id: String,
     /// Every organization the user belongs to; log in with `organization_id`
@@ -131,6 +160,7 @@ pub struct Me {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "sensors", "plan": "developer"}))]
+#[serde(deny_unknown_fields)]
 pub struct CreateInstanceRequest {
     /// 1-63 lowercase letters, digits and '-', starting and ending with a letter
     /// or digit; unique within the organization.
@@ -144,6 +174,7 @@ pub struct CreateInstanceRequest {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"plan": "standard"}))]
+#[serde(deny_unknown_fields)]
 pub struct UpdateInstanceRequest {
     /// A new name; the same rules as at creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,6 +280,7 @@ pub enum AclAction {
 /// (`+` one level, `#` the rest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"topic": "sensors/#", "actions": ["publish", "subscribe"]}))]
+#[serde(deny_unknown_fields)]
 pub struct AclRule {
     pub topic: String,
     pub actions: Vec<AclAction>,
@@ -256,6 +288,7 @@ pub struct AclRule {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "gateway", "acl": [{"topic": "#", "actions": ["publish", "subscribe"]}]}))]
+#[serde(deny_unknown_fields)]
 pub struct CreateCredentialRequest {
     #[serde(default)]
     pub name: Option<String>,
@@ -266,6 +299,7 @@ pub struct CreateCredentialRequest {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"acl": [{"topic": "sensors/#", "actions": ["publish"]}]}))]
+#[serde(deny_unknown_fields)]
 pub struct UpdateCredentialRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -327,6 +361,7 @@ pub enum MappingDirection {
 /// `kafka_topic` of an instance.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"mqtt_filter": "sensors/#", "kafka_topic": "sensor-readings", "direction": "mqtt_to_kafka"}))]
+#[serde(deny_unknown_fields)]
 pub struct CreateMappingRequest {
     /// An MQTT topic filter (`+` one level, `#` the rest); not a shared
     /// (`$share/`) or delayed (`$delayed/`) one.
@@ -351,6 +386,7 @@ pub struct CreateMappingRequest {
 /// The fields to change; absent ones keep their value.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"direction": "mqtt_to_kafka"}))]
+#[serde(deny_unknown_fields)]
 pub struct UpdateMappingRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mqtt_filter: Option<String>,
@@ -398,6 +434,7 @@ pub struct MappingPage {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "Analytical Engines"}))]
+#[serde(deny_unknown_fields)]
 pub struct OrganizationRequest {
     /// 1-100 characters.
     pub name: String,
@@ -428,12 +465,14 @@ pub struct MemberPage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateMemberRequest {
     pub role: RoleName,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "grace@example.com", "role": "developer"}))]
+#[serde(deny_unknown_fields)]
 pub struct CreateInvitationRequest {
     pub email: String,
     /// At most the inviter's own role; only owners invite owners.
@@ -462,6 +501,7 @@ pub struct InvitationPage {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
     /// The token from the invitation email.
     pub token: String,
@@ -482,6 +522,7 @@ pub enum RoleName {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "terraform-ci", "role": "developer", "expires_at": "2027-06-01T00:00:00Z"}))]
+#[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     /// 1-100 characters, to tell keys apart.
     pub name: String,
@@ -588,6 +629,7 @@ pub struct Topic {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "telemetry", "partitions": 6}))]
+#[serde(deny_unknown_fields)]
 pub struct CreateTopicRequest {
     /// Kafka's rules: 1-249 of letters, digits, '.', '_' and '-'.
     pub name: String,
@@ -604,6 +646,7 @@ pub struct CreateTopicRequest {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"partitions": 12, "retention_ms": 86400000}))]
+#[serde(deny_unknown_fields)]
 pub struct UpdateTopicRequest {
     /// The new total, more than now (partitions are never removed, as in Kafka).
     #[serde(default, skip_serializing_if = "Option::is_none")]

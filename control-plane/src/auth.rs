@@ -14,4 +14,6 @@ mod tokens;
 pub use caller::Caller;
 pub use password::{hash_password, verify_password};
 pub use roles::{Permission, Role};
-pub use tokens::{API_KEY_PREFIX, Tokens, new_api_key, new_invitation_token, new_refresh_token, refresh_token_digest};
+pub use tokens::{
+    API_KEY_PREFIX, Tokens, new_api_key, new_email_token, new_invitation_token, new_refresh_token, refresh_token_digest,
+};

@@ -55,6 +55,8 @@ pub enum InternalError {
     Token(#[from] jsonwebtoken::errors::Error),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 impl From<sqlx::Error> for ApiError {

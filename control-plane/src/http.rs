@@ -16,6 +16,7 @@ mod me;
 mod ops;
 mod organizations;
 mod plans;
+mod recovery;
 mod topics;
 
 use std::sync::Arc;
@@ -131,6 +132,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::change_password))
+        .routes(routes!(recovery::request_reset))
+        .routes(routes!(recovery::confirm_reset))
+        .routes(routes!(recovery::request_verification))
+        .routes(routes!(recovery::confirm_verification))
         .routes(routes!(me::get))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::get, api_keys::delete))

@@ -8,6 +8,7 @@
 mod api_keys;
 mod audit;
 mod credentials;
+mod email_tokens;
 mod idempotency;
 mod identity;
 mod instances;
@@ -23,6 +24,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEventRow, AuditFilter};
 pub use credentials::{CredentialRow, CredentialState};
+pub use email_tokens::Purpose;
 pub use idempotency::Claim;
 pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};
 pub use instances::InstanceRow;

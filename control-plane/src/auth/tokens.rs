@@ -83,6 +83,12 @@ pub fn new_api_key() -> (String, String) {
     new_secret(API_KEY_PREFIX)
 }
 
+/// A new token for a password reset or an address check (in the email
+/// only), and the digest we store.
+pub fn new_email_token() -> (String, String) {
+    new_secret("ome_")
+}
+
 /// A new invitation token (in the email only), and the digest we store.
 pub fn new_invitation_token() -> (String, String) {
     new_secret("omi_")

@@ -55,6 +55,11 @@ pub async fn signup(State(state): State<AppState>, ApiJson(request): ApiJson<Sig
         Err(e) => return Err(e.into()),
     }
     tracing::info!(user = %user.id, organization = %organization.id, "signed up");
+    // The account works at once; a mail that cannot be written is logged, and
+    // the user can ask for another (POST /v1/auth/verify-email).
+    if let Err(error) = super::recovery::send_verification(&state, &user).await {
+        tracing::error!(%error, user = %user.id, "cannot send the verification mail");
+    }
     let pair = issue_pair(&state, &user.id, &organization.id, None).await?;
     let (user_id, organization_id) = (user.id.clone(), organization.id.clone());
     let answer = (
@@ -235,7 +240,7 @@ pub fn normalize_email(email: &str) -> ApiResult<String> {
     if valid { Ok(email) } else { Err(ApiError::validation("email", "email must be an address like name@example.com")) }
 }
 
-fn validate_password(password: &str) -> ApiResult<()> {
+pub fn validate_password(password: &str) -> ApiResult<()> {
     let length = password.chars().count();
     if !(10..=1024).contains(&length) {
         return Err(ApiError::validation("password", "password must be 10-1024 characters"));

@@ -32,7 +32,9 @@ pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<axu
             role,
         })
         .collect();
+    let email_verified = state.store.email_verified_at(&user.id).await?.is_some();
     Ok(axum::Json(Me {
+        email_verified,
         user: User { id: user.id, email: user.email, created_at: rfc3339(user.created_at) },
         organization_id: caller.organization_id,
         memberships,

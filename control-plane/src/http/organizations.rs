@@ -297,7 +297,7 @@ pub async fn invite(
             rfc3339(row.expires_at),
         ),
     };
-    state.mailer.send(&mail).await.map_err(|e| InternalError::Corrupt(e.to_string()))?;
+    state.mailer.send(&mail).await.map_err(|e| InternalError::Mail(e.to_string()))?;
     tracing::info!(organization = %org, invitation = %row.id, role = %role, by = %caller.actor, "invitation sent");
     let location = format!("/v1/organizations/{org}/invitations/{}", row.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(to_invitation(&row)?)))

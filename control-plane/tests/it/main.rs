@@ -50,6 +50,7 @@ on_both_databases!(
     credentials_rotate_and_change_their_acl_on_the_fleet,
     organizations_members_and_invitations,
     topics_are_managed_on_the_fleet_through_the_api,
+    passwords_reset_and_addresses_verify_by_email,
 );
 
 #[test]

@@ -127,6 +127,8 @@ pub async fn malformed_requests_get_problem_documents(env: Env) {
     assert_eq!(create(json!({"name": "ok", "plan": "platinum"})).await.body["field"], "plan");
     assert_eq!(create(json!({"name": "ok", "plan": "developer", "region": "mars"})).await.body["field"], "region");
     create(json!({"plan": "developer"})).await.problem(422);
+    let unknown = create(json!({"name": "ok", "plan": "developer", "colour": "red"})).await;
+    assert!(unknown.problem(422).contains("colour"), "{unknown:?}");
     env.call(Method::GET, "/v1/instances?page_size=0", Some(&token), None).await.problem(422);
     env.call(Method::GET, "/v1/instances?page_size=lots", Some(&token), None).await.problem(422);
     env.call(Method::GET, "/v1/instances?page_token=%%%", Some(&token), None).await.problem(422);
@@ -1227,7 +1229,7 @@ pub async fn organizations_members_and_invitations(env: Env) {
     assert_eq!(invited.status, StatusCode::CREATED, "{invited:?}");
     assert!(invited.body.get("token").is_none());
     assert_eq!(invited.body["email"], "grace@example.com");
-    let mails = env.outbox();
+    let mails: Vec<String> = env.outbox().into_iter().filter(|m| m.contains("invited")).collect();
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert!(mails[0].contains("To: grace@example.com") && mails[0].contains("Test Org"), "{}", mails[0]);
     let token = mails[0].split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
@@ -1314,7 +1316,7 @@ pub async fn organizations_members_and_invitations(env: Env) {
     )
     .await;
     let mails = env.outbox();
-    let late = mails.iter().find(|m| m.contains("To: bob@example.com")).unwrap();
+    let late = mails.iter().find(|m| m.contains("To: bob@example.com") && m.contains("invited")).unwrap();
     let late_token = late.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     let open = env.call(Method::GET, &format!("/v1/organizations/{org}/invitations"), Some(&ada), None).await;
     let id = open.body["items"][0]["id"].as_str().unwrap().to_string();
@@ -1375,4 +1377,63 @@ pub async fn topics_are_managed_on_the_fleet_through_the_api(env: Env) {
     env.call(Method::GET, &topic, Some(&token), None).await.problem(404);
     env.call(Method::DELETE, &topic, Some(&token), None).await.problem(404);
     env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 9}))).await.problem(404);
+}
+
+pub async fn passwords_reset_and_addresses_verify_by_email(env: Env) {
+    let (access, refresh, _) = env.signup("ada@example.com").await;
+    let token_in = |mail: &str| mail.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    // Sign-up mails a verification link; following it verifies the address.
+    assert_eq!(env.call(Method::GET, "/v1/me", Some(&access), None).await.body["email_verified"], false);
+    let mails = env.outbox();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("To: ada@example.com") && mails[0].contains("verify-email"), "{}", mails[0]);
+    let verify = token_in(&mails[0]);
+    let confirm = |path: &'static str, body: Value| env.call(Method::POST, path, None, Some(body));
+    assert_eq!(confirm("/v1/auth/verify-email/confirm", json!({"token": verify})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(env.call(Method::GET, "/v1/me", Some(&access), None).await.body["email_verified"], true);
+    confirm("/v1/auth/verify-email/confirm", json!({"token": verify})).await.problem(422);
+    env.call(Method::POST, "/v1/auth/verify-email", Some(&access), None).await.problem(409);
+
+    // A reset for an unknown address answers alike and mails nothing.
+    let asked = confirm("/v1/auth/password-reset", json!({"email": "nobody@example.com"})).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED);
+    assert_eq!(env.outbox().len(), 1);
+    assert_eq!(
+        confirm("/v1/auth/password-reset", json!({"email": "ADA@example.com"})).await.status,
+        StatusCode::ACCEPTED
+    );
+    let mails = env.outbox();
+    let reset_mail = mails.iter().find(|m| m.contains("password-reset")).expect("a reset mail");
+    let reset = token_in(reset_mail);
+    // A second request makes the first link stop working.
+    confirm("/v1/auth/password-reset", json!({"email": "ada@example.com"})).await;
+    let body = json!({"token": reset, "new_password": "a brand new passphrase"});
+    confirm("/v1/auth/password-reset/confirm", body).await.problem(422);
+    let latest = env
+        .outbox()
+        .into_iter()
+        .filter(|m| m.contains("password-reset"))
+        .map(|m| token_in(&m))
+        .find(|t| *t != reset)
+        .unwrap();
+    let short = confirm("/v1/auth/password-reset/confirm", json!({"token": latest, "new_password": "short"})).await;
+    assert_eq!(short.body["field"], "new_password");
+    let done =
+        confirm("/v1/auth/password-reset/confirm", json!({"token": latest, "new_password": "a brand new passphrase"}))
+            .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{done:?}");
+
+    // The old password and the old logins are done; the new one logs in.
+    env.call(Method::POST, "/v1/auth/refresh", None, Some(json!({"refresh_token": refresh}))).await.problem(401);
+    let login = |password: &'static str| {
+        env.call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ada@example.com", "password": password})))
+    };
+    login("a long passphrase").await.problem(401);
+    assert_eq!(login("a brand new passphrase").await.status, StatusCode::OK);
+    let again = json!({"token": latest, "new_password": "yet another passphrase"});
+    confirm("/v1/auth/password-reset/confirm", again).await.problem(422);
+    for mail in env.outbox() {
+        assert!(!mail.contains("a brand new passphrase"));
+    }
 }
