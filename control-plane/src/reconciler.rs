@@ -6,6 +6,8 @@
 //! writes the observed status back. Handlers `kick` it for the instances they
 //! change (and may wait for the pass to finish); a periodic resync re-applies
 //! everything, which repairs a restarted broker or a call that failed. Failed passes are retried with backoff.
+//! Several control planes may share the database: a pass first takes the
+//! instance's lease there, so passes over one instance never overlap.
 //!
 //! Owns all traffic to the fleets; never answers HTTP.
 
@@ -29,6 +31,10 @@ use crate::secrets;
 use crate::store::{CredentialRow, CredentialState, MappingRow, Store};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a pass may hold an instance's lease before another control plane
+/// takes it for dead: far longer than a pass takes (each fleet call times out
+/// after 5 s).
+const LEASE_MS: i64 = 60_000;
 
 /// The handle handlers use; cheap to clone.
 #[derive(Clone)]
@@ -51,6 +57,8 @@ struct Inner {
     wake: Notify,
     /// Announces every finished pass: the instance and the kick it served.
     done: broadcast::Sender<(String, u64)>,
+    /// This process as a lease holder.
+    holder: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +97,7 @@ impl Reconciler {
                 dirty: Mutex::new(HashMap::new()),
                 failures: Mutex::new(HashMap::new()),
                 kicks: AtomicU64::new(0),
+                holder: uuid::Uuid::now_v7().to_string(),
                 wake: Notify::new(),
                 done,
             }),
@@ -154,6 +163,29 @@ impl Reconciler {
     }
 
     async fn pass(&self, id: &str) {
+        // Another control plane on the same database may be applying this
+        // instance: one pass at a time, or a stale read could be applied last.
+        let lease = format!("instance:{id}");
+        match self.inner.store.acquire_lease(&lease, &self.inner.holder, now_ms(), LEASE_MS).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("another control plane holds the instance's lease; retrying");
+                self.retry_later(id, 0);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the instance's lease; retrying");
+                self.retry_later(id, 1);
+                return;
+            }
+        }
+        self.apply_once(id).await;
+        if let Err(e) = self.inner.store.release_lease(&lease, &self.inner.holder).await {
+            tracing::warn!(error = %e, "cannot release the instance's lease; it expires on its own");
+        }
+    }
+
+    async fn apply_once(&self, id: &str) {
         match self.apply(id).await {
             Ok(()) => {
                 lock(&self.inner.failures).remove(id);

@@ -12,6 +12,7 @@ mod email_tokens;
 mod idempotency;
 mod identity;
 mod instances;
+mod leases;
 mod login_failures;
 mod mappings;
 mod organizations;
@@ -149,6 +150,27 @@ mod tests {
             urls.push(format!("{server}/{name}"));
         }
         urls
+    }
+
+    #[tokio::test]
+    async fn a_lease_has_one_holder_until_released_or_expired() {
+        let dir = std::env::temp_dir().join(format!("omnibus-cp-lease-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        sqlx::any::install_default_drivers();
+        for url in fresh_databases(&dir).await {
+            let store = Store::connect(&url).await.unwrap();
+            assert!(store.acquire_lease("instance:i1", "a", 1_000, 30_000).await.unwrap());
+            assert!(!store.acquire_lease("instance:i1", "b", 2_000, 30_000).await.unwrap(), "{}", redact(&url));
+            assert!(store.acquire_lease("instance:i2", "b", 2_000, 30_000).await.unwrap(), "another name is free");
+            assert!(store.acquire_lease("instance:i1", "a", 3_000, 30_000).await.unwrap(), "the holder renews");
+            store.release_lease("instance:i1", "b").await.unwrap();
+            assert!(!store.acquire_lease("instance:i1", "b", 4_000, 30_000).await.unwrap(), "only the holder releases");
+            store.release_lease("instance:i1", "a").await.unwrap();
+            assert!(store.acquire_lease("instance:i1", "b", 5_000, 30_000).await.unwrap());
+            assert!(store.acquire_lease("instance:i1", "a", 35_000, 30_000).await.unwrap(), "an expired lease is free");
+            store.pool.close().await;
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]

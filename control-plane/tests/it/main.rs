@@ -51,6 +51,7 @@ on_both_databases!(
     organizations_members_and_invitations,
     topics_are_managed_on_the_fleet_through_the_api,
     passwords_reset_and_addresses_verify_by_email,
+    reconcile_passes_wait_for_another_control_planes_lease,
 );
 
 #[test]

@@ -1437,3 +1437,44 @@ pub async fn passwords_reset_and_addresses_verify_by_email(env: Env) {
         assert!(!mail.contains("a brand new passphrase"));
     }
 }
+
+/// Another control plane on the same database holds an instance's lease:
+/// this one's passes wait for it rather than apply alongside.
+pub async fn reconcile_passes_wait_for_another_control_planes_lease(env: Env) {
+    let (token, _, _) = env.signup("lease@example.com").await;
+    let instance = env.create_instance(&token, "leased").await;
+    let id = instance["id"].as_str().unwrap().to_string();
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&env.database_url).await.expect("open the database");
+    let held_until = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 + 3_000;
+    sqlx::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'another-control-plane', $2)")
+        .bind(format!("instance:{id}"))
+        .bind(held_until)
+        .execute(&mut db)
+        .await
+        .unwrap();
+
+    let path = format!("/v1/instances/{id}");
+    let changed = env.call(Method::PATCH, &path, Some(&token), Some(json!({"plan": "standard"}))).await;
+    assert_eq!(changed.status, StatusCode::OK, "{changed:?}");
+    assert_eq!(changed.body["status"], "updating", "applied under another control plane's lease");
+    assert_eq!(env.broker_namespace(&id)["plan"], "developer");
+
+    // Once the lease lapses (its holder presumed dead), this one applies it.
+    let started = Instant::now();
+    loop {
+        let now = env.call(Method::GET, &path, Some(&token), None).await;
+        if now.body["status"] == "ready" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "never applied: {now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(env.broker_namespace(&id)["plan"], "standard");
+    let free: Option<String> = sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1")
+        .bind(format!("instance:{id}"))
+        .fetch_optional(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(free, None, "the lease is given back after the pass");
+}
