@@ -665,6 +665,25 @@ pub struct TopicPage {
     pub next_page_token: Option<String>,
 }
 
+// ---- regions --------------------------------------------------------------
+
+/// Where instances can run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "local", "default": true}))]
+pub struct Region {
+    /// What `region` takes when creating an instance.
+    pub name: String,
+    /// Instances created without a region go here.
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegionPage {
+    pub items: Vec<Region>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
 // ---- plans ---------------------------------------------------------------
 
 /// How the broker acknowledges a write to an instance's logs.

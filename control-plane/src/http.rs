@@ -17,6 +17,7 @@ mod ops;
 mod organizations;
 mod plans;
 mod recovery;
+mod regions;
 mod topics;
 
 use std::sync::Arc;
@@ -77,7 +78,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
         (name = "instances", description = "Instances: namespaces on a shared fleet"),
         (name = "credentials", description = "Credentials clients use to connect to an instance"),
         (name = "organizations", description = "Organizations, their members and roles, and invitations"),
-        (name = "plans", description = "The plan catalogue: what each plan costs and gives"),
+        (name = "plans", description = "The plan catalogue (what each plan costs and gives) and the regions"),
         (name = "topics", description = "An instance's Kafka topics"),
         (name = "mappings", description = "MQTT↔Kafka mappings: which MQTT topics of an instance are written to which Kafka topic, and back"),
         (name = "operations", description = "Health, metrics and this document")
@@ -157,6 +158,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(mappings::create, mappings::list))
         .routes(routes!(mappings::get, mappings::update, mappings::delete))
         .routes(routes!(plans::list))
+        .routes(routes!(regions::list))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi_json))

@@ -552,6 +552,8 @@ pub async fn plans_are_public_priced_and_paged(env: Env) {
     assert_eq!(second.body["items"][0]["name"], "business");
     assert!(second.body["next_page_token"].is_null());
     env.call(Method::GET, "/v1/plans?page_token=bm9wZQ", None, None).await.problem(422);
+    let regions = env.call(Method::GET, "/v1/regions", None, None).await;
+    assert_eq!(regions.body["items"], json!([{"name": "local", "default": true}]), "{regions:?}");
     env.call(Method::GET, "/v1/plans?page_size=0", None, None).await.problem(422);
 }
 
