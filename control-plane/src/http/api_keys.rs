@@ -5,10 +5,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use omnibus_api::rest::{ApiKey, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, Problem, RoleName};
 
 use super::AppState;
+use super::conditional::{Preconditions, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use crate::auth::{Caller, Permission, Role, new_api_key};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
@@ -90,20 +91,23 @@ pub async fn list(
     Ok(axum::Json(ApiKeyPage { items, next_page_token }))
 }
 
-#[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/api-keys/{id}", tag = "api-keys",
+    params(("id" = String, Path), ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ApiKey),
+        (status = 200, body = ApiKey, headers(("ETag" = String, description = "Changes with last_used_at too"))),
+        (status = 304, description = "The key is the one If-None-Match names"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<ApiKey>> {
+) -> ApiResult<Response> {
     caller.require(Permission::ApiKeysRead)?;
     let row = state.store.api_key(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    Ok(axum::Json(to_api(&row)?))
+    Ok(with_etag(&preconditions, to_api(&row)?))
 }
 
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),

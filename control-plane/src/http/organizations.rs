@@ -7,7 +7,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use omnibus_api::rest::{
     AcceptInvitationRequest, CreateInvitationRequest, Invitation, InvitationPage, Member, MemberPage, Membership,
     Organization, OrganizationPage, OrganizationRequest, Problem, UpdateMemberRequest,
@@ -15,6 +15,7 @@ use omnibus_api::rest::{
 
 use super::AppState;
 use super::api_keys::{name_of, role_of};
+use super::conditional::{Preconditions, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use crate::auth::{Caller, Permission, Role, new_invitation_token, refresh_token_digest};
 use crate::clock::{now_ms, rfc3339};
@@ -106,17 +107,23 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<ax
     Ok(axum::Json(OrganizationPage { items, next_page_token: None }))
 }
 
-#[utoipa::path(get, path = "/v1/organizations/{org}", tag = "organizations", params(("org" = String, Path)),
+#[utoipa::path(get, path = "/v1/organizations/{org}", tag = "organizations",
+    params(("org" = String, Path), ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
     security(("bearer" = [])),
-    responses((status = 200, body = Organization), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, body = Organization, headers(("ETag" = String))),
+        (status = 304, description = "The organization is the one If-None-Match names"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path(org): Path<String>,
-) -> ApiResult<axum::Json<Organization>> {
+) -> ApiResult<Response> {
     role_in(&state, &caller, &org).await?;
     let row = state.store.organization(&org).await?.ok_or(ApiError::NotFound(NO_ORGANIZATION))?;
-    Ok(axum::Json(to_organization(row)))
+    Ok(with_etag(&preconditions, to_organization(row)))
 }
 
 #[utoipa::path(patch, path = "/v1/organizations/{org}", tag = "organizations", params(("org" = String, Path)),

@@ -886,6 +886,9 @@ pub async fn api_keys_are_shown_once_and_work_until_revoked(env: Env) {
     assert!(detail.contains("api_keys:read"), "{detail}");
     env.call(Method::GET, "/v1/me", Some(&key), None).await.problem(403);
 
+    let one = env.http.get(format!("{}/v1/api-keys/{id}", env.base)).bearer_auth(&owner).send().await.unwrap();
+    assert!(one.headers().contains_key("etag"));
+
     // Listed without the secret, with when it was last used.
     let listed = env.call(Method::GET, "/v1/api-keys", Some(&owner), None).await;
     let items = listed.body["items"].as_array().unwrap();
@@ -1209,6 +1212,19 @@ pub async fn organizations_members_and_invitations(env: Env) {
     let (ada, _, signup) = env.signup("ada@example.com").await;
     let org = signup["organization"]["id"].as_str().unwrap().to_string();
     let members = format!("/v1/organizations/{org}/members");
+
+    // Its representation has an ETag like every single resource.
+    let fetched = env.http.get(format!("{}/v1/organizations/{org}", env.base)).bearer_auth(&ada).send().await.unwrap();
+    let tag = fetched.headers()["etag"].to_str().unwrap().to_string();
+    let cached = env
+        .http
+        .get(format!("{}/v1/organizations/{org}", env.base))
+        .bearer_auth(&ada)
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
 
     // A second organization of one's own.
     let second = env.call(Method::POST, "/v1/organizations", Some(&ada), Some(json!({"name": "Side project"}))).await;
