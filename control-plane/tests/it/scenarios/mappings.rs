@@ -1,0 +1,239 @@
+//! MQTT↔Kafka mappings and an instance's Kafka topics, on the fleet.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::Env;
+
+pub async fn mappings_start_with_the_default_and_reach_the_fleet(env: Env) {
+    let (token, _, _) = env.signup("bridge@example.com").await;
+    let instance = env.create_instance(&token, "bridge").await;
+    let id = instance["id"].as_str().unwrap();
+    let path = format!("/v1/instances/{id}/mappings");
+
+    // A new instance has the default mapping, and the broker has it already.
+    let listed = env.call(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{listed:?}");
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed:?}");
+    let default = &items[0];
+    assert_eq!(default["instance_id"], id);
+    assert_eq!(
+        (&default["mqtt_filter"], &default["kafka_topic"], &default["direction"], &default["mqtt_topic_prefix"]),
+        (&json!("#"), &json!("mqtt"), &json!("both"), &json!(""))
+    );
+    assert!(default["created_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{default}");
+    assert!(listed.body["next_page_token"].is_null());
+    let default_id = default["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        env.broker_mappings(id),
+        json!([{"id": default_id, "mqtt_filter": "#", "kafka_topic": "mqtt", "direction": "both"}])
+    );
+
+    // Create: 201 with the mapping and where it lives; the broker has the new set.
+    let created = env
+        .call(
+            Method::POST,
+            &path,
+            Some(&token),
+            Some(json!({"mqtt_filter": "sensors/+/temp", "kafka_topic": "temperatures", "direction": "mqtt_to_kafka"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    assert_eq!(created.body["direction"], "mqtt_to_kafka");
+    assert_eq!(created.body["mqtt_filter"], "sensors/+/temp");
+    assert_eq!(created.body["kafka_topic"], "temperatures");
+    let mid = created.body["id"].as_str().unwrap().to_string();
+    let got = env.call(Method::GET, &format!("{path}/{mid}"), Some(&token), None).await;
+    assert_eq!(got.status, StatusCode::OK, "{got:?}");
+    assert_eq!(got.body, created.body);
+    let broker = env.broker_mappings(id);
+    assert_eq!(broker.as_array().unwrap().len(), 2, "{broker}");
+    assert_eq!(
+        broker[1],
+        json!({"id": mid, "mqtt_filter": "sensors/+/temp", "kafka_topic": "temperatures", "direction": "mqtt_to_kafka"})
+    );
+
+    // The direction defaults to both.
+    let commands = env
+        .call(Method::POST, &path, Some(&token), Some(json!({"mqtt_filter": "cmd/#", "kafka_topic": "commands"})))
+        .await;
+    assert_eq!(commands.status, StatusCode::CREATED, "{commands:?}");
+    assert_eq!(commands.body["direction"], "both");
+    let commands_id = commands.body["id"].as_str().unwrap().to_string();
+    // A topic prefix the Kafka side does not see reaches the broker, and "" removes it.
+    let prefixed = env
+        .call(Method::PATCH, &format!("{path}/{commands_id}"), Some(&token), Some(json!({"mqtt_topic_prefix": "cmd/"})))
+        .await;
+    assert_eq!(prefixed.body["mqtt_topic_prefix"], "cmd/", "{prefixed:?}");
+    assert_eq!(env.broker_mappings(id)[2]["mqtt_topic_prefix"], "cmd/");
+    let plain = env
+        .call(Method::PATCH, &format!("{path}/{commands_id}"), Some(&token), Some(json!({"mqtt_topic_prefix": ""})))
+        .await;
+    assert_eq!(plain.body["mqtt_topic_prefix"], "", "{plain:?}");
+    assert_eq!(env.broker_mappings(id)[2].get("mqtt_topic_prefix"), None);
+
+    // Change: PATCH changes only what it names, and the broker follows.
+    let changed = env
+        .call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(json!({"direction": "kafka_to_mqtt"})))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{changed:?}");
+    assert_eq!(changed.body["direction"], "kafka_to_mqtt");
+    assert_eq!(changed.body["mqtt_filter"], "sensors/+/temp");
+    assert_eq!(changed.body["created_at"], created.body["created_at"]);
+    assert_eq!(env.broker_mappings(id)[1]["direction"], "kafka_to_mqtt");
+    let moved =
+        env.call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(json!({"kafka_topic": "temps.v2"}))).await;
+    assert_eq!(moved.body["kafka_topic"], "temps.v2", "{moved:?}");
+    assert_eq!(moved.body["direction"], "kafka_to_mqtt");
+    // Onto another mapping's pair: 409; an unchanged PATCH is fine.
+    let clash = json!({"mqtt_filter": "cmd/#", "kafka_topic": "commands"});
+    let detail = env.call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(clash)).await.problem(409);
+    assert!(detail.contains("already maps"), "{detail}");
+    let same = env.call(Method::PATCH, &format!("{path}/{mid}"), Some(&token), Some(json!({}))).await;
+    assert_eq!(same.body, moved.body);
+    env.call(Method::PATCH, &format!("{path}/no-such-mapping"), Some(&token), Some(json!({}))).await.problem(404);
+
+    // Pages, oldest first.
+    let first = env.call(Method::GET, &format!("{path}?page_size=2"), Some(&token), None).await;
+    let ids: Vec<_> = first.body["items"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(ids, [json!(default_id), json!(mid)]);
+    let next = first.body["next_page_token"].as_str().unwrap();
+    let second = env.call(Method::GET, &format!("{path}?page_size=2&page_token={next}"), Some(&token), None).await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second.body["items"][0]["id"], json!(commands_id));
+
+    // Delete, the default included: the broker is left with the rest, then none.
+    let deleted = env.call(Method::DELETE, &format!("{path}/{default_id}"), Some(&token), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
+    env.call(Method::GET, &format!("{path}/{default_id}"), Some(&token), None).await.problem(404);
+    env.call(Method::DELETE, &format!("{path}/{default_id}"), Some(&token), None).await.problem(404);
+    let left: Vec<_> = env.broker_mappings(id).as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(left, [json!(mid), json!(commands_id)]);
+    for gone in [&mid, &commands_id] {
+        let deleted = env.call(Method::DELETE, &format!("{path}/{gone}"), Some(&token), None).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
+    }
+    assert_eq!(env.call(Method::GET, &path, Some(&token), None).await.body["items"], json!([]));
+    assert_eq!(env.broker_mappings(id), json!([]));
+    // A user may put the default back.
+    let back =
+        env.call(Method::POST, &path, Some(&token), Some(json!({"mqtt_filter": "#", "kafka_topic": "mqtt"}))).await;
+    assert_eq!(back.status, StatusCode::CREATED, "{back:?}");
+    assert_eq!(env.broker_mappings(id).as_array().unwrap().len(), 1);
+}
+
+pub async fn mapping_input_is_validated(env: Env) {
+    let (token, _, _) = env.signup("mapcheck@example.com").await;
+    let instance = env.create_instance(&token, "mapcheck").await;
+    let path = format!("/v1/instances/{}/mappings", instance["id"].as_str().unwrap());
+    let create = |body: Value| env.call(Method::POST, &path, Some(&token), Some(body));
+    let long_topic = "t".repeat(250);
+    for (body, field) in [
+        (json!({"mqtt_filter": "a/#/b", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "a+", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "$share/g/a", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "$delayed/10/a", "kafka_topic": "t"}), "mqtt_filter"),
+        (json!({"mqtt_filter": "a", "kafka_topic": ""}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "."}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": ".."}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "a/b"}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "a b"}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": long_topic}), "kafka_topic"),
+        (json!({"mqtt_filter": "a", "kafka_topic": "t", "direction": "sideways"}), "body"),
+        (json!({"mqtt_filter": "a/#", "kafka_topic": "t", "mqtt_topic_prefix": "a/+/"}), "mqtt_topic_prefix"),
+        (json!({"mqtt_filter": "sensors/#", "kafka_topic": "t", "mqtt_topic_prefix": "devices/"}), "mqtt_topic_prefix"),
+        (json!({"kafka_topic": "t"}), "body"),
+    ] {
+        let a = create(body.clone()).await;
+        a.problem(422);
+        assert_eq!(a.body["field"], field, "{body}: {a:?}");
+    }
+    let a = create(json!({"mqtt_filter": "a", "kafka_topic": "t".repeat(249)})).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+
+    // The same filter and topic twice: 409, whatever the direction.
+    let first = create(json!({"mqtt_filter": "s/#", "kafka_topic": "s", "direction": "mqtt_to_kafka"})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    let detail =
+        create(json!({"mqtt_filter": "s/#", "kafka_topic": "s", "direction": "kafka_to_mqtt"})).await.problem(409);
+    assert!(detail.contains("already maps"), "{detail}");
+    // A PATCH is checked like a create.
+    let mapping = format!("{path}/{}", first.body["id"].as_str().unwrap());
+    for (body, field) in [
+        (json!({"mqtt_filter": "$share/g/s"}), "mqtt_filter"),
+        (json!({"kafka_topic": ".."}), "kafka_topic"),
+        (json!({"direction": "up"}), "body"),
+        (json!({"mqtt_topic_prefix": "other/", "direction": "both"}), "mqtt_topic_prefix"),
+    ] {
+        let a = env.call(Method::PATCH, &mapping, Some(&token), Some(body.clone())).await;
+        a.problem(422);
+        assert_eq!(a.body["field"], field, "{body}: {a:?}");
+    }
+    assert_eq!(env.call(Method::GET, &mapping, Some(&token), None).await.body, first.body);
+    // Nothing goes to MQTT, so the prefix only shortens keys: any prefix fits.
+    let shortened = env.call(Method::PATCH, &mapping, Some(&token), Some(json!({"mqtt_topic_prefix": "other/"}))).await;
+    assert_eq!(shortened.status, StatusCode::OK, "{shortened:?}");
+    // Now records would reach MQTT under a prefix the filter does not match.
+    let a = env.call(Method::PATCH, &mapping, Some(&token), Some(json!({"direction": "both"}))).await;
+    a.problem(422);
+    assert_eq!(a.body["field"], "mqtt_topic_prefix", "{a:?}");
+
+    // At most 100 per instance: the default and the two above, then 97 more.
+    for i in 0..97 {
+        let a = create(json!({"mqtt_filter": format!("n/{i}"), "kafka_topic": "n"})).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{i}: {a:?}");
+    }
+    let detail = create(json!({"mqtt_filter": "n/last", "kafka_topic": "n"})).await.problem(409);
+    assert!(detail.contains("at most 100"), "{detail}");
+    let all = env.call(Method::GET, &format!("{path}?page_size=200"), Some(&token), None).await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 100);
+}
+
+pub async fn topics_are_managed_on_the_fleet_through_the_api(env: Env) {
+    let (token, _, _) = env.signup("kafka@example.com").await;
+    let instance = env.create_instance(&token, "stream").await;
+    let id = instance["id"].as_str().unwrap().to_string();
+    let topics = format!("/v1/instances/{id}/topics");
+
+    let made = env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "telemetry", "partitions": 3}))).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    assert_eq!(
+        made.body,
+        json!({"name": "telemetry", "partitions": 3, "retention_ms": 604_800_000, "retention_bytes": -1})
+    );
+    // The broker's catalog has it.
+    let catalog = std::fs::read_to_string(env.broker_dir.join("catalog.json")).expect("the broker's catalog");
+    let catalog: Value = serde_json::from_str(&catalog).unwrap();
+    assert_eq!(catalog["namespaces"][&id]["telemetry"]["partitions"], 3, "{catalog}");
+
+    let listed = env.call(Method::GET, &topics, Some(&token), None).await;
+    assert!(listed.body["items"].as_array().unwrap().iter().any(|t| t["name"] == "telemetry"), "{listed:?}");
+    env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "telemetry"}))).await.problem(409);
+    env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "no spaces"}))).await.problem(422);
+    env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "zero", "partitions": 0}))).await.problem(422);
+
+    let topic = format!("{topics}/telemetry");
+    let grown =
+        env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 6, "retention_ms": 3_600_000}))).await;
+    assert_eq!(grown.status, StatusCode::OK, "{grown:?}");
+    assert_eq!((grown.body["partitions"].as_i64(), grown.body["retention_ms"].as_i64()), (Some(6), Some(3_600_000)));
+    assert!(
+        env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 2})))
+            .await
+            .problem(422)
+            .contains("partitions")
+    );
+    assert_eq!(env.call(Method::GET, &topic, Some(&token), None).await.body["partitions"], 6);
+
+    // Another organization neither sees nor touches it.
+    let (other, _, _) = env.signup("eve@example.com").await;
+    env.call(Method::GET, &topics, Some(&other), None).await.problem(404);
+    env.call(Method::DELETE, &topic, Some(&other), None).await.problem(404);
+
+    assert_eq!(env.call(Method::DELETE, &topic, Some(&token), None).await.status, StatusCode::NO_CONTENT);
+    env.call(Method::GET, &topic, Some(&token), None).await.problem(404);
+    env.call(Method::DELETE, &topic, Some(&token), None).await.problem(404);
+    env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 9}))).await.problem(404);
+}
