@@ -56,7 +56,7 @@ pub enum InternalError {
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("mail: {0}")]
-    Mail(String),
+    Mail(#[from] crate::mailer::MailError),
 }
 
 impl From<sqlx::Error> for ApiError {

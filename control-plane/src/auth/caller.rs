@@ -44,7 +44,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let caller = Caller::of(&parts.headers, state).await?;
+        let caller = match parts.extensions.get::<Caller>() {
+            Some(found) => found.clone(),
+            None => Caller::of(&parts.headers, state).await?,
+        };
         tracing::Span::current().record("user", tracing::field::display(&caller.actor));
         Ok(caller)
     }
@@ -71,7 +74,7 @@ impl Caller {
             .membership_role(&claims.sub, &claims.org)
             .await?
             .ok_or(ApiError::Unauthorized("the user is no longer a member of the token's organization"))?;
-        Ok(Caller { actor: Actor::User(claims.sub), organization_id: claims.org, role: parse_role(&role)? })
+        Ok(Caller { actor: Actor::User(claims.sub), organization_id: claims.org, role: Role::stored(&role)? })
     }
 
     async fn of_api_key(key: &str, state: &AppState) -> ApiResult<Caller> {
@@ -82,7 +85,11 @@ impl Caller {
             return Err(ApiError::Unauthorized("the API key is invalid, expired or revoked"));
         }
         state.store.touch_api_key(&row.id, now).await?;
-        Ok(Caller { actor: Actor::ApiKey(row.id), organization_id: row.organization_id, role: parse_role(&row.role)? })
+        Ok(Caller {
+            actor: Actor::ApiKey(row.id),
+            organization_id: row.organization_id,
+            role: Role::stored(&row.role)?,
+        })
     }
 
     /// `Ok` when the caller's role allows `permission`; 403 naming it otherwise.
@@ -101,8 +108,4 @@ impl Caller {
             Actor::ApiKey(_) => None,
         }
     }
-}
-
-fn parse_role(role: &str) -> ApiResult<Role> {
-    role.parse().map_err(|()| crate::error::InternalError::Corrupt(format!("unknown role {role:?}")).into())
 }

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::InternalError;
+
 /// A member's (or an API key's) role in an organization, most powerful first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
@@ -129,6 +131,13 @@ impl Role {
     /// member: never more than its own, and only owners make owners.
     pub fn can_grant(self, other: Role) -> bool {
         self.allows(Permission::ApiKeysWrite) && (self == Role::Owner || other != Role::Owner)
+    }
+}
+
+impl Role {
+    /// A role as the database holds it; anything else there is corrupt data.
+    pub fn stored(text: &str) -> Result<Role, InternalError> {
+        text.parse().map_err(|()| InternalError::Corrupt(format!("unknown role {text:?}")))
     }
 }
 

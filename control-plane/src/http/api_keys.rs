@@ -10,10 +10,10 @@ use omnibus_api::rest::{ApiKey, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, 
 
 use super::AppState;
 use super::conditional::{Preconditions, with_etag};
-use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::extract::{ApiJson, ApiQuery, PageParams, display_name, paginate};
 use crate::auth::{Caller, Permission, Role, new_api_key};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
-use crate::error::{ApiError, ApiResult, InternalError};
+use crate::error::{ApiError, ApiResult};
 use crate::store::ApiKeyRow;
 
 const NOT_FOUND: &str = "no API key with that id in this organization";
@@ -38,10 +38,7 @@ pub async fn create(
     if !caller.role.can_grant(role) {
         return Err(ApiError::Forbidden(format!("the {} role may not create {role} keys", caller.role)));
     }
-    let name = request.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::validation("name", "name must be 1-100 characters"));
-    }
+    let name = display_name("name", &request.name)?;
     let now = now_ms();
     let expires_at = match request.expires_at.as_deref() {
         None => None,
@@ -55,7 +52,7 @@ pub async fn create(
     let row = ApiKeyRow {
         id: uuid::Uuid::now_v7().to_string(),
         organization_id: caller.organization_id.clone(),
-        name: name.to_owned(),
+        name,
         role: role.as_str().to_owned(),
         key_hash,
         prefix: key.chars().take(PREFIX_LEN).collect(),
@@ -120,7 +117,7 @@ pub async fn get(
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     caller.require(Permission::ApiKeysWrite)?;
     let row = state.store.api_key(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
-    let role = stored_role(&row)?;
+    let role = Role::stored(&row.role)?;
     if !caller.role.can_grant(role) {
         return Err(ApiError::Forbidden(format!("the {} role may not revoke {role} keys", caller.role)));
     }
@@ -151,15 +148,11 @@ pub fn name_of(role: Role) -> RoleName {
     }
 }
 
-fn stored_role(row: &ApiKeyRow) -> ApiResult<Role> {
-    row.role.parse().map_err(|()| InternalError::Corrupt(format!("API key {} has role {:?}", row.id, row.role)).into())
-}
-
 fn to_api(row: &ApiKeyRow) -> ApiResult<ApiKey> {
     Ok(ApiKey {
         id: row.id.clone(),
         name: row.name.clone(),
-        role: name_of(stored_role(row)?),
+        role: name_of(Role::stored(&row.role)?),
         prefix: row.prefix.clone(),
         created_by: row.created_by.clone(),
         created_at: rfc3339(row.created_at),

@@ -31,7 +31,7 @@ pub struct SignedIn {
     pub organization_ids: Vec<String>,
 }
 
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if !matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
         return next.run(request).await;
     }
@@ -44,6 +44,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| "unknown".to_owned(), |ConnectInfo(peer)| peer.ip().to_string());
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let caller = Caller::of(request.headers(), &state).await.ok();
+    if let Some(caller) = &caller {
+        // Found once per request: the idempotency layer and the handler take it from here.
+        request.extensions_mut().insert(caller.clone());
+    }
     let response = next.run(request).await;
 
     let status = response.status();

@@ -12,7 +12,7 @@ use omnibus_api::rest::{
 
 use super::AppState;
 use super::audit::SignedIn;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, display_name};
 use super::login_limit::LoginLimit;
 use crate::auth::{Caller, hash_password, new_refresh_token, refresh_token_digest, verify_password};
 use crate::clock::{now_ms, rfc3339};
@@ -35,18 +35,14 @@ const REFRESH_INVALID: &str = "the refresh token is invalid, expired or already 
 pub async fn signup(State(state): State<AppState>, ApiJson(request): ApiJson<SignupRequest>) -> ApiResult<Response> {
     let email = normalize_email(&request.email)?;
     validate_password(&request.password)?;
-    let org_name = request.organization_name.trim();
-    if org_name.is_empty() || org_name.chars().count() > 100 {
-        return Err(ApiError::validation("organization_name", "organization_name must be 1-100 characters"));
-    }
+    let org_name = display_name("organization_name", &request.organization_name)?;
     let password = request.password;
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| InternalError::PasswordHash(e.to_string()))??;
     let now = now_ms();
     let user = UserRow { id: uuid::Uuid::now_v7().to_string(), email, password_hash, created_at: now };
-    let organization =
-        OrganizationRow { id: uuid::Uuid::now_v7().to_string(), name: org_name.to_string(), created_at: now };
+    let organization = OrganizationRow { id: uuid::Uuid::now_v7().to_string(), name: org_name, created_at: now };
     match state.store.create_signup(NewSignup { user: &user, organization: &organization }).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => {

@@ -7,7 +7,7 @@ use omnibus_api::rest::{
     UpdateCredentialRequest,
 };
 
-use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::extract::{ApiJson, ApiQuery, PageParams, display_name, paginate};
 use super::instances::{live_instance, to_api};
 use super::{AppState, FLEET_WAIT};
 use crate::auth::{Caller, Permission};
@@ -39,10 +39,7 @@ pub async fn create(
     caller.require(Permission::CredentialsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
     let name = match request.name {
-        Some(name) if name.trim().is_empty() || name.chars().count() > 100 => {
-            return Err(ApiError::validation("name", "name must be 1-100 characters"));
-        }
-        Some(name) => name.trim().to_string(),
+        Some(name) => display_name("name", &name)?,
         None => "default".to_string(),
     };
     let acl = match request.acl {
@@ -188,10 +185,7 @@ pub async fn update(
     let current =
         state.store.credential(&instance.id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
     let name = match request.name {
-        Some(name) if name.trim().is_empty() || name.chars().count() > 100 => {
-            return Err(ApiError::validation("name", "name must be 1-100 characters"));
-        }
-        Some(name) => name.trim().to_string(),
+        Some(name) => display_name("name", &name)?,
         None => current.name.clone(),
     };
     let acl = match request.acl {

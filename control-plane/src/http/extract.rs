@@ -60,6 +60,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A display name (of a credential, an API key, an organization): trimmed,
+/// 1-100 characters.
+pub fn display_name(field: &'static str, name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::validation(field, format!("{field} must be 1-100 characters")));
+    }
+    Ok(name.to_owned())
+}
+
 /// `?page_size=&page_token=` of list endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

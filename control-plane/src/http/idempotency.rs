@@ -136,9 +136,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 
 async fn keyed(state: &AppState, key: &str, request: Request, next: Next) -> ApiResult<Response> {
     let keys = &state.idempotency;
-    let scope = match Caller::of(request.headers(), state).await {
-        Ok(caller) => format!("{} in {}", caller.actor, caller.organization_id),
-        Err(_) => "anonymous".to_owned(),
+    let caller = match request.extensions().get::<Caller>() {
+        Some(found) => Some(found.clone()),
+        None => Caller::of(request.headers(), state).await.ok(),
+    };
+    let scope = match caller {
+        Some(caller) => format!("{} in {}", caller.actor, caller.organization_id),
+        None => "anonymous".to_owned(),
     };
     let (parts, body) = request.into_parts();
     let body = read(body, &parts.headers).await?;

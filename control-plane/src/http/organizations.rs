@@ -16,7 +16,7 @@ use omnibus_api::rest::{
 use super::AppState;
 use super::api_keys::{name_of, role_of};
 use super::conditional::{Preconditions, with_etag};
-use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::extract::{ApiJson, ApiQuery, PageParams, display_name, paginate};
 use crate::auth::{Caller, Permission, Role, new_invitation_token, refresh_token_digest};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
@@ -36,7 +36,7 @@ async fn role_in(state: &AppState, caller: &Caller, organization_id: &str) -> Ap
     };
     let role =
         state.store.membership_role(user_id, organization_id).await?.ok_or(ApiError::NotFound(NO_ORGANIZATION))?;
-    role.parse().map_err(|()| InternalError::Corrupt(format!("unknown role {role:?}")).into())
+    Ok(Role::stored(&role)?)
 }
 
 /// `role_in`, requiring `permission` there.
@@ -50,14 +50,6 @@ async fn require_in(
     let acting = Caller { role, organization_id: organization_id.to_owned(), actor: caller.actor.clone() };
     acting.require(permission)?;
     Ok(role)
-}
-
-fn valid_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::validation("name", "name must be 1-100 characters"));
-    }
-    Ok(name.to_owned())
 }
 
 fn to_organization(row: OrganizationRow) -> Organization {
@@ -79,7 +71,7 @@ pub async fn create(
     let user_id = caller.user_id().ok_or_else(|| ApiError::Forbidden("API keys cannot create organizations".into()))?;
     let row = OrganizationRow {
         id: uuid::Uuid::now_v7().to_string(),
-        name: valid_name(&request.name)?,
+        name: display_name("name", &request.name)?,
         created_at: now_ms(),
     };
     state.store.create_organization(&row, user_id).await?;
@@ -142,7 +134,7 @@ pub async fn update(
     ApiJson(request): ApiJson<OrganizationRequest>,
 ) -> ApiResult<axum::Json<Organization>> {
     require_in(&state, &caller, &org, Permission::OrganizationWrite).await?;
-    let name = valid_name(&request.name)?;
+    let name = display_name("name", &request.name)?;
     if !state.store.rename_organization(&org, &name).await? {
         return Err(ApiError::NotFound(NO_ORGANIZATION));
     }
@@ -167,7 +159,7 @@ pub async fn members(
     let items = rows
         .into_iter()
         .map(|row| {
-            let role = row.role.parse().map_err(|()| InternalError::Corrupt(format!("unknown role {:?}", row.role)))?;
+            let role = Role::stored(&row.role)?;
             Ok(Member {
                 user_id: row.user_id,
                 email: row.email,
@@ -244,7 +236,7 @@ pub async fn remove_member(
 
 async fn member_role(state: &AppState, org: &str, user_id: &str) -> ApiResult<Role> {
     let role = state.store.membership_role(user_id, org).await?.ok_or(ApiError::NotFound("no such member"))?;
-    role.parse().map_err(|()| InternalError::Corrupt(format!("unknown role {role:?}")).into())
+    Ok(Role::stored(&role)?)
 }
 
 fn membership_changed(change: MembershipChange) -> ApiResult<()> {
@@ -304,7 +296,7 @@ pub async fn invite(
             rfc3339(row.expires_at),
         ),
     };
-    state.mailer.send(&mail).await.map_err(|e| InternalError::Mail(e.to_string()))?;
+    state.mailer.send(&mail).await.map_err(InternalError::from)?;
     tracing::info!(organization = %org, invitation = %row.id, role = %role, by = %caller.actor, "invitation sent");
     let location = format!("/v1/organizations/{org}/invitations/{}", row.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(to_invitation(&row)?)))
@@ -379,7 +371,7 @@ pub async fn accept(
 }
 
 fn to_invitation(row: &InvitationRow) -> ApiResult<Invitation> {
-    let role: Role = row.role.parse().map_err(|()| InternalError::Corrupt(format!("unknown role {:?}", row.role)))?;
+    let role = Role::stored(&row.role)?;
     Ok(Invitation {
         id: row.id.clone(),
         organization_id: row.organization_id.clone(),

@@ -126,6 +126,6 @@ async fn send_token(
             rfc3339(now + ttl_ms)
         ),
     };
-    state.mailer.send(&mail).await.map_err(|e| InternalError::Mail(e.to_string()))?;
+    state.mailer.send(&mail).await.map_err(InternalError::from)?;
     Ok(())
 }
