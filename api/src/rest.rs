@@ -761,3 +761,109 @@ pub struct Health {
     /// `ok` when the database answers.
     pub status: String,
 }
+
+// ---- operator: fleets and quota overrides ---------------------------------
+
+/// Whether a fleet takes new instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FleetState {
+    /// New instances of its region may be placed on it.
+    Active,
+    /// It keeps the instances it has and takes no new ones.
+    Draining,
+}
+
+/// A fleet of brokers serving one region, as platform operators see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a1b2-0000-7000-8000-00000000f1ee", "name": "eu-west-1a", "region": "eu-west-1",
+    "endpoint": "http://fleet-a.eu-west-1.internal:9190", "capacity": 500, "state": "active",
+    "instances": 42, "created_at": "2026-12-01T12:00:00Z", "updated_at": "2026-12-01T12:00:00Z"
+}))]
+pub struct Fleet {
+    pub id: String,
+    /// Unique; fleets of the configuration are named after their region.
+    pub name: String,
+    pub region: String,
+    /// gRPC address (`http://host:port`) of any broker of the fleet.
+    pub endpoint: String,
+    /// How many instances it may hold.
+    pub capacity: u32,
+    pub state: FleetState,
+    /// Instances placed on it, those being deleted included.
+    pub instances: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "eu-west-1b", "region": "eu-west-1", "endpoint": "http://fleet-b.eu-west-1.internal:9190", "capacity": 500
+}))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterFleetRequest {
+    /// 1-63 lowercase letters, digits and '-'; unique.
+    pub name: String,
+    /// A new name makes a new region, listed in `/v1/regions` from now on.
+    pub region: String,
+    pub endpoint: String,
+    /// At least 1.
+    pub capacity: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"capacity": 800}))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFleetRequest {
+    /// Where its instances are applied from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Lower than the instances it holds is allowed: it then takes no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FleetPage {
+    /// In registration order.
+    pub items: Vec<Fleet>,
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+}
+
+/// Quotas a platform operator gives one instance over its plan's; an absent
+/// field keeps the plan's value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"max_connections": 50000, "max_packet_size": 4194304}))]
+#[serde(deny_unknown_fields)]
+pub struct QuotaOverrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_subscriptions_per_session: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queued_messages: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retained_messages: Option<u32>,
+    /// Bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_packet_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_inflight: Option<u32>,
+}
+
+/// An instance's quotas: its plan's, the overrides, and what the fleet enforces.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InstanceQuotas {
+    pub instance_id: String,
+    pub plan: String,
+    /// Absent for a plan no longer in the catalogue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_mqtt: Option<PlanMqttLimits>,
+    pub overrides: QuotaOverrides,
+    /// The plan's quotas with the overrides applied; absent (and the
+    /// overrides unused) for a plan no longer in the catalogue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_mqtt: Option<PlanMqttLimits>,
+}

@@ -37,8 +37,10 @@ pub struct ControlPlaneConfig {
     /// Where people reach the console and this API, for links in emails.
     /// Default `http://localhost:8080`.
     pub public_url: String,
-    /// Regions instances can be placed in, each served by one fleet.
-    /// Default: one region `local` whose fleet is at `http://127.0.0.1:9190`.
+    /// Regions, each with the fleet it starts with (named after the region).
+    /// Platform operators may register more fleets, and regions, through
+    /// `/v1/operator/fleets`. Default: one region `local` whose fleet is at
+    /// `http://127.0.0.1:9190`.
     pub regions: Vec<RegionConfig>,
     /// Region of instances created without one. Default: the first region.
     pub default_region: Option<String>,
@@ -50,13 +52,29 @@ pub struct ControlPlaneConfig {
     pub secrets: ControlPlaneSecrets,
 }
 
-/// A region and the gRPC address of its fleet.
+/// A region and its first fleet: declared again at every start, so the
+/// configuration's endpoint and capacity win over changes made through the
+/// API (a drain is kept).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionConfig {
     pub name: String,
     /// `http://host:port` of any broker of the region's fleet.
     pub fleet_endpoint: String,
+    /// Instances the fleet may hold. Default 1000.
+    #[serde(default = "default_fleet_capacity")]
+    pub fleet_capacity: u32,
+}
+
+fn default_fleet_capacity() -> u32 {
+    1000
+}
+
+impl RegionConfig {
+    /// A region whose fleet has the default capacity.
+    pub fn new(name: impl Into<String>, fleet_endpoint: impl Into<String>) -> RegionConfig {
+        RegionConfig { name: name.into(), fleet_endpoint: fleet_endpoint.into(), fleet_capacity: default_fleet_capacity() }
+    }
 }
 
 /// Secret settings. `Debug` prints nothing of them.
@@ -90,7 +108,7 @@ impl Default for ControlPlaneConfig {
             login_window_secs: 900,
             mail_from: "Omnibus <no-reply@localhost>".into(),
             public_url: "http://localhost:8080".into(),
-            regions: vec![RegionConfig { name: "local".into(), fleet_endpoint: "http://127.0.0.1:9190".into() }],
+            regions: vec![RegionConfig::new("local", "http://127.0.0.1:9190")],
             default_region: None,
             resync_interval_secs: 10,
             secrets: ControlPlaneSecrets::default(),

@@ -1,8 +1,9 @@
-//! gRPC clients of the regions' fleets. Every call carries the caller's
+//! gRPC clients of the fleets. Every call carries the caller's
 //! OpenTelemetry context in a W3C `traceparent` header, so a trace runs from
 //! the REST request through the reconciler into the broker.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use omnibus_api::fleet::fleet_client::FleetClient;
@@ -13,49 +14,52 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::config::RegionConfig;
-
 pub type Client = FleetClient<InterceptedService<Channel, PropagateTrace>>;
 
 #[derive(Debug, thiserror::Error)]
-#[error("region {region}: invalid fleet endpoint {endpoint:?}: {source}")]
-pub struct FleetConfigError {
-    region: String,
+#[error("invalid fleet endpoint {endpoint:?}: {reason}")]
+pub struct EndpointError {
     endpoint: String,
-    source: tonic::transport::Error,
+    reason: String,
 }
 
-/// One client per region; channels connect lazily and reconnect by themselves.
-#[derive(Clone)]
+/// One client per fleet endpoint, made on first use; channels connect lazily
+/// and reconnect by themselves. Which fleet an instance is on is the store's.
+#[derive(Clone, Default)]
 pub struct Fleets {
-    clients: HashMap<String, Client>,
+    clients: Arc<Mutex<HashMap<String, Client>>>,
 }
 
 impl Fleets {
-    pub fn new(regions: &[RegionConfig]) -> Result<Fleets, FleetConfigError> {
-        let mut clients = HashMap::new();
-        for region in regions {
-            let endpoint = Endpoint::from_shared(region.fleet_endpoint.clone())
-                .map_err(|source| FleetConfigError {
-                    region: region.name.clone(),
-                    endpoint: region.fleet_endpoint.clone(),
-                    source,
-                })?
-                .connect_timeout(Duration::from_secs(2))
-                .timeout(Duration::from_secs(5));
-            let channel = endpoint.connect_lazy();
-            clients.insert(region.name.clone(), FleetClient::with_interceptor(channel, PropagateTrace));
+    /// The client of the fleet at `endpoint` (`http://host:port`).
+    pub fn client(&self, endpoint: &str) -> Result<Client, EndpointError> {
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(endpoint) {
+            return Ok(client.clone());
         }
-        Ok(Fleets { clients })
+        let channel = parse(endpoint)?.connect_lazy();
+        let client = FleetClient::with_interceptor(channel, PropagateTrace);
+        clients.insert(endpoint.to_owned(), client.clone());
+        Ok(client)
     }
+}
 
-    pub fn client(&self, region: &str) -> Option<Client> {
-        self.clients.get(region).cloned()
-    }
+/// Checks a fleet endpoint the way [`Fleets::client`] will use it.
+pub fn check_endpoint(endpoint: &str) -> Result<(), EndpointError> {
+    parse(endpoint).map(drop)
+}
 
-    pub fn has_region(&self, region: &str) -> bool {
-        self.clients.contains_key(region)
+fn parse(endpoint: &str) -> Result<Endpoint, EndpointError> {
+    let error = |reason: String| EndpointError { endpoint: endpoint.to_owned(), reason };
+    // The fleet service is plaintext gRPC on the operator's private network;
+    // tonic is built without TLS, so an https:// endpoint could never connect.
+    if !endpoint.starts_with("http://") {
+        return Err(error("it must be http://host:port".into()));
     }
+    Ok(Endpoint::from_shared(endpoint.to_owned())
+        .map_err(|e| error(e.to_string()))?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5)))
 }
 
 /// Injects the current span's context into outgoing request metadata.

@@ -13,6 +13,7 @@ mod instances;
 mod login_limit;
 mod mappings;
 mod me;
+mod operator;
 mod ops;
 mod organizations;
 mod plans;
@@ -81,6 +82,7 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
         (name = "plans", description = "The plan catalogue (what each plan costs and gives) and the regions"),
         (name = "topics", description = "An instance's Kafka topics"),
         (name = "mappings", description = "MQTT↔Kafka mappings: which MQTT topics of an instance are written to which Kafka topic, and back"),
+        (name = "operator", description = "Platform operators only: fleets, placement capacity and draining, per-instance quota overrides, the platform's audit log"),
         (name = "operations", description = "Health, metrics and this document")
     )
 )]
@@ -159,6 +161,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(mappings::get, mappings::update, mappings::delete))
         .routes(routes!(plans::list))
         .routes(routes!(regions::list))
+        .routes(routes!(operator::register_fleet, operator::list_fleets))
+        .routes(routes!(operator::get_fleet, operator::update_fleet, operator::delete_fleet))
+        .routes(routes!(operator::drain_fleet))
+        .routes(routes!(operator::resume_fleet))
+        .routes(routes!(operator::get_quotas, operator::put_quotas))
+        .routes(routes!(operator::audit_events))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi_json))

@@ -33,8 +33,12 @@ pub use http::openapi_json;
 pub enum ControlPlaneError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    #[error(transparent)]
-    Fleet(#[from] fleet::FleetConfigError),
+    #[error("region {region}: {source}")]
+    Fleet { region: String, source: fleet::EndpointError },
+    #[error("declaring the configured fleets: {0}")]
+    DeclareFleets(sqlx::Error),
+    #[error("database: {0}")]
+    Database(sqlx::Error),
     #[error("the default region {0:?} is not among the configured regions")]
     DefaultRegion(String),
     #[error("cannot read or create the token key {path}: {source}")]
@@ -61,7 +65,20 @@ impl ControlPlane {
         if let Some(region) = config.default_region.as_ref().filter(|r| !config.regions.iter().any(|c| &c.name == *r)) {
             return Err(ControlPlaneError::DefaultRegion(region.clone()));
         }
+        for region in &config.regions {
+            fleet::check_endpoint(&region.fleet_endpoint)
+                .map_err(|source| ControlPlaneError::Fleet { region: region.name.clone(), source })?;
+        }
         let store = store::Store::connect(&config.database_url()).await?;
+        for region in &config.regions {
+            let spec = store::FleetSpec {
+                name: &region.name,
+                region: &region.name,
+                endpoint: &region.fleet_endpoint,
+                capacity: i64::from(region.fleet_capacity.max(1)),
+            };
+            store.declare_fleet(&spec, clock::now_ms()).await.map_err(ControlPlaneError::DeclareFleets)?;
+        }
         let secret = match &config.secrets.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => token_key(&config.data_dir.join("jwt.key"))?,
@@ -69,7 +86,7 @@ impl ControlPlane {
         let tokens = auth::Tokens::new(&secret, config.access_token_ttl_secs);
         let idempotency = http::IdempotencyKeys::new(&secret);
         let mailer = mailer::Outbox::new(config.data_dir.join("outbox"), config.mail_from.clone());
-        let fleets = fleet::Fleets::new(&config.regions)?;
+        let fleets = fleet::Fleets::default();
         let reconciler = reconciler::Reconciler::new(
             store.clone(),
             fleets.clone(),
@@ -122,6 +139,17 @@ impl ControlPlane {
         let _ = reconciler.await;
         served
     }
+}
+
+/// Makes the user with `email` a platform operator, or no longer one, in the
+/// configured database; false when no user has that address.
+pub async fn set_platform_operator(
+    config: &ControlPlaneConfig,
+    email: &str,
+    operator: bool,
+) -> Result<bool, ControlPlaneError> {
+    let store = store::Store::connect(&config.database_url()).await?;
+    Ok(store.set_platform_operator(&email.trim().to_lowercase(), operator).await.map_err(ControlPlaneError::Database)?)
 }
 
 /// Reads the token key, creating it (32 random bytes, mode 0600) on first start.

@@ -1,9 +1,11 @@
 //! The plan catalogue: the plans an instance can be on, what each costs and
 //! what it gives: how the instance's writes are made durable and what its
-//! MQTT clients may use. Quotas across protocols arrive with quota
+//! MQTT clients may use, and how a platform operator's per-instance quota
+//! overrides change that. Quotas across protocols arrive with quota
 //! enforcement and are added here.
 
 use omnibus_api::fleet;
+use omnibus_api::rest::{PlanMqttLimits, QuotaOverrides};
 
 /// How the broker acknowledges a write to an instance's logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,35 @@ pub struct MqttLimits {
     pub max_packet_size: u32,
     /// QoS 1 and 2 messages in flight per connection, each way.
     pub max_inflight: u32,
+}
+
+impl MqttLimits {
+    /// These limits with an operator's overrides in their place.
+    pub fn overridden(self, overrides: &QuotaOverrides) -> MqttLimits {
+        MqttLimits {
+            max_connections: overrides.max_connections.unwrap_or(self.max_connections),
+            max_subscriptions_per_session: overrides
+                .max_subscriptions_per_session
+                .unwrap_or(self.max_subscriptions_per_session),
+            max_queued_messages: overrides.max_queued_messages.unwrap_or(self.max_queued_messages),
+            max_retained_messages: overrides.max_retained_messages.unwrap_or(self.max_retained_messages),
+            max_packet_size: overrides.max_packet_size.unwrap_or(self.max_packet_size),
+            max_inflight: overrides.max_inflight.unwrap_or(self.max_inflight),
+        }
+    }
+}
+
+impl From<MqttLimits> for PlanMqttLimits {
+    fn from(limits: MqttLimits) -> PlanMqttLimits {
+        PlanMqttLimits {
+            max_connections: limits.max_connections,
+            max_subscriptions_per_session: limits.max_subscriptions_per_session,
+            max_queued_messages: limits.max_queued_messages,
+            max_retained_messages: limits.max_retained_messages,
+            max_packet_size: limits.max_packet_size,
+            max_inflight: limits.max_inflight,
+        }
+    }
 }
 
 /// One plan of the catalogue.
@@ -91,18 +122,19 @@ pub fn names() -> String {
     PLANS.iter().map(|plan| plan.name).collect::<Vec<_>>().join(", ")
 }
 
-/// The namespace an instance on `plan_name` is applied as. A plan no longer in
-/// the catalogue keeps the safest durability and the broker's own limits.
-pub fn namespace(id: &str, plan_name: &str) -> fleet::Namespace {
+/// The namespace an instance on `plan_name` is applied as, its plan's limits
+/// with `overrides` in their place. A plan no longer in the catalogue keeps
+/// the safest durability and the broker's own limits.
+pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet::Namespace {
     let plan = plan(plan_name);
     let durability = plan.map_or(Durability::Fsync, |plan| plan.durability);
-    let mqtt_limits = plan.map(|plan| fleet::MqttLimits {
-        max_connections: plan.mqtt.max_connections,
-        max_subscriptions_per_session: plan.mqtt.max_subscriptions_per_session,
-        max_queued_messages: plan.mqtt.max_queued_messages,
-        max_retained_messages: plan.mqtt.max_retained_messages,
-        max_packet_size: plan.mqtt.max_packet_size,
-        max_inflight: plan.mqtt.max_inflight,
+    let mqtt_limits = plan.map(|plan| plan.mqtt.overridden(overrides)).map(|limits| fleet::MqttLimits {
+        max_connections: limits.max_connections,
+        max_subscriptions_per_session: limits.max_subscriptions_per_session,
+        max_queued_messages: limits.max_queued_messages,
+        max_retained_messages: limits.max_retained_messages,
+        max_packet_size: limits.max_packet_size,
+        max_inflight: limits.max_inflight,
     });
     let (durability, flush_interval_ms) = match durability {
         Durability::Fsync => (fleet::Durability::Fsync, 0),
@@ -123,12 +155,22 @@ mod tests {
 
     #[test]
     fn plans_ship_their_durability_and_unknown_plans_fsync() {
-        let developer = namespace("i-1", "developer");
+        let none = QuotaOverrides::default();
+        let developer = namespace("i-1", "developer", &none);
         assert_eq!((developer.durability(), developer.flush_interval_ms), (fleet::Durability::Interval, 1000));
-        assert_eq!(namespace("i-1", "business").durability(), fleet::Durability::Fsync);
-        assert_eq!(namespace("i-1", "retired").durability(), fleet::Durability::Fsync);
+        assert_eq!(namespace("i-1", "business", &none).durability(), fleet::Durability::Fsync);
+        assert_eq!(namespace("i-1", "retired", &none).durability(), fleet::Durability::Fsync);
         assert_eq!(developer.mqtt_limits.map(|l| l.max_connections), Some(100));
-        assert!(namespace("i-1", "retired").mqtt_limits.is_none());
+        assert!(namespace("i-1", "retired", &none).mqtt_limits.is_none());
         assert_eq!(names(), "developer, standard, business");
+    }
+
+    #[test]
+    fn overrides_replace_only_the_limits_they_name() {
+        let overrides = QuotaOverrides { max_connections: Some(7), max_inflight: Some(3), ..QuotaOverrides::default() };
+        let limits = namespace("i-1", "standard", &overrides).mqtt_limits.unwrap();
+        assert_eq!((limits.max_connections, limits.max_inflight), (7, 3));
+        assert_eq!(limits.max_subscriptions_per_session, 1_000);
+        assert_eq!(limits.max_packet_size, 1024 * 1024);
     }
 }

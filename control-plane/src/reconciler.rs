@@ -28,7 +28,7 @@ use crate::clock::now_ms;
 use crate::fleet::Fleets;
 use crate::plans;
 use crate::secrets;
-use crate::store::{CredentialRow, CredentialState, MappingRow, Store};
+use crate::store::{CredentialRow, CredentialState, InstanceRow, MappingRow, Store};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a pass may hold an instance's lease before another control plane
@@ -63,8 +63,10 @@ struct Inner {
 
 #[derive(Debug, thiserror::Error)]
 enum PassError {
-    #[error("region {0} has no fleet configured")]
-    UnknownRegion(String),
+    #[error("the instance is placed on no fleet")]
+    NoFleet,
+    #[error(transparent)]
+    BadEndpoint(#[from] crate::fleet::EndpointError),
     #[error("fleet unreachable: {0}")]
     Unavailable(String),
     #[error("fleet refused: {0}")]
@@ -199,7 +201,9 @@ impl Reconciler {
                 };
                 tracing::warn!(error = %e, attempt, "reconcile failed; will retry");
                 let status = match e {
-                    PassError::Refused(_) | PassError::UnknownRegion(_) | PassError::Corrupt(_) => Some("failed"),
+                    PassError::Refused(_) | PassError::NoFleet | PassError::BadEndpoint(_) | PassError::Corrupt(_) => {
+                        Some("failed")
+                    }
                     PassError::Unavailable(_) | PassError::Database(_) => None,
                 };
                 self.record_failure(id, status, &e.to_string()).await;
@@ -237,11 +241,8 @@ impl Reconciler {
         let Some(instance) = store.instance(id).await? else {
             return Ok(());
         };
-        let mut client = self
-            .inner
-            .fleets
-            .client(&instance.region)
-            .ok_or_else(|| PassError::UnknownRegion(instance.region.clone()))?;
+        let endpoint = store.instance_fleet_endpoint(&instance.id).await?.ok_or(PassError::NoFleet)?;
+        let mut client = self.inner.fleets.client(&endpoint)?;
 
         if instance.status == "deleting" {
             client.delete_namespace(DeleteNamespaceRequest { namespace_id: instance.id.clone() }).await?;
@@ -251,7 +252,9 @@ impl Reconciler {
         }
 
         client
-            .apply_namespace(ApplyNamespaceRequest { namespace: Some(plans::namespace(&instance.id, &instance.plan)) })
+            .apply_namespace(ApplyNamespaceRequest {
+                namespace: Some(plans::namespace(&instance.id, &instance.plan, &quota_overrides(&instance)?)),
+            })
             .await?;
         let mappings =
             store.instance_mappings(&instance.id).await?.iter().map(wire_mapping).collect::<Result<_, _>>()?;
@@ -278,6 +281,13 @@ impl Reconciler {
             tracing::info!("instance ready");
         }
         Ok(())
+    }
+}
+
+fn quota_overrides(instance: &InstanceRow) -> Result<rest::QuotaOverrides, PassError> {
+    match &instance.quota_overrides {
+        None => Ok(rest::QuotaOverrides::default()),
+        Some(json) => serde_json::from_str(json).map_err(|e| PassError::Corrupt(format!("quota overrides: {e}"))),
     }
 }
 

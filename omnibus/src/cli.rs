@@ -33,6 +33,23 @@ pub enum Command {
     Broker(BrokerArgs),
     /// Prints the configuration in effect for a command, as TOML, and exits.
     PrintConfig(PrintConfigArgs),
+    /// Makes a signed-up user a platform operator (fleets, quota overrides:
+    /// `/v1/operator/...`), or with --revoke no longer one, in the control
+    /// plane's database.
+    GrantOperator(GrantOperatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GrantOperatorArgs {
+    /// The user's email address.
+    #[arg(long)]
+    pub email: String,
+    /// Withdraw the grant instead.
+    #[arg(long)]
+    pub revoke: bool,
+    /// Where the control plane's database is (the same flags as `control-plane`).
+    #[command(flatten)]
+    pub control_plane: ControlPlaneArgs,
 }
 
 #[derive(Debug, Args)]

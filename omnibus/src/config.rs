@@ -90,10 +90,8 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
     }
     config.control_plane.data_dir = config.data_dir.join("control-plane");
     config.broker.data_dir = config.data_dir.join("broker");
-    config.control_plane.regions = vec![RegionConfig {
-        name: "local".into(),
-        fleet_endpoint: format!("http://{}", reachable(config.broker.grpc_listen)),
-    }];
+    config.control_plane.regions =
+        vec![RegionConfig::new("local", format!("http://{}", reachable(config.broker.grpc_listen)))];
     config.control_plane.default_region = None;
     jwt_from_env(&mut config.control_plane);
     Ok(config)
@@ -111,7 +109,7 @@ pub fn control_plane(args: &ControlPlaneArgs) -> anyhow::Result<ControlPlaneConf
         let default = config.default_region().unwrap_or("local").to_string();
         match config.regions.iter_mut().find(|r| r.name == default) {
             Some(region) => region.fleet_endpoint.clone_from(endpoint),
-            None => config.regions.push(RegionConfig { name: default, fleet_endpoint: endpoint.clone() }),
+            None => config.regions.push(RegionConfig::new(default, endpoint.clone())),
         }
     }
     jwt_from_env(&mut config);

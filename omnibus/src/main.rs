@@ -66,6 +66,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             broker.serve(shutdown_signal()).await.context("broker")
         }
         Command::PrintConfig(args) => config::print(&args),
+        Command::GrantOperator(args) => {
+            let config = config::control_plane(&args.control_plane)?;
+            let granted = !args.revoke;
+            if !omnibus_control_plane::set_platform_operator(&config, &args.email, granted).await? {
+                anyhow::bail!("no user has the email address {:?}; they must sign up first", args.email);
+            }
+            println!("{}: platform operator {}", args.email, if granted { "granted" } else { "revoked" });
+            Ok(())
+        }
     };
     telemetry.shutdown();
     if let Err(e) = &result {

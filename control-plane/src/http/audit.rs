@@ -1,7 +1,8 @@
 //! The audit log: a middleware records every mutating call (POST, PUT, PATCH,
 //! DELETE) once it is answered, and sign-ins through what the auth handlers
 //! attach to their answers ([`SignedIn`]); `GET /v1/audit-events` reads an
-//! organization's log. An event is who (the caller, or the account signing
+//! organization's log and `GET /v1/operator/audit-events` the platform's
+//! (operators' calls, and calls that named no organization). An event is who (the caller, or the account signing
 //! in), what (`METHOD /route`), on what (the created resource's location, or
 //! the path), from which address, under which request id, and the outcome.
 //! A failed write of an event is logged; it does not undo the call.
@@ -21,7 +22,7 @@ use super::extract::{ApiQuery, PageParams, paginate};
 use crate::auth::{Caller, Permission};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{AuditEventRow, AuditFilter};
+use crate::store::{AuditEventRow, AuditFilter, AuditScope};
 
 /// Attached by the sign-in handlers to their answers: whose account it was,
 /// and the organizations whose logs show it.
@@ -37,6 +38,8 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     }
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let action = format!("{} {}", request.method(), route.as_deref().unwrap_or("(no route)"));
+    // Operators act on the platform: their calls are in its log, not in an organization's.
+    let platform = route.as_deref().is_some_and(|route| route.starts_with("/v1/operator/"));
     let path = request.uri().path().to_owned();
     let source_address = request
         .extensions()
@@ -60,7 +63,9 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     };
     let target = response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map_or(path, str::to_owned);
     let (actor, organizations) = match (&caller, response.extensions().get::<SignedIn>()) {
-        (Some(caller), _) => (caller.actor.to_string(), vec![Some(caller.organization_id.clone())]),
+        (Some(caller), _) => {
+            (caller.actor.to_string(), vec![Some(caller.organization_id.clone()).filter(|_| !platform)])
+        }
         (None, Some(signed_in)) => {
             (format!("user:{}", signed_in.user_id), signed_in.organization_ids.iter().cloned().map(Some).collect())
         }
@@ -122,6 +127,15 @@ pub async fn list(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<axum::Json<AuditEventPage>> {
     caller.require(Permission::AuditRead)?;
+    read(&state, AuditScope::Organization(&caller.organization_id), &query).await
+}
+
+/// A page of `scope`'s events as `query` asks.
+pub async fn read(
+    state: &AppState,
+    scope: AuditScope<'_>,
+    query: &AuditQuery,
+) -> ApiResult<axum::Json<AuditEventPage>> {
     let time = |field: &'static str, text: &Option<String>| -> ApiResult<Option<i64>> {
         text.as_deref()
             .map(|t| {
@@ -138,7 +152,7 @@ pub async fn list(
         until: time("until", &query.until)?,
     };
     let page = PageParams { page_size: query.page_size, page_token: query.page_token.clone() }.page()?;
-    let rows = state.store.audit_events(&caller.organization_id, &filter, page.after.as_deref(), page.size + 1).await?;
+    let rows = state.store.audit_events(scope, &filter, page.after.as_deref(), page.size + 1).await?;
     let (rows, next_page_token) = paginate(rows, page.size, |r| r.id.as_str());
     let items = rows
         .into_iter()

@@ -70,6 +70,24 @@ pub fn display_name(field: &'static str, name: &str) -> Result<String, ApiError>
     Ok(name.to_owned())
 }
 
+/// A DNS label (an instance's, a fleet's or a region's name): it becomes part
+/// of credential usernames and host names.
+pub fn dns_label(field: &'static str, name: &str) -> Result<(), ApiError> {
+    let bytes = name.as_bytes();
+    let valid = (1..=63).contains(&bytes.len())
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("{field} must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"),
+        ))
+    }
+}
+
 /// `?page_size=&page_token=` of list endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -114,5 +132,20 @@ pub fn paginate<T>(mut rows: Vec<T>, size: i64, id: impl Fn(&T) -> &str) -> (Vec
         (rows, next)
     } else {
         (rows, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_label;
+
+    #[test]
+    fn names_are_dns_labels() {
+        for good in ["a", "sensors", "plant-7", "0x1"] {
+            assert!(dns_label("name", good).is_ok(), "{good}");
+        }
+        for bad in ["", "-a", "a-", "Sensors", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(dns_label("name", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use omnibus_api::rest::{
 };
 
 use super::conditional::{Preconditions, etag, with_etag};
-use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
+use super::extract::{ApiJson, ApiQuery, PageParams, dns_label, paginate};
 use super::{AppState, FLEET_WAIT, mappings};
 use crate::auth::{Caller, Permission};
 use crate::clock::{now_ms, rfc3339};
@@ -26,6 +26,7 @@ const NOT_FOUND: &str = "no instance with that id in this organization";
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken in this organization", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every fleet of the region is full or draining", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -33,7 +34,7 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateInstanceRequest>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(Permission::InstancesWrite)?;
-    validate_name(&request.name)?;
+    dns_label("name", &request.name)?;
     if plans::plan(&request.plan).is_none() {
         return Err(ApiError::validation("plan", format!("plan must be one of: {}", plans::names())));
     }
@@ -41,10 +42,13 @@ pub async fn create(
         Some(region) => region,
         None => state.config.default_region().unwrap_or_default().to_string(),
     };
-    if !state.fleets.has_region(&region) {
-        let known: Vec<&str> = state.config.regions.iter().map(|r| r.name.as_str()).collect();
-        return Err(ApiError::validation("region", format!("region must be one of: {}", known.join(", "))));
-    }
+    let Some(fleet_id) = state.store.place(&region).await? else {
+        let known = state.store.regions().await?;
+        if !known.contains(&region) {
+            return Err(ApiError::validation("region", format!("region must be one of: {}", known.join(", "))));
+        }
+        return Err(ApiError::Unavailable("every fleet of the region is full or draining; try another region"));
+    };
     let now = now_ms();
     let row = InstanceRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -57,6 +61,8 @@ pub async fn create(
         endpoints: "{}".into(),
         created_at: now,
         updated_at: now,
+        fleet_id: Some(fleet_id),
+        quota_overrides: None,
     };
     match state.store.insert_instance(&row, &[mappings::default_mapping(&row.id, now)]).await {
         Ok(()) => {}
@@ -160,7 +166,7 @@ pub async fn update(
     let current = live_instance(&state, &caller, &id).await?;
     preconditions.check(&etag(&to_api(&current)?))?;
     let name = request.name.unwrap_or_else(|| current.name.clone());
-    validate_name(&name)?;
+    dns_label("name", &name)?;
     let plan = request.plan.unwrap_or_else(|| current.plan.clone());
     if plans::plan(&plan).is_none() {
         return Err(ApiError::validation("plan", format!("plan must be one of: {}", plans::names())));
@@ -219,36 +225,4 @@ pub fn to_api(row: &InstanceRow) -> ApiResult<Instance> {
         endpoints,
         created_at: rfc3339(row.created_at),
     })
-}
-
-/// A DNS label: it becomes part of credential usernames and host names.
-fn validate_name(name: &str) -> ApiResult<()> {
-    let bytes = name.as_bytes();
-    let valid = (1..=63).contains(&bytes.len())
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first() != Some(&b'-')
-        && bytes.last() != Some(&b'-');
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            "name",
-            "name must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit",
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::validate_name;
-
-    #[test]
-    fn names_are_dns_labels() {
-        for good in ["a", "sensors", "plant-7", "0x1"] {
-            assert!(validate_name(good).is_ok(), "{good}");
-        }
-        for bad in ["", "-a", "a-", "Sensors", "a_b", "a.b", &"a".repeat(64)] {
-            assert!(validate_name(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! The plan catalogue over REST: public, so a price list can be read before
 //! signing up. Reads `crate::plans`; knows nothing of instances.
 
-use omnibus_api::rest::{self, DurabilityMode, PlanDurability, PlanMqttLimits, PlanPage, Price, Problem};
+use omnibus_api::rest::{self, DurabilityMode, PlanDurability, PlanPage, Price, Problem};
 
 use super::extract::{ApiQuery, PageParams, paginate};
 use crate::error::{ApiError, ApiResult};
@@ -43,13 +43,6 @@ fn to_api(plan: &plans::Plan) -> rest::Plan {
             period: "month".to_owned(),
         },
         durability,
-        mqtt: PlanMqttLimits {
-            max_connections: plan.mqtt.max_connections,
-            max_subscriptions_per_session: plan.mqtt.max_subscriptions_per_session,
-            max_queued_messages: plan.mqtt.max_queued_messages,
-            max_retained_messages: plan.mqtt.max_retained_messages,
-            max_packet_size: plan.mqtt.max_packet_size,
-            max_inflight: plan.mqtt.max_inflight,
-        },
+        mqtt: plan.mqtt.into(),
     }
 }

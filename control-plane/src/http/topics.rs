@@ -19,9 +19,17 @@ use crate::store::InstanceRow;
 
 const NO_TOPIC: &str = "no topic of that name on this instance";
 
-/// The fleet client of the instance's region.
-fn client(state: &AppState, instance: &InstanceRow) -> ApiResult<Client> {
-    state.fleets.client(&instance.region).ok_or(ApiError::Unavailable("the instance's region has no fleet"))
+/// The client of the fleet the instance is placed on.
+async fn client(state: &AppState, instance: &InstanceRow) -> ApiResult<Client> {
+    let endpoint = state
+        .store
+        .instance_fleet_endpoint(&instance.id)
+        .await?
+        .ok_or(ApiError::Unavailable("the instance is placed on no fleet yet; retry"))?;
+    state.fleets.client(&endpoint).map_err(|e| {
+        tracing::error!(error = %e, "the instance's fleet has a bad endpoint");
+        ApiError::Unavailable("the instance's fleet cannot be reached")
+    })
 }
 
 /// A fleet refusal as the API's answer.
@@ -64,7 +72,7 @@ pub async fn list(
     caller.require(Permission::TopicsRead)?;
     let page = params.page()?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    let answer = client(&state, &instance)?
+    let answer = client(&state, &instance).await?
         .list_topics(fleet::ListTopicsRequest { namespace_id: instance.id.clone() })
         .await
         .map_err(refused)?;
@@ -100,7 +108,7 @@ pub async fn create(
         retention_ms: request.retention_ms.unwrap_or(7 * 24 * 3600 * 1000),
         retention_bytes: request.retention_bytes.unwrap_or(-1),
     };
-    let answer = client(&state, &instance)?
+    let answer = client(&state, &instance).await?
         .create_topic(fleet::CreateTopicRequest { namespace_id: instance.id.clone(), topic: Some(topic) })
         .await
         .map_err(refused)?;
@@ -121,7 +129,7 @@ pub async fn get(
 ) -> ApiResult<axum::Json<Topic>> {
     caller.require(Permission::TopicsRead)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    let answer = client(&state, &instance)?
+    let answer = client(&state, &instance).await?
         .list_topics(fleet::ListTopicsRequest { namespace_id: instance.id.clone() })
         .await
         .map_err(refused)?;
@@ -147,7 +155,7 @@ pub async fn update(
 ) -> ApiResult<axum::Json<Topic>> {
     caller.require(Permission::TopicsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    let answer = client(&state, &instance)?
+    let answer = client(&state, &instance).await?
         .update_topic(fleet::UpdateTopicRequest {
             namespace_id: instance.id.clone(),
             name,
@@ -177,7 +185,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::TopicsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    client(&state, &instance)?
+    client(&state, &instance).await?
         .delete_topic(fleet::DeleteTopicRequest { namespace_id: instance.id.clone(), name: name.clone() })
         .await
         .map_err(refused)?;

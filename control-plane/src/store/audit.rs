@@ -54,35 +54,56 @@ impl Store {
         Ok(())
     }
 
-    /// The organization's events matching `filter`, newest first, older than
-    /// the event `before` when given, at most `limit`.
+    /// The events of `scope` matching `filter`, newest first, older than the
+    /// event `before` when given, at most `limit`.
     pub async fn audit_events(
         &self,
-        organization_id: &str,
+        scope: AuditScope<'_>,
         filter: &AuditFilter<'_>,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditEventRow>, sqlx::Error> {
         // Each filter is `($n IS NULL OR column = $n)`, so one statement serves
-        // every combination on both engines.
-        sqlx::query_as(
-            "SELECT id, organization_id, actor, action, target, source_address, request_id, outcome, status, \
-             created_at FROM audit_events WHERE organization_id = $1 \
-             AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target = $4) \
-             AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR created_at >= $6) \
-             AND ($7 IS NULL OR created_at < $7) AND ($8 IS NULL OR id < $8) \
-             ORDER BY id DESC LIMIT $9",
-        )
-        .bind(organization_id)
-        .bind(filter.actor)
-        .bind(filter.action)
-        .bind(filter.target)
-        .bind(filter.outcome)
-        .bind(filter.since)
-        .bind(filter.until)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
+        // every combination on both engines; the scope picks one of two, so
+        // each can use the (organization_id, id) index.
+        macro_rules! select {
+            ($scope:literal) => {
+                concat!(
+                    "SELECT id, organization_id, actor, action, target, source_address, request_id, outcome, status, \
+                     created_at FROM audit_events WHERE ",
+                    $scope,
+                    " AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target = $4) \
+                     AND ($5 IS NULL OR outcome = $5) AND ($6 IS NULL OR created_at >= $6) \
+                     AND ($7 IS NULL OR created_at < $7) AND ($8 IS NULL OR id < $8) \
+                     ORDER BY id DESC LIMIT $9"
+                )
+            };
+        }
+        let (sql, organization_id) = match scope {
+            AuditScope::Organization(id) => (select!("organization_id = $1"), id),
+            // $1 is bound (and unused) so both statements take the same parameters.
+            AuditScope::Platform => (select!("organization_id IS NULL AND $1 = ''"), ""),
+        };
+        sqlx::query_as(sql)
+            .bind(organization_id)
+            .bind(filter.actor)
+            .bind(filter.action)
+            .bind(filter.target)
+            .bind(filter.outcome)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
     }
+}
+
+/// Whose events are read.
+#[derive(Debug, Clone, Copy)]
+pub enum AuditScope<'a> {
+    Organization(&'a str),
+    /// Those of no organization: platform operators' calls and calls that
+    /// named none (a refused token).
+    Platform,
 }

@@ -19,11 +19,16 @@ pub struct InstanceRow {
     pub endpoints: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The fleet it is placed on.
+    pub fleet_id: Option<String>,
+    /// JSON of `omnibus_api::rest::QuotaOverrides` a platform operator set.
+    pub quota_overrides: Option<String>,
 }
 
 macro_rules! instance_columns {
     () => {
-        "id, organization_id, name, plan, region, status, status_reason, endpoints, created_at, updated_at"
+        "id, organization_id, name, plan, region, status, status_reason, endpoints, created_at, updated_at, \
+         fleet_id, quota_overrides"
     };
 }
 
@@ -34,7 +39,7 @@ impl Store {
         sqlx::query(concat!(
             "INSERT INTO instances (",
             instance_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&row.id)
         .bind(&row.organization_id)
@@ -46,6 +51,8 @@ impl Store {
         .bind(&row.endpoints)
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(&row.fleet_id)
+        .bind(&row.quota_overrides)
         .execute(&mut *tx)
         .await?;
         for mapping in mappings {
@@ -194,6 +201,23 @@ impl Store {
         .bind(&current.status)
         .bind(current.status_reason.as_deref().unwrap_or_default())
         .bind(&current.endpoints)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets (or with `None` clears) the quotas a platform operator gives the
+    /// instance over its plan's; the status is `updating` until the reconciler
+    /// has applied them. False when there is no such instance or it is being
+    /// deleted.
+    pub async fn set_quota_overrides(&self, id: &str, overrides: Option<&str>, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE instances SET quota_overrides = $1, status = 'updating', updated_at = $2 \
+             WHERE id = $3 AND status <> 'deleting'",
+        )
+        .bind(overrides)
+        .bind(now)
+        .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

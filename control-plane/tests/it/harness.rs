@@ -31,6 +31,26 @@ pub struct Env {
     pub database_url: String,
     /// The control plane's data directory (its mail outbox is `outbox/` in it).
     pub control_plane_dir: PathBuf,
+    /// The scenario's directory, under which further brokers keep their data.
+    dir: PathBuf,
+    /// Turns true when the scenario is over.
+    stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Another broker a scenario started, as a fleet of its own.
+pub struct OtherBroker {
+    /// Its gRPC address, as a fleet endpoint.
+    pub endpoint: String,
+    pub dir: PathBuf,
+}
+
+impl OtherBroker {
+    /// A namespace as this broker holds it, or Null when it has none of that id.
+    pub fn namespace(&self, namespace_id: &str) -> Value {
+        let text = std::fs::read_to_string(self.dir.join("metadata.json")).unwrap_or_else(|_| "{}".into());
+        let metadata: Value = serde_json::from_str(&text).expect("metadata.json is JSON");
+        metadata["namespaces"][namespace_id].clone()
+    }
 }
 
 /// What a request answered: status, content type and JSON body (Null when empty).
@@ -54,6 +74,25 @@ impl Answer {
 }
 
 impl Env {
+    /// Starts another broker, served until the scenario ends.
+    pub async fn start_broker(&self, name: &str) -> OtherBroker {
+        let dir = self.dir.join(name);
+        let broker = bind_broker(&dir).await;
+        let endpoint = format!("http://{}", broker.local_addrs().grpc);
+        let mut stopping = self.stopping.clone();
+        tokio::spawn(broker.serve(async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        }));
+        OtherBroker { endpoint, dir }
+    }
+
+    /// Makes the user with `email` a platform operator (or no longer one),
+    /// as `omnibus grant-operator` does.
+    pub async fn grant_operator(&self, email: &str, granted: bool) {
+        let config = ControlPlaneConfig { database_url: Some(self.database_url.clone()), ..ControlPlaneConfig::default() };
+        assert!(omnibus_control_plane::set_platform_operator(&config, email, granted).await.unwrap(), "no user {email}");
+    }
+
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
@@ -63,6 +102,25 @@ impl Env {
             request = request.json(&body);
         }
         answer(request.send().await.expect("request")).await
+    }
+
+    /// A call with one extra header; answers the reply and its ETag.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        header: (&str, &str),
+        body: Option<Value>,
+    ) -> (Answer, Option<String>) {
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token).header(header.0, header.1);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_string());
+        (answer(response).await, etag)
     }
 
     pub async fn raw(&self, method: Method, path: &str, content_type: Option<&str>, body: &str) -> Answer {
@@ -182,6 +240,23 @@ async fn database_url(db: Db, dir: &std::path::Path) -> String {
     }
 }
 
+async fn bind_broker(dir: &std::path::Path) -> Broker {
+    let metrics = PrometheusBuilder::new().build_recorder().handle();
+    Broker::bind(
+        BrokerConfig {
+            data_dir: dir.to_path_buf(),
+            mqtt_listen: "127.0.0.1:0".parse().unwrap(),
+            mqtt_ws_listen: "127.0.0.1:0".parse().unwrap(),
+            kafka_listen: "127.0.0.1:0".parse().unwrap(),
+            grpc_listen: "127.0.0.1:0".parse().unwrap(),
+            ..BrokerConfig::default()
+        },
+        metrics,
+    )
+    .await
+    .expect("broker binds")
+}
+
 /// Runs `scenario` against a fresh broker and control plane on `db`.
 pub async fn run<F, Fut>(db: Db, scenario: F)
 where
@@ -190,26 +265,14 @@ where
 {
     let dir = temp_dir();
     let metrics = PrometheusBuilder::new().build_recorder().handle();
-    let broker = Broker::bind(
-        BrokerConfig {
-            data_dir: dir.join("broker"),
-            mqtt_listen: "127.0.0.1:0".parse().unwrap(),
-            mqtt_ws_listen: "127.0.0.1:0".parse().unwrap(),
-            kafka_listen: "127.0.0.1:0".parse().unwrap(),
-            grpc_listen: "127.0.0.1:0".parse().unwrap(),
-            ..BrokerConfig::default()
-        },
-        metrics.clone(),
-    )
-    .await
-    .expect("broker binds");
+    let broker = bind_broker(&dir.join("broker")).await;
     let addrs = broker.local_addrs();
     let database_url = database_url(db, &dir).await;
     let mut config = ControlPlaneConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: Some(database_url.clone()),
         data_dir: dir.join("control-plane"),
-        regions: vec![RegionConfig { name: "local".into(), fleet_endpoint: format!("http://{}", addrs.grpc) }],
+        regions: vec![RegionConfig::new("local", format!("http://{}", addrs.grpc))],
         ..ControlPlaneConfig::default()
     };
     config.secrets.jwt_secret = Some(JWT_SECRET.into());
@@ -220,6 +283,7 @@ where
         let _ = rx.wait_for(|s| *s).await;
     };
     let broker_task = tokio::spawn(broker.serve(wait(stopped.clone())));
+    let stopping = stopped.clone();
     let cp_task = tokio::spawn(control_plane.serve(wait(stopped)));
 
     let env = Env {
@@ -229,6 +293,8 @@ where
         broker_dir: dir.join("broker"),
         database_url,
         control_plane_dir: dir.join("control-plane"),
+        dir: dir.clone(),
+        stopping,
     };
     scenario(env).await;
 

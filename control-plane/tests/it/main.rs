@@ -52,6 +52,8 @@ on_both_databases!(
     topics_are_managed_on_the_fleet_through_the_api,
     passwords_reset_and_addresses_verify_by_email,
     reconcile_passes_wait_for_another_control_planes_lease,
+    operators_register_fleets_place_by_load_and_drain,
+    operators_override_an_instances_quotas_live,
 );
 
 #[test]

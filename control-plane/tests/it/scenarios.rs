@@ -7,6 +7,7 @@ mod credentials;
 mod identity;
 mod instances;
 mod mappings;
+mod operator;
 
 pub use access::*;
 pub use conventions::*;
@@ -14,3 +15,4 @@ pub use credentials::*;
 pub use identity::*;
 pub use instances::*;
 pub use mappings::*;
+pub use operator::*;
