@@ -73,7 +73,11 @@ fn default_fleet_capacity() -> u32 {
 impl RegionConfig {
     /// A region whose fleet has the default capacity.
     pub fn new(name: impl Into<String>, fleet_endpoint: impl Into<String>) -> RegionConfig {
-        RegionConfig { name: name.into(), fleet_endpoint: fleet_endpoint.into(), fleet_capacity: default_fleet_capacity() }
+        RegionConfig {
+            name: name.into(),
+            fleet_endpoint: fleet_endpoint.into(),
+            fleet_capacity: default_fleet_capacity(),
+        }
     }
 }
 

@@ -149,7 +149,7 @@ pub async fn set_platform_operator(
     operator: bool,
 ) -> Result<bool, ControlPlaneError> {
     let store = store::Store::connect(&config.database_url()).await?;
-    Ok(store.set_platform_operator(&email.trim().to_lowercase(), operator).await.map_err(ControlPlaneError::Database)?)
+    store.set_platform_operator(&email.trim().to_lowercase(), operator).await.map_err(ControlPlaneError::Database)
 }
 
 /// Reads the token key, creating it (32 random bytes, mode 0600) on first start.

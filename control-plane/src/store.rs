@@ -32,7 +32,7 @@ pub use idempotency::Claim;
 pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};
 pub use instances::InstanceRow;
 pub use mappings::{MappingInsert, MappingRow};
-pub use organizations::{InvitationRow, MembershipChange};
+pub use organizations::{InvitationRow, MemberRow, MembershipChange};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use omnibus_api::rest::{ApiKey, ApiKeyPage, CreateApiKeyRequest, CreatedApiKey, Problem, RoleName};
 
 use super::AppState;
-use super::conditional::{Preconditions, with_etag};
+use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, display_name, paginate};
 use crate::auth::{Caller, Permission, Role, new_api_key};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
@@ -107,16 +107,26 @@ pub async fn get(
     Ok(with_etag(&preconditions, to_api(&row)?))
 }
 
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys",
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Revoke only if the key still has this ETag")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked: the key is refused from now on"),
         (status = 403, description = "The caller's role may not revoke keys, or not of this role", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The key changed (was used) since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    preconditions: Preconditions,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     caller.require(Permission::ApiKeysWrite)?;
     let row = state.store.api_key(&caller.organization_id, &id).await?.ok_or(ApiError::NotFound(NOT_FOUND))?;
+    // A key's name, role and expiry never change; the write below only
+    // revokes a key not yet revoked, so checking the tag first loses nothing.
+    preconditions.check(&etag(&to_api(&row)?))?;
     let role = Role::stored(&row.role)?;
     if !caller.role.can_grant(role) {
         return Err(ApiError::Forbidden(format!("the {} role may not revoke {role} keys", caller.role)));

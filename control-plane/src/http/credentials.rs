@@ -1,12 +1,15 @@
-//! `/v1/instances/{id}/credentials`: create (password shown once), list, delete.
+//! `/v1/instances/{id}/credentials`: create (password shown once), list, get,
+//! change (name, ACL), rotate, delete; changes conditional on the ETag.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use omnibus_api::rest::{
     AclAction, AclRule, CreateCredentialRequest, CreatedCredential, Credential, CredentialPage, Problem,
     UpdateCredentialRequest,
 };
 
+use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, display_name, paginate};
 use super::instances::{live_instance, to_api};
 use super::{AppState, FLEET_WAIT};
@@ -143,10 +146,10 @@ pub async fn rotate(
     let current =
         state.store.credential(&instance.id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
     let (password, scrams) = new_secret().await?;
-    let mut row = current;
+    let mut row = current.clone();
     set_secret(&mut row, scrams);
-    if !state.store.update_credential(&row).await? {
-        return Err(ApiError::NotFound(NO_CREDENTIAL));
+    if !state.store.update_credential(&row, &current).await? {
+        return Err(changed_or_gone(&state, &Preconditions::none(), &instance.id, &credential_id).await);
     }
     tracing::info!(instance = %instance.id, credential = %row.id, by = %caller.actor, "credential rotated");
     state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
@@ -164,26 +167,51 @@ pub async fn rotate(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/instances/{id}/credentials/{cid}", tag = "credentials",
+    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The credential, never its password", body = Credential, headers(("ETag" = String))),
+        (status = 304, description = "The credential is the one If-None-Match names"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    preconditions: Preconditions,
+    Path((instance_id, credential_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    caller.require(Permission::CredentialsRead)?;
+    state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
+    let row = state.store.credential(&instance_id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
+    Ok(with_etag(&preconditions, to_credential(&row)?))
+}
+
 #[utoipa::path(patch, path = "/v1/instances/{id}/credentials/{cid}", tag = "credentials",
-    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id")),
+    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id"),
+        ("If-Match" = Option<String>, Header, description = "Change only if the credential still has this ETag")),
     request_body = UpdateCredentialRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Changed; a new ACL closes the connections that used the credential (before this answer when the fleet answered within two seconds), which reconnect under it", body = Credential),
+        (status = 200, description = "Changed; a new ACL closes the connections that used the credential (before this answer when the fleet answered within two seconds), which reconnect under it", body = Credential, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The instance is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The instance is being deleted, or the credential changed during the call", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The credential changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, credential_id)): Path<(String, String)>,
     ApiJson(request): ApiJson<UpdateCredentialRequest>,
-) -> ApiResult<axum::Json<Credential>> {
+) -> ApiResult<Response> {
     caller.require(Permission::CredentialsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
     let current =
         state.store.credential(&instance.id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
+    preconditions.check(&etag(&to_credential(&current)?))?;
     let name = match request.name {
         Some(name) => display_name("name", &name)?,
         None => current.name.clone(),
@@ -192,35 +220,59 @@ pub async fn update(
         Some(acl) => serde_json::to_string(&validate_acl(acl)?).map_err(|e| InternalError::Corrupt(e.to_string()))?,
         None => current.acl.clone(),
     };
-    let row = CredentialRow { name, acl, ..current };
-    if !state.store.update_credential(&row).await? {
-        return Err(ApiError::NotFound(NO_CREDENTIAL));
+    let row = CredentialRow { name, acl, ..current.clone() };
+    if !state.store.update_credential(&row, &current).await? {
+        return Err(changed_or_gone(&state, &preconditions, &instance.id, &credential_id).await);
     }
     tracing::info!(instance = %instance.id, credential = %row.id, by = %caller.actor, "credential changed");
     state.reconciler.kick_and_wait(&instance.id, FLEET_WAIT).await;
-    Ok(axum::Json(to_credential(&row)?))
+    Ok(with_etag(&Preconditions::none(), to_credential(&row)?))
 }
 
 #[utoipa::path(delete, path = "/v1/instances/{id}/credentials/{cid}", tag = "credentials",
-    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id")),
+    params(("id" = String, Path, description = "Instance id"), ("cid" = String, Path, description = "Credential id"),
+        ("If-Match" = Option<String>, Header, description = "Revoke only if the credential still has this ETag")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked; connections that used it are closed"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The credential changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::CredentialsWrite)?;
     state.store.instance_in_org(&caller.organization_id, &instance_id).await?.ok_or(ApiError::NotFound(NO_INSTANCE))?;
-    if !state.store.mark_credential_revoking(&instance_id, &credential_id).await? {
-        return Err(ApiError::NotFound(NO_CREDENTIAL));
+    let expected = if preconditions.has_if_match() {
+        let current =
+            state.store.credential(&instance_id, &credential_id).await?.ok_or(ApiError::NotFound(NO_CREDENTIAL))?;
+        preconditions.check(&etag(&to_credential(&current)?))?;
+        Some(current)
+    } else {
+        None
+    };
+    if !state.store.mark_credential_revoking(&instance_id, &credential_id, expected.as_ref()).await? {
+        return Err(changed_or_gone(&state, &preconditions, &instance_id, &credential_id).await);
     }
     tracing::info!(instance = %instance_id, credential = %credential_id, "credential revocation requested");
     state.reconciler.kick_and_wait(&instance_id, FLEET_WAIT).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Why a conditional write touched no row: 412 under If-Match, 404 when the
+/// credential is gone, 409 when it changed during the call.
+async fn changed_or_gone(state: &AppState, preconditions: &Preconditions, instance_id: &str, id: &str) -> ApiError {
+    if preconditions.has_if_match() {
+        return ApiError::PreconditionFailed;
+    }
+    match state.store.credential(instance_id, id).await {
+        Ok(Some(_)) => ApiError::Conflict("the credential changed during the call; GET it and try again".into()),
+        Ok(None) => ApiError::NotFound(NO_CREDENTIAL),
+        Err(e) => e.into(),
+    }
 }
 
 /// A new password and its salted SCRAM forms (derived on the blocking pool:

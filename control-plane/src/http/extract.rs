@@ -83,7 +83,9 @@ pub fn dns_label(field: &'static str, name: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::validation(
             field,
-            format!("{field} must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"),
+            format!(
+                "{field} must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
+            ),
         ))
     }
 }

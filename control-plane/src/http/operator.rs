@@ -272,12 +272,7 @@ pub async fn audit_events(
     read(&state, AuditScope::Platform, &query).await
 }
 
-async fn set_state(
-    state: &AppState,
-    operator: &PlatformOperator,
-    id: &str,
-    to: &str,
-) -> ApiResult<axum::Json<Fleet>> {
+async fn set_state(state: &AppState, operator: &PlatformOperator, id: &str, to: &str) -> ApiResult<axum::Json<Fleet>> {
     let current = state.store.fleet(id).await?.ok_or(ApiError::NotFound(NO_FLEET))?;
     if current.state == to {
         return Ok(axum::Json(to_api(&current)?));
@@ -322,8 +317,10 @@ fn quotas(instance_id: &str, plan_name: &str, overrides: QuotaOverrides) -> Inst
 fn stored_overrides(json: &Option<String>) -> ApiResult<QuotaOverrides> {
     match json {
         None => Ok(QuotaOverrides::default()),
-        Some(json) => Ok(serde_json::from_str(json)
-            .map_err(|e| InternalError::Corrupt(format!("stored quota overrides: {e}")))?),
+        Some(json) => {
+            Ok(serde_json::from_str(json)
+                .map_err(|e| InternalError::Corrupt(format!("stored quota overrides: {e}")))?)
+        }
     }
 }
 

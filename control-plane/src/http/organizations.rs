@@ -15,15 +15,17 @@ use omnibus_api::rest::{
 
 use super::AppState;
 use super::api_keys::{name_of, role_of};
-use super::conditional::{Preconditions, with_etag};
+use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, display_name, paginate};
 use crate::auth::{Caller, Permission, Role, new_invitation_token, refresh_token_digest};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
 use crate::mailer::Mail;
-use crate::store::{InvitationRow, MembershipChange, OrganizationRow};
+use crate::store::{InvitationRow, MemberRow, MembershipChange, OrganizationRow};
 
 const NO_ORGANIZATION: &str = "no organization with that id among yours";
+const NO_MEMBER: &str = "no such member";
+const NO_INVITATION: &str = "no open invitation with that id";
 const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// The caller's role in `organization_id`; 404 when it has none there.
@@ -118,28 +120,39 @@ pub async fn get(
     Ok(with_etag(&preconditions, to_organization(row)))
 }
 
-#[utoipa::path(patch, path = "/v1/organizations/{org}", tag = "organizations", params(("org" = String, Path)),
+#[utoipa::path(patch, path = "/v1/organizations/{org}", tag = "organizations",
+    params(("org" = String, Path), ("If-Match" = Option<String>, Header, description = "Rename only if the organization still has this ETag")),
     request_body = OrganizationRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Organization),
+        (status = 200, body = Organization, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The organization changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path(org): Path<String>,
     ApiJson(request): ApiJson<OrganizationRequest>,
-) -> ApiResult<axum::Json<Organization>> {
+) -> ApiResult<Response> {
     require_in(&state, &caller, &org, Permission::OrganizationWrite).await?;
     let name = display_name("name", &request.name)?;
-    if !state.store.rename_organization(&org, &name).await? {
-        return Err(ApiError::NotFound(NO_ORGANIZATION));
+    let current = state.store.organization(&org).await?.ok_or(ApiError::NotFound(NO_ORGANIZATION))?;
+    let expected = current.name.clone();
+    preconditions.check(&etag(&to_organization(current)))?;
+    let condition = preconditions.has_if_match().then_some(expected.as_str());
+    if !state.store.rename_organization(&org, &name, condition).await? {
+        return Err(if condition.is_some() {
+            ApiError::PreconditionFailed
+        } else {
+            ApiError::NotFound(NO_ORGANIZATION)
+        });
     }
     let row = state.store.organization(&org).await?.ok_or(ApiError::NotFound(NO_ORGANIZATION))?;
-    Ok(axum::Json(to_organization(row)))
+    Ok(with_etag(&Preconditions::none(), to_organization(row)))
 }
 
 #[utoipa::path(get, path = "/v1/organizations/{org}/members", tag = "organizations",
@@ -156,95 +169,116 @@ pub async fn members(
     let page = params.page()?;
     let rows = state.store.members(&org, page.after.as_deref(), page.size + 1).await?;
     let (rows, next_page_token) = paginate(rows, page.size, |r| r.user_id.as_str());
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let role = Role::stored(&row.role)?;
-            Ok(Member {
-                user_id: row.user_id,
-                email: row.email,
-                role: name_of(role),
-                joined_at: rfc3339(row.created_at),
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
+    let items = rows.into_iter().map(to_member).collect::<ApiResult<Vec<_>>>()?;
     Ok(axum::Json(MemberPage { items, next_page_token }))
 }
 
+#[utoipa::path(get, path = "/v1/organizations/{org}/members/{user_id}", tag = "organizations",
+    params(("org" = String, Path), ("user_id" = String, Path),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Member, headers(("ETag" = String, description = "Changes with the member's role"))),
+        (status = 304, description = "The member is the one If-None-Match names"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn member(
+    State(state): State<AppState>,
+    caller: Caller,
+    preconditions: Preconditions,
+    Path((org, user_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    require_in(&state, &caller, &org, Permission::MembersRead).await?;
+    let row = state.store.member(&org, &user_id).await?.ok_or(ApiError::NotFound(NO_MEMBER))?;
+    Ok(with_etag(&preconditions, to_member(row)?))
+}
+
 #[utoipa::path(patch, path = "/v1/organizations/{org}/members/{user_id}", tag = "organizations",
-    params(("org" = String, Path), ("user_id" = String, Path)),
+    params(("org" = String, Path), ("user_id" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "Change only if the member still has this ETag")),
     request_body = UpdateMemberRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The member with the new role", body = Member),
+        (status = 200, description = "The member with the new role", body = Member, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The organization would have no owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization would have no owner, or the member's role changed during the call", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The member changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_member(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((org, user_id)): Path<(String, String)>,
     ApiJson(request): ApiJson<UpdateMemberRequest>,
-) -> ApiResult<axum::Json<Member>> {
+) -> ApiResult<Response> {
     let acting = require_in(&state, &caller, &org, Permission::MembersWrite).await?;
     let role = role_of(request.role);
-    let current = member_role(&state, &org, &user_id).await?;
+    let member = state.store.member(&org, &user_id).await?.ok_or(ApiError::NotFound(NO_MEMBER))?;
+    let current = Role::stored(&member.role)?;
     if !acting.can_grant(role) || !acting.can_grant(current) {
         return Err(ApiError::Forbidden(format!("the {acting} role may not make a {current} a {role}")));
     }
-    membership_changed(state.store.change_membership(&org, &user_id, Some(role.as_str()), now_ms()).await?)?;
+    preconditions.check(&etag(&to_member(member.clone())?))?;
+    // Conditional on the role the checks above were made against.
+    let change =
+        state.store.change_membership(&org, &user_id, Some(role.as_str()), Some(&member.role), now_ms()).await?;
+    membership_changed(change, &preconditions)?;
     tracing::info!(organization = %org, member = %user_id, role = %role, by = %caller.actor, "member's role changed");
-    let members = state.store.members(&org, None, i64::MAX).await?;
-    let row = members.into_iter().find(|m| m.user_id == user_id).ok_or(ApiError::NotFound("no such member"))?;
-    Ok(axum::Json(Member {
-        user_id: row.user_id,
-        email: row.email,
-        role: request.role,
-        joined_at: rfc3339(row.created_at),
-    }))
+    let row = state.store.member(&org, &user_id).await?.ok_or(ApiError::NotFound(NO_MEMBER))?;
+    Ok(with_etag(&Preconditions::none(), to_member(row)?))
 }
 
 #[utoipa::path(delete, path = "/v1/organizations/{org}/members/{user_id}", tag = "organizations",
-    params(("org" = String, Path), ("user_id" = String, Path)),
+    params(("org" = String, Path), ("user_id" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "Remove only if the member still has this ETag")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed (or left, for oneself); their logins in the organization end"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The organization would have no owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization would have no owner, or the member's role changed during the call", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The member changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((org, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let leaving = caller.user_id() == Some(user_id.as_str());
-    if leaving {
-        role_in(&state, &caller, &org).await?;
+    let acting = if leaving {
+        role_in(&state, &caller, &org).await?
     } else {
-        let acting = require_in(&state, &caller, &org, Permission::MembersWrite).await?;
-        let current = member_role(&state, &org, &user_id).await?;
-        if !acting.can_grant(current) {
-            return Err(ApiError::Forbidden(format!("the {acting} role may not remove a {current}")));
-        }
+        require_in(&state, &caller, &org, Permission::MembersWrite).await?
+    };
+    let member = state.store.member(&org, &user_id).await?.ok_or(ApiError::NotFound(NO_MEMBER))?;
+    let current = Role::stored(&member.role)?;
+    if !leaving && !acting.can_grant(current) {
+        return Err(ApiError::Forbidden(format!("the {acting} role may not remove a {current}")));
     }
-    membership_changed(state.store.change_membership(&org, &user_id, None, now_ms()).await?)?;
+    preconditions.check(&etag(&to_member(member.clone())?))?;
+    let change = state.store.change_membership(&org, &user_id, None, Some(&member.role), now_ms()).await?;
+    membership_changed(change, &preconditions)?;
     tracing::info!(organization = %org, member = %user_id, by = %caller.actor, "member removed");
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn member_role(state: &AppState, org: &str, user_id: &str) -> ApiResult<Role> {
-    let role = state.store.membership_role(user_id, org).await?.ok_or(ApiError::NotFound("no such member"))?;
-    Ok(Role::stored(&role)?)
-}
-
-fn membership_changed(change: MembershipChange) -> ApiResult<()> {
+fn membership_changed(change: MembershipChange, preconditions: &Preconditions) -> ApiResult<()> {
     match change {
         MembershipChange::Done => Ok(()),
-        MembershipChange::NotMember => Err(ApiError::NotFound("no such member")),
+        MembershipChange::NotMember => Err(ApiError::NotFound(NO_MEMBER)),
         MembershipChange::LastOwner => Err(ApiError::Conflict("the organization must keep at least one owner".into())),
+        MembershipChange::Changed if preconditions.has_if_match() => Err(ApiError::PreconditionFailed),
+        MembershipChange::Changed => {
+            Err(ApiError::Conflict("the member's role changed during the call; GET it and try again".into()))
+        }
     }
+}
+
+fn to_member(row: MemberRow) -> ApiResult<Member> {
+    let role = Role::stored(&row.role)?;
+    Ok(Member { user_id: row.user_id, email: row.email, role: name_of(role), joined_at: rfc3339(row.created_at) })
 }
 
 #[utoipa::path(post, path = "/v1/organizations/{org}/invitations", tag = "organizations",
@@ -320,18 +354,50 @@ pub async fn invitations(
     Ok(axum::Json(InvitationPage { items, next_page_token }))
 }
 
-#[utoipa::path(delete, path = "/v1/organizations/{org}/invitations/{id}", tag = "organizations",
-    params(("org" = String, Path), ("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/organizations/{org}/invitations/{id}", tag = "organizations",
+    params(("org" = String, Path), ("id" = String, Path),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Revoked; its token no longer works"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, description = "An open invitation", body = Invitation, headers(("ETag" = String))),
+        (status = 304, description = "The invitation is the one If-None-Match names"),
+        (status = 404, description = "No open invitation (accepted, revoked or never sent)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    preconditions: Preconditions,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    require_in(&state, &caller, &org, Permission::MembersRead).await?;
+    let row = state.store.invitation(&org, &id).await?.ok_or(ApiError::NotFound(NO_INVITATION))?;
+    Ok(with_etag(&preconditions, to_invitation(&row)?))
+}
+
+#[utoipa::path(delete, path = "/v1/organizations/{org}/invitations/{id}", tag = "organizations",
+    params(("org" = String, Path), ("id" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "Revoke only if the invitation still has this ETag")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked; its token no longer works"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The invitation is not the one the ETag in If-Match names", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn revoke_invitation(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     require_in(&state, &caller, &org, Permission::MembersWrite).await?;
+    if preconditions.has_if_match() {
+        // An invitation never changes while open: the write below revokes
+        // only an open one, so checking the tag first loses nothing.
+        let row = state.store.invitation(&org, &id).await?.ok_or(ApiError::NotFound(NO_INVITATION))?;
+        preconditions.check(&etag(&to_invitation(&row)?))?;
+    }
     if !state.store.revoke_invitation(&org, &id, now_ms()).await? {
-        return Err(ApiError::NotFound("no open invitation with that id"));
+        return Err(ApiError::NotFound(NO_INVITATION));
     }
     Ok(StatusCode::NO_CONTENT)
 }

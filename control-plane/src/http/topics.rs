@@ -1,15 +1,19 @@
 //! `/v1/instances/{id}/topics`: an instance's Kafka topics, listed, created,
 //! changed (more partitions, retention) and deleted on its fleet directly (a
 //! topic is the fleet's state, not the control plane's): the answer says
-//! what the broker did, and a fleet that cannot be reached is 503.
+//! what the broker did, and a fleet that cannot be reached is 503. `If-Match`
+//! is compared with the topic as the fleet reports it just before the change;
+//! the fleet has no compare-and-set, so a change made by a Kafka client in
+//! between those two calls is not detected.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use omnibus_api::fleet;
 use omnibus_api::rest::{CreateTopicRequest, Problem, Topic, TopicPage, UpdateTopicRequest};
 
 use super::AppState;
+use super::conditional::{Preconditions, etag, with_etag};
 use super::extract::{ApiJson, ApiQuery, PageParams, paginate};
 use super::instances::live_instance;
 use crate::auth::{Caller, Permission};
@@ -72,7 +76,8 @@ pub async fn list(
     caller.require(Permission::TopicsRead)?;
     let page = params.page()?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    let answer = client(&state, &instance).await?
+    let answer = client(&state, &instance)
+        .await?
         .list_topics(fleet::ListTopicsRequest { namespace_id: instance.id.clone() })
         .await
         .map_err(refused)?;
@@ -108,7 +113,8 @@ pub async fn create(
         retention_ms: request.retention_ms.unwrap_or(7 * 24 * 3600 * 1000),
         retention_bytes: request.retention_bytes.unwrap_or(-1),
     };
-    let answer = client(&state, &instance).await?
+    let answer = client(&state, &instance)
+        .await?
         .create_topic(fleet::CreateTopicRequest { namespace_id: instance.id.clone(), topic: Some(topic) })
         .await
         .map_err(refused)?;
@@ -119,43 +125,69 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/instances/{id}/topics/{name}", tag = "topics",
-    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path)),
+    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds")),
     security(("bearer" = [])),
-    responses((status = 200, body = Topic), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, body = Topic, headers(("ETag" = String))),
+        (status = 304, description = "The topic is the one If-None-Match names"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, name)): Path<(String, String)>,
-) -> ApiResult<axum::Json<Topic>> {
+) -> ApiResult<Response> {
     caller.require(Permission::TopicsRead)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    let answer = client(&state, &instance).await?
+    Ok(with_etag(&preconditions, topic(&state, &instance, &name).await?))
+}
+
+/// The topic as the fleet has it now.
+async fn topic(state: &AppState, instance: &InstanceRow, name: &str) -> ApiResult<Topic> {
+    let answer = client(state, instance)
+        .await?
         .list_topics(fleet::ListTopicsRequest { namespace_id: instance.id.clone() })
         .await
         .map_err(refused)?;
     let topic = answer.into_inner().topics.into_iter().find(|t| t.name == name).ok_or(ApiError::NotFound(NO_TOPIC))?;
-    Ok(axum::Json(to_api(topic)))
+    Ok(to_api(topic))
+}
+
+/// Checks `If-Match` against the topic the fleet has now.
+async fn check(state: &AppState, instance: &InstanceRow, name: &str, preconditions: &Preconditions) -> ApiResult<()> {
+    if preconditions.has_if_match() {
+        preconditions.check(&etag(&topic(state, instance, name).await?))?;
+    }
+    Ok(())
 }
 
 #[utoipa::path(patch, path = "/v1/instances/{id}/topics/{name}", tag = "topics",
-    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path)),
+    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "Change only if the topic still has this ETag")),
     request_body = UpdateTopicRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Topic),
+        (status = 200, body = Topic, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The topic changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Fewer partitions than now, or a bad retention", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, name)): Path<(String, String)>,
     ApiJson(request): ApiJson<UpdateTopicRequest>,
-) -> ApiResult<axum::Json<Topic>> {
+) -> ApiResult<Response> {
     caller.require(Permission::TopicsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    let answer = client(&state, &instance).await?
+    check(&state, &instance, &name, &preconditions).await?;
+    let answer = client(&state, &instance)
+        .await?
         .update_topic(fleet::UpdateTopicRequest {
             namespace_id: instance.id.clone(),
             name,
@@ -167,25 +199,30 @@ pub async fn update(
         .map_err(refused)?;
     let topic = answer.into_inner().topic.map(to_api).ok_or(ApiError::NotFound(NO_TOPIC))?;
     tracing::info!(instance = %instance.id, topic = %topic.name, by = %caller.actor, "topic changed");
-    Ok(axum::Json(topic))
+    Ok(with_etag(&Preconditions::none(), topic))
 }
 
 #[utoipa::path(delete, path = "/v1/instances/{id}/topics/{name}", tag = "topics",
-    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path)),
+    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "Delete only if the topic still has this ETag")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted with its data"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The topic changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    preconditions: Preconditions,
     Path((instance_id, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::TopicsWrite)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
-    client(&state, &instance).await?
+    check(&state, &instance, &name, &preconditions).await?;
+    client(&state, &instance)
+        .await?
         .delete_topic(fleet::DeleteTopicRequest { namespace_id: instance.id.clone(), name: name.clone() })
         .await
         .map_err(refused)?;

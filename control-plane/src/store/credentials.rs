@@ -126,13 +126,17 @@ impl Store {
     }
 
     /// Replaces an active credential's name, ACL and secret (its SCRAM forms)
-    /// with `row`'s; false when there is no such active credential.
-    pub async fn update_credential(&self, row: &CredentialRow) -> Result<bool, sqlx::Error> {
+    /// with `row`'s, if it still has the name, ACL and secret of `current`
+    /// (what the caller read); false when it changed meanwhile or is no
+    /// longer active. Two rotations at once: one wins, so no caller is shown
+    /// a password that was overwritten.
+    pub async fn update_credential(&self, row: &CredentialRow, current: &CredentialRow) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE credentials SET name = $1, acl = $2, scram_salt = $3, scram_iterations = $4, \
              scram_stored_key = $5, scram_server_key = $6, scram_sha512_salt = $7, scram_sha512_iterations = $8, \
              scram_sha512_stored_key = $9, scram_sha512_server_key = $10 \
-             WHERE id = $11 AND instance_id = $12 AND state = 'active'",
+             WHERE id = $11 AND instance_id = $12 AND state = 'active' \
+             AND name = $13 AND acl = $14 AND scram_stored_key = $15",
         )
         .bind(&row.name)
         .bind(&row.acl)
@@ -146,17 +150,30 @@ impl Store {
         .bind(&row.scram_sha512_server_key)
         .bind(&row.id)
         .bind(&row.instance_id)
+        .bind(&current.name)
+        .bind(&current.acl)
+        .bind(&current.scram_stored_key)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn mark_credential_revoking(&self, instance_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+    /// Marks an active credential for revocation, if it still has the name
+    /// and ACL of `expected` when one is given; false otherwise.
+    pub async fn mark_credential_revoking(
+        &self,
+        instance_id: &str,
+        id: &str,
+        expected: Option<&CredentialRow>,
+    ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
-            "UPDATE credentials SET state = 'revoking' WHERE id = $1 AND instance_id = $2 AND state = 'active'",
+            "UPDATE credentials SET state = 'revoking' WHERE id = $1 AND instance_id = $2 AND state = 'active' \
+             AND ($3 IS NULL OR (name = $3 AND acl = $4))",
         )
         .bind(id)
         .bind(instance_id)
+        .bind(expected.map(|row| row.name.as_str()))
+        .bind(expected.map(|row| row.acl.as_str()))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

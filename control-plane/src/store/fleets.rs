@@ -168,12 +168,10 @@ impl Store {
 
     /// The gRPC endpoint of the fleet an instance is placed on.
     pub async fn instance_fleet_endpoint(&self, instance_id: &str) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT f.endpoint FROM instances i JOIN fleets f ON f.id = i.fleet_id WHERE i.id = $1",
-        )
-        .bind(instance_id)
-        .fetch_optional(&self.pool)
-        .await
+        sqlx::query_scalar("SELECT f.endpoint FROM instances i JOIN fleets f ON f.id = i.fleet_id WHERE i.id = $1")
+            .bind(instance_id)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     /// Whether the user is a platform operator.

@@ -35,6 +35,8 @@ pub enum MembershipChange {
     NotMember,
     /// Refused: the organization would have no owner left.
     LastOwner,
+    /// Refused: the member no longer has the role the caller expected.
+    Changed,
 }
 
 macro_rules! invitation_columns {
@@ -71,10 +73,13 @@ impl Store {
             .await
     }
 
-    pub async fn rename_organization(&self, id: &str, name: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
+    /// Renames the organization, if it is still named `expected` when that is
+    /// given; false otherwise (or when there is no such organization).
+    pub async fn rename_organization(&self, id: &str, name: &str, expected: Option<&str>) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2 AND ($3 IS NULL OR name = $3)")
             .bind(name)
             .bind(id)
+            .bind(expected)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -98,14 +103,28 @@ impl Store {
         .await
     }
 
+    /// One member of the organization.
+    pub async fn member(&self, organization_id: &str, user_id: &str) -> Result<Option<MemberRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT m.user_id, u.email, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.organization_id = $1 AND m.user_id = $2",
+        )
+        .bind(organization_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
     /// Gives a member another role, or (`role` None) removes them, unless that
-    /// leaves the organization without an owner. The organization's row is
+    /// leaves the organization without an owner, or the member's role is no
+    /// longer `expected` when that is given. The organization's row is
     /// written first, which serialises changes to its members on both engines.
     pub async fn change_membership(
         &self,
         organization_id: &str,
         user_id: &str,
         role: Option<&str>,
+        expected: Option<&str>,
         now: i64,
     ) -> Result<MembershipChange, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
@@ -122,6 +141,9 @@ impl Store {
         let Some(current) = current else {
             return Ok(MembershipChange::NotMember);
         };
+        if expected.is_some_and(|expected| expected != current) {
+            return Ok(MembershipChange::Changed);
+        }
         if current == "owner" && role != Some("owner") {
             let owners: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'owner'")
@@ -199,6 +221,19 @@ impl Store {
         .bind(after.unwrap_or(""))
         .bind(limit)
         .fetch_all(&self.pool)
+        .await
+    }
+
+    /// One open invitation of the organization.
+    pub async fn invitation(&self, organization_id: &str, id: &str) -> Result<Option<InvitationRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            invitation_columns!(),
+            " FROM invitations WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL"
+        ))
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
         .await
     }
 

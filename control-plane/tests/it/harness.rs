@@ -89,8 +89,12 @@ impl Env {
     /// Makes the user with `email` a platform operator (or no longer one),
     /// as `omnibus grant-operator` does.
     pub async fn grant_operator(&self, email: &str, granted: bool) {
-        let config = ControlPlaneConfig { database_url: Some(self.database_url.clone()), ..ControlPlaneConfig::default() };
-        assert!(omnibus_control_plane::set_platform_operator(&config, email, granted).await.unwrap(), "no user {email}");
+        let config =
+            ControlPlaneConfig { database_url: Some(self.database_url.clone()), ..ControlPlaneConfig::default() };
+        assert!(
+            omnibus_control_plane::set_platform_operator(&config, email, granted).await.unwrap(),
+            "no user {email}"
+        );
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {

@@ -54,6 +54,7 @@ on_both_databases!(
     reconcile_passes_wait_for_another_control_planes_lease,
     operators_register_fleets_place_by_load_and_drain,
     operators_override_an_instances_quotas_live,
+    every_write_honours_if_match,
 );
 
 #[test]

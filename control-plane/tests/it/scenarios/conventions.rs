@@ -344,3 +344,109 @@ pub async fn conditional_requests_use_etags(env: Env) {
     assert_eq!(status, StatusCode::ACCEPTED, "{deleted}");
     assert_eq!(deleted["status"], "deleting");
 }
+
+/// Every PATCH and DELETE refuses a stale `If-Match` with 412 and changes
+/// nothing; the current tag (from a GET) lets the change through.
+pub async fn every_write_honours_if_match(env: Env) {
+    let (token, _, signup) = env.signup("match@example.com").await;
+    let org = signup["organization"]["id"].as_str().unwrap().to_string();
+    let me = signup["user"]["id"].as_str().unwrap().to_string();
+    let instance = env.create_instance(&token, "matched").await;
+    let id = instance["id"].as_str().unwrap().to_string();
+    let stale = ("if-match", "\"stale\"");
+    let tag_of = |path: String| {
+        let env = &env;
+        let token = &token;
+        async move {
+            let (got, tag) = env.call_with(Method::GET, &path, token, ("if-none-match", "\"none\""), None).await;
+            assert_eq!(got.status, StatusCode::OK, "{path}: {got:?}");
+            (got.body, tag.unwrap_or_else(|| panic!("{path} answers no ETag")))
+        }
+    };
+
+    // A credential: its name and ACL.
+    let made = env
+        .call(Method::POST, &format!("/v1/instances/{id}/credentials"), Some(&token), Some(json!({"name": "dev"})))
+        .await;
+    let credential = format!("/v1/instances/{id}/credentials/{}", made.body["id"].as_str().unwrap());
+    let (before, tag) = tag_of(credential.clone()).await;
+    assert!(before.get("password").is_none(), "{before}");
+    let (a, _) = env.call_with(Method::PATCH, &credential, &token, stale, Some(json!({"name": "lost"}))).await;
+    a.problem(412);
+    assert_eq!(tag_of(credential.clone()).await.0["name"], "dev");
+    let (a, new_tag) =
+        env.call_with(Method::PATCH, &credential, &token, ("if-match", &tag), Some(json!({"name": "prod"}))).await;
+    assert_eq!((a.status, &a.body["name"]), (StatusCode::OK, &json!("prod")), "{a:?}");
+    let new_tag = new_tag.expect("PATCH answers the new ETag");
+    assert_ne!(new_tag, tag);
+    // The old tag is now stale for a delete too.
+    env.call_with(Method::DELETE, &credential, &token, ("if-match", &tag), None).await.0.problem(412);
+    let (a, _) = env.call_with(Method::DELETE, &credential, &token, ("if-match", &new_tag), None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{a:?}");
+    env.call(Method::GET, &credential, Some(&token), None).await.problem(404);
+
+    // A topic, as the fleet has it.
+    let topics = format!("/v1/instances/{id}/topics");
+    let made = env.call(Method::POST, &topics, Some(&token), Some(json!({"name": "orders", "partitions": 1}))).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    let topic = format!("{topics}/orders");
+    let (_, tag) = tag_of(topic.clone()).await;
+    env.call_with(Method::PATCH, &topic, &token, stale, Some(json!({"partitions": 2}))).await.0.problem(412);
+    assert_eq!(tag_of(topic.clone()).await.0["partitions"], 1);
+    let (a, _) = env.call_with(Method::PATCH, &topic, &token, ("if-match", &tag), Some(json!({"partitions": 2}))).await;
+    assert_eq!((a.status, &a.body["partitions"]), (StatusCode::OK, &json!(2)), "{a:?}");
+    env.call_with(Method::DELETE, &topic, &token, ("if-match", &tag), None).await.0.problem(412);
+    let (_, tag) = tag_of(topic.clone()).await;
+    assert_eq!(
+        env.call_with(Method::DELETE, &topic, &token, ("if-match", &tag), None).await.0.status,
+        StatusCode::NO_CONTENT
+    );
+
+    // An API key.
+    let made =
+        env.call(Method::POST, "/v1/api-keys", Some(&token), Some(json!({"name": "ci", "role": "viewer"}))).await;
+    let key = format!("/v1/api-keys/{}", made.body["id"].as_str().unwrap());
+    let (_, tag) = tag_of(key.clone()).await;
+    env.call_with(Method::DELETE, &key, &token, stale, None).await.0.problem(412);
+    assert!(tag_of(key.clone()).await.0["revoked_at"].is_null());
+    assert_eq!(
+        env.call_with(Method::DELETE, &key, &token, ("if-match", &tag), None).await.0.status,
+        StatusCode::NO_CONTENT
+    );
+
+    // The organization.
+    let organization = format!("/v1/organizations/{org}");
+    let (_, tag) = tag_of(organization.clone()).await;
+    env.call_with(Method::PATCH, &organization, &token, stale, Some(json!({"name": "Lost"}))).await.0.problem(412);
+    let (a, _) =
+        env.call_with(Method::PATCH, &organization, &token, ("if-match", &tag), Some(json!({"name": "Renamed"}))).await;
+    assert_eq!((a.status, &a.body["name"]), (StatusCode::OK, &json!("Renamed")), "{a:?}");
+    env.call_with(Method::PATCH, &organization, &token, ("if-match", &tag), Some(json!({"name": "Again"})))
+        .await
+        .0
+        .problem(412);
+
+    // A member (here the only owner, whom a stale tag does not even reach the owner rule for).
+    let member = format!("/v1/organizations/{org}/members/{me}");
+    let (body, tag) = tag_of(member.clone()).await;
+    assert_eq!(body["role"], "owner");
+    env.call_with(Method::PATCH, &member, &token, stale, Some(json!({"role": "admin"}))).await.0.problem(412);
+    env.call_with(Method::DELETE, &member, &token, stale, None).await.0.problem(412);
+    let (a, _) =
+        env.call_with(Method::PATCH, &member, &token, ("if-match", &tag), Some(json!({"role": "admin"}))).await;
+    assert!(a.problem(409).contains("at least one owner"), "{a:?}");
+
+    // An invitation.
+    let invitations = format!("/v1/organizations/{org}/invitations");
+    let made = env
+        .call(Method::POST, &invitations, Some(&token), Some(json!({"email": "new@example.com", "role": "viewer"})))
+        .await;
+    let invitation = format!("{invitations}/{}", made.body["id"].as_str().unwrap());
+    let (_, tag) = tag_of(invitation.clone()).await;
+    env.call_with(Method::DELETE, &invitation, &token, stale, None).await.0.problem(412);
+    assert_eq!(
+        env.call_with(Method::DELETE, &invitation, &token, ("if-match", &tag), None).await.0.status,
+        StatusCode::NO_CONTENT
+    );
+    env.call(Method::GET, &invitation, Some(&token), None).await.problem(404);
+}

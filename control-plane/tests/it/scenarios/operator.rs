@@ -64,9 +64,8 @@ pub async fn operators_register_fleets_place_by_load_and_drain(env: Env) {
     assert_eq!(fleets.body["items"].as_array().unwrap().len(), 1);
 
     // An operator's API key is its organization's, not the platform's.
-    let key = env
-        .call(Method::POST, "/v1/api-keys", Some(&operator), Some(json!({"name": "ci", "role": "owner"})))
-        .await;
+    let key =
+        env.call(Method::POST, "/v1/api-keys", Some(&operator), Some(json!({"name": "ci", "role": "owner"}))).await;
     let key = key.body["key"].as_str().unwrap().to_string();
     let detail = env.call(Method::GET, "/v1/operator/fleets", Some(&key), None).await.problem(403);
     assert!(detail.contains("not an API key"), "{detail}");
@@ -181,7 +180,9 @@ pub async fn operators_register_fleets_place_by_load_and_drain(env: Env) {
     resumed.problem(404);
 
     // The platform's log has the operator's calls; no organization's log has them.
-    let log = env.call(Method::GET, "/v1/operator/audit-events?action=POST%20/v1/operator/fleets", Some(&operator), None).await;
+    let log = env
+        .call(Method::GET, "/v1/operator/audit-events?action=POST%20/v1/operator/fleets", Some(&operator), None)
+        .await;
     assert_eq!(log.status, StatusCode::OK, "{log:?}");
     let events = log.body["items"].as_array().unwrap();
     assert!(events.iter().any(|e| e["outcome"] == "success" && e["target"] == format!("/v1/operator/fleets/{b_id}")));
