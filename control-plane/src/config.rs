@@ -31,7 +31,16 @@ pub struct ControlPlaneConfig {
     pub login_failures_per_address: u32,
     /// The window of both login limits, in seconds. Default 900 (15 minutes).
     pub login_window_secs: u64,
-    /// Sender of the emails the control plane writes (to `{data_dir}/outbox`).
+    /// Mails (password resets, address checks) that may be asked for one
+    /// address within the window; beyond it the requests are refused (429).
+    /// Default 5.
+    pub mail_requests_per_account: u32,
+    /// Mail requests one source address may make within the window. Default 50.
+    pub mail_requests_per_address: u32,
+    /// The window of both mail-request limits, in seconds. Default 3600 (an hour).
+    pub mail_request_window_secs: u64,
+    /// Sender of the emails the control plane sends (over SMTP when
+    /// `secrets.smtp_url` is set, else to `{data_dir}/outbox`).
     /// Default `Omnibus <no-reply@localhost>`.
     pub mail_from: String,
     /// Where people reach the console and this API, for links in emails.
@@ -89,12 +98,18 @@ pub struct ControlPlaneSecrets {
     /// first start and kept in `{data_dir}/jwt.key`; set it explicitly when
     /// several control-plane replicas must accept each other's tokens.
     pub jwt_secret: Option<String>,
+    /// The SMTP server mail goes to, e.g. `smtps://user:password@smtp.example.com`
+    /// (implicit TLS, port 465) or `smtp://user:password@smtp.example.com:587?tls=required`
+    /// (STARTTLS); certificates are checked against the system's roots.
+    /// Env `OMNIBUS_SMTP_URL`. Default: none, mail goes to `{data_dir}/outbox`.
+    pub smtp_url: Option<String>,
 }
 
 impl std::fmt::Debug for ControlPlaneSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ControlPlaneSecrets")
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -110,6 +125,9 @@ impl Default for ControlPlaneConfig {
             login_failures_per_account: 10,
             login_failures_per_address: 100,
             login_window_secs: 900,
+            mail_requests_per_account: 5,
+            mail_requests_per_address: 50,
+            mail_request_window_secs: 3600,
             mail_from: "Omnibus <no-reply@localhost>".into(),
             public_url: "http://localhost:8080".into(),
             regions: vec![RegionConfig::new("local", "http://127.0.0.1:9190")],

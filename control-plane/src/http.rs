@@ -10,13 +10,13 @@ mod credentials;
 mod extract;
 mod idempotency;
 mod instances;
-mod login_limit;
 mod mappings;
 mod me;
 mod operator;
 mod ops;
 mod organizations;
 mod plans;
+mod rate_limit;
 mod recovery;
 mod regions;
 mod topics;
@@ -55,7 +55,7 @@ pub struct AppState {
     pub store: Store,
     pub tokens: Tokens,
     pub idempotency: IdempotencyKeys,
-    pub mailer: crate::mailer::Outbox,
+    pub mailer: crate::mailer::Mailer,
     pub reconciler: Reconciler,
     pub fleets: Fleets,
     pub metrics: PrometheusHandle,

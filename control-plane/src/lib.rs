@@ -39,6 +39,8 @@ pub enum ControlPlaneError {
     DeclareFleets(sqlx::Error),
     #[error("database: {0}")]
     Database(sqlx::Error),
+    #[error(transparent)]
+    Smtp(#[from] mailer::SmtpConfigError),
     #[error("the default region {0:?} is not among the configured regions")]
     DefaultRegion(String),
     #[error("cannot read or create the token key {path}: {source}")]
@@ -85,7 +87,12 @@ impl ControlPlane {
         };
         let tokens = auth::Tokens::new(&secret, config.access_token_ttl_secs);
         let idempotency = http::IdempotencyKeys::new(&secret);
-        let mailer = mailer::Outbox::new(config.data_dir.join("outbox"), config.mail_from.clone());
+        let mailer = match &config.secrets.smtp_url {
+            Some(url) => mailer::Mailer::Smtp(mailer::Smtp::new(url, &config.mail_from)?),
+            None => {
+                mailer::Mailer::Outbox(mailer::Outbox::new(config.data_dir.join("outbox"), config.mail_from.clone()))
+            }
+        };
         let fleets = fleet::Fleets::default();
         let reconciler = reconciler::Reconciler::new(
             store.clone(),

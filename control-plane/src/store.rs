@@ -14,9 +14,9 @@ mod idempotency;
 mod identity;
 mod instances;
 mod leases;
-mod login_failures;
 mod mappings;
 mod organizations;
+mod rate_limits;
 
 use std::str::FromStr;
 

@@ -18,6 +18,7 @@ use crate::cli::{BrokerArgs, ControlPlaneArgs, DevArgs, PrintConfigArgs, PrintCo
 /// The access-token key; from the environment only, never a flag (flags show
 /// up in `ps`).
 const JWT_SECRET_ENV: &str = "OMNIBUS_JWT_SECRET";
+const SMTP_URL_ENV: &str = "OMNIBUS_SMTP_URL";
 
 /// `omnibus dev`: one control plane and one broker in one process, listening
 /// on 127.0.0.1 only, with all state under `data_dir`.
@@ -93,7 +94,7 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
     config.control_plane.regions =
         vec![RegionConfig::new("local", format!("http://{}", reachable(config.broker.grpc_listen)))];
     config.control_plane.default_region = None;
-    jwt_from_env(&mut config.control_plane);
+    secrets_from_env(&mut config.control_plane);
     Ok(config)
 }
 
@@ -112,7 +113,7 @@ pub fn control_plane(args: &ControlPlaneArgs) -> anyhow::Result<ControlPlaneConf
             None => config.regions.push(RegionConfig::new(default, endpoint.clone())),
         }
     }
-    jwt_from_env(&mut config);
+    secrets_from_env(&mut config);
     Ok(config)
 }
 
@@ -175,9 +176,13 @@ fn set_some<T: Clone>(field: &mut Option<T>, value: &Option<T>) {
     }
 }
 
-fn jwt_from_env(config: &mut ControlPlaneConfig) {
+/// The secrets the environment gives: never flags, which `ps` would show.
+fn secrets_from_env(config: &mut ControlPlaneConfig) {
     if let Some(secret) = std::env::var(JWT_SECRET_ENV).ok().filter(|s| !s.is_empty()) {
         config.secrets.jwt_secret = Some(secret);
+    }
+    if let Some(url) = std::env::var(SMTP_URL_ENV).ok().filter(|s| !s.is_empty()) {
+        config.secrets.smtp_url = Some(url);
     }
 }
 

@@ -13,7 +13,7 @@ use omnibus_api::rest::{
 use super::AppState;
 use super::audit::SignedIn;
 use super::extract::{ApiJson, display_name};
-use super::login_limit::LoginLimit;
+use super::rate_limit::RateLimit;
 use crate::auth::{Caller, hash_password, new_refresh_token, refresh_token_digest, verify_password};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
@@ -89,7 +89,7 @@ pub async fn login(
 ) -> ApiResult<Response> {
     let wrong = ApiError::Unauthorized("the email or password is wrong");
     let email = request.email.trim().to_lowercase();
-    let limit = LoginLimit::new(&state, &email, peer.ip());
+    let limit = RateLimit::login(&state, &email, peer.ip());
     limit.check().await?;
     let user = state.store.user_by_email(&email).await?;
     let hash = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
@@ -98,7 +98,7 @@ pub async fn login(
         .await
         .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
     let Some(user) = user.clone().filter(|_| matches) else {
-        limit.failed().await?;
+        limit.record().await?;
         let mut refused = wrong.into_response();
         if let Some(user) = user {
             // A wrong password for a real account shows in its organizations' logs.
@@ -186,14 +186,14 @@ pub async fn change_password(
     let user_id = caller.user_id().ok_or_else(|| ApiError::Forbidden("an API key has no password".into()))?;
     let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
     // Wrong current passwords count like failed logins: this is a password oracle too.
-    let limit = LoginLimit::new(&state, &user.email, peer.ip());
+    let limit = RateLimit::login(&state, &user.email, peer.ip());
     limit.check().await?;
     let (current, hash) = (request.current_password, user.password_hash.clone());
     let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
         .await
         .map_err(|e| InternalError::PasswordHash(e.to_string()))?;
     if !matches {
-        limit.failed().await?;
+        limit.record().await?;
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     let new = request.new_password;

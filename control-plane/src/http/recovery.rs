@@ -3,15 +3,19 @@
 //! hour) sets a new password and ends every login; a verification mail (sent
 //! at sign-up and on request, valid a day) marks the address verified.
 //! Asking for a reset answers the same whether or not the address has an
-//! account, so the endpoint tells nobody which addresses do.
+//! account, so the endpoint tells nobody which addresses do. Both requests
+//! are rate-limited per address asked for and per source address.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use omnibus_api::rest::{EmailTokenRequest, PasswordResetConfirm, PasswordResetRequest, Problem};
 
 use super::AppState;
 use super::auth::{normalize_email, validate_password};
 use super::extract::ApiJson;
+use super::rate_limit::RateLimit;
 use crate::auth::{Caller, hash_password, new_email_token, refresh_token_digest};
 use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult, InternalError};
@@ -25,12 +29,17 @@ const VERIFY_TTL_MS: i64 = 24 * 3600 * 1000;
     responses(
         (status = 202, description = "If the address has an account, a reset link is on its way (valid one hour)"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many mails asked for this address, or from this source address", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn request_reset(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<PasswordResetRequest>,
 ) -> ApiResult<StatusCode> {
     let email = normalize_email(&request.email)?;
+    let limit = RateLimit::mail_request(&state, &email, peer.ip());
+    limit.check().await?;
+    limit.record().await?;
     if let Some(user) = state.store.user_by_email(&email).await? {
         let link = "password-reset";
         let what = "reset your Omnibus password";
@@ -71,13 +80,21 @@ pub async fn confirm_reset(
     responses(
         (status = 202, description = "A verification link is on its way to the account's address (valid a day)"),
         (status = 409, description = "The address is verified already", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many mails asked for this address, or from this source address", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn request_verification(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
+pub async fn request_verification(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
     let user_id = caller.user_id().ok_or_else(|| ApiError::Forbidden("an API key has no address".into()))?;
     let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
     if state.store.email_verified_at(&user.id).await?.is_some() {
         return Err(ApiError::Conflict("the address is verified already".into()));
     }
+    let limit = RateLimit::mail_request(&state, &user.email, peer.ip());
+    limit.check().await?;
+    limit.record().await?;
     send_verification(&state, &user).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -37,6 +37,49 @@ pub struct Env {
     stopping: tokio::sync::watch::Receiver<bool>,
 }
 
+/// A real SMTP server (Python's aiosmtpd, installed by `scripts/test`) that
+/// keeps what it receives in a Maildir; stopped when dropped.
+pub struct SmtpServer {
+    pub port: u16,
+    maildir: PathBuf,
+    child: std::process::Child,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let python = std::env::var("OMNIBUS_PYTHON")
+            .expect("OMNIBUS_PYTHON is not set: run the suite with scripts/test, which installs aiosmtpd");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = temp_dir().join("maildir");
+        let child = std::process::Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .spawn()
+            .expect("start aiosmtpd");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "aiosmtpd did not listen on {port}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        SmtpServer { port, maildir, child }
+    }
+
+    /// The messages it has received, as delivered.
+    pub fn received(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Another broker a scenario started, as a fleet of its own.
 pub struct OtherBroker {
     /// Its gRPC address, as a fleet endpoint.
@@ -267,6 +310,15 @@ where
     F: FnOnce(Env) -> Fut,
     Fut: Future<Output = ()>,
 {
+    run_configured(db, |_| {}, scenario).await;
+}
+
+/// Like [`run`], with the control plane's configuration changed by `configure` first.
+pub async fn run_configured<F, Fut>(db: Db, configure: impl FnOnce(&mut ControlPlaneConfig), scenario: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = temp_dir();
     let metrics = PrometheusBuilder::new().build_recorder().handle();
     let broker = bind_broker(&dir.join("broker")).await;
@@ -280,6 +332,7 @@ where
         ..ControlPlaneConfig::default()
     };
     config.secrets.jwt_secret = Some(JWT_SECRET.into());
+    configure(&mut config);
     let control_plane = ControlPlane::bind(config, metrics).await.expect("control plane binds");
     let base = format!("http://{}", control_plane.local_addr());
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -55,7 +55,21 @@ on_both_databases!(
     operators_register_fleets_place_by_load_and_drain,
     operators_override_an_instances_quotas_live,
     every_write_honours_if_match,
+    mail_requests_are_rate_limited,
 );
+
+/// With `smtp_url` set, mail goes to a real SMTP server instead of the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_goes_out_over_smtp() {
+    let smtp = harness::SmtpServer::start().await;
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    harness::run_configured(
+        Db::Sqlite,
+        |config| config.secrets.smtp_url = Some(url),
+        |env| scenarios::mail_goes_out_over_smtp(env, smtp),
+    )
+    .await;
+}
 
 #[test]
 fn openapi_document_is_checked_in() {

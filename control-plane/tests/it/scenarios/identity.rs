@@ -4,7 +4,7 @@ use jsonwebtoken::{EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Env, JWT_SECRET};
+use crate::harness::{Env, JWT_SECRET, SmtpServer};
 
 pub async fn signup_login_and_refresh(env: Env) {
     let (access, refresh, body) = env.signup("ada@example.com").await;
@@ -228,4 +228,87 @@ pub async fn passwords_reset_and_addresses_verify_by_email(env: Env) {
     for mail in env.outbox() {
         assert!(!mail.contains("a brand new passphrase"));
     }
+}
+
+pub async fn mail_goes_out_over_smtp(env: Env, smtp: SmtpServer) {
+    let (access, _, _) = env.signup("smtp@example.com").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mails = loop {
+        let mails = smtp.received();
+        if !mails.is_empty() {
+            break mails;
+        }
+        assert!(std::time::Instant::now() < deadline, "the SMTP server received nothing");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = &mails[0];
+    assert!(mail.contains("To: smtp@example.com"), "{mail}");
+    assert!(mail.contains("From: Omnibus <no-reply@localhost>"), "{mail}");
+    assert!(mail.contains("Subject: "), "{mail}");
+    // The body is quoted-printable (its lines are long); read it as a mail client would.
+    let body = quoted_printable(mail.split_once("\n\n").map_or("", |(_, body)| body));
+    assert!(body.contains("verify-email?token="), "{body}");
+    let token = body.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let confirmed = env.call(Method::POST, "/v1/auth/verify-email/confirm", None, Some(json!({"token": token}))).await;
+    assert_eq!(confirmed.status, StatusCode::NO_CONTENT, "{confirmed:?} for {token:?} in {body}");
+    assert_eq!(env.call(Method::GET, "/v1/me", Some(&access), None).await.body["email_verified"], true);
+    assert!(env.outbox().is_empty(), "nothing went to the outbox");
+}
+
+/// Decodes a quoted-printable body (RFC 2045 §6.7): soft line breaks and `=XX` octets.
+fn quoted_printable(text: &str) -> String {
+    let text = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(octet)) => {
+                out.push(octet);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("UTF-8 text")
+}
+
+pub async fn mail_requests_are_rate_limited(env: Env) {
+    env.signup("ada@example.com").await;
+    let reset = |email: String| {
+        let request = env.http.post(format!("{}/v1/auth/password-reset", env.base)).json(&json!({"email": email}));
+        async move {
+            let response = request.send().await.expect("request");
+            let retry_after =
+                response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            (response.status(), retry_after, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let resets = |env: &Env| env.outbox().iter().filter(|m| m.contains("password-reset")).count();
+    // Five resets for one address, then no more mail for it within the hour.
+    for _ in 0..5 {
+        assert_eq!(reset("ada@example.com".into()).await.0, StatusCode::ACCEPTED);
+    }
+    let (status, retry_after, problem) = reset("ADA@example.com".into()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(retry_after.is_some_and(|s| (1..=3600).contains(&s)), "{retry_after:?}");
+    assert!(problem["detail"].as_str().unwrap().contains("mails asked for this address"), "{problem}");
+    assert_eq!(resets(&env), 5, "the refused request mailed nothing");
+    // An address without an account is limited alike, so the limit tells nothing either.
+    for _ in 0..5 {
+        assert_eq!(reset("nobody@example.com".into()).await.0, StatusCode::ACCEPTED);
+    }
+    assert_eq!(reset("nobody@example.com".into()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // Fifty requests from one source address, whatever the addresses, hold it back.
+    for i in 0..40 {
+        assert_eq!(reset(format!("someone{i}@example.com")).await.0, StatusCode::ACCEPTED);
+    }
+    let (status, _, problem) = reset("fresh@example.com".into()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("mails asked from this address"), "{problem}");
 }
