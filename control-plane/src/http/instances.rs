@@ -42,16 +42,10 @@ pub async fn create(
         Some(region) => region,
         None => state.config.default_region().unwrap_or_default().to_string(),
     };
-    let Some(fleet_id) = state.store.place(&region).await? else {
-        let known = state.store.regions().await?;
-        if !known.contains(&region) {
-            return Err(ApiError::validation("region", format!("region must be one of: {}", known.join(", "))));
-        }
-        return Err(ApiError::Unavailable("every fleet of the region is full or draining; try another region"));
-    };
     let now = now_ms();
-    let row = InstanceRow {
-        id: uuid::Uuid::now_v7().to_string(),
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut row = InstanceRow {
+        id: id.clone(),
         organization_id: caller.organization_id.clone(),
         name: request.name,
         plan: request.plan,
@@ -61,15 +55,35 @@ pub async fn create(
         endpoints: "{}".into(),
         created_at: now,
         updated_at: now,
-        fleet_id: Some(fleet_id),
+        fleet_id: None,
         quota_overrides: None,
     };
-    match state.store.insert_instance(&row, &[mappings::default_mapping(&row.id, now)]).await {
-        Ok(()) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::Conflict(format!("an instance named {:?} already exists", row.name)));
+    // Placement can race with other creates and drains; the insert checks the
+    // fleet again, and a lost race places the instance anew.
+    let mut placed = false;
+    for _ in 0..3 {
+        let Some(fleet_id) = state.store.place(&row.region).await? else {
+            let known = state.store.regions().await?;
+            if !known.contains(&row.region) {
+                return Err(ApiError::validation("region", format!("region must be one of: {}", known.join(", "))));
+            }
+            break;
+        };
+        row.fleet_id = Some(fleet_id);
+        match state.store.insert_instance(&row, &[mappings::default_mapping(&id, now)]).await {
+            Ok(true) => {
+                placed = true;
+                break;
+            }
+            Ok(false) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(ApiError::Conflict(format!("an instance named {:?} already exists", row.name)));
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
+    }
+    if !placed {
+        return Err(ApiError::Unavailable("every fleet of the region is full or draining; try another region"));
     }
     tracing::info!(instance = %row.id, name = %row.name, by = %caller.actor, "instance created");
     state.reconciler.kick_and_wait(&row.id, FLEET_WAIT).await;

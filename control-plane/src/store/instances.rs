@@ -33,9 +33,29 @@ macro_rules! instance_columns {
 }
 
 impl Store {
-    /// Inserts an instance with its first mappings, in one transaction.
-    pub async fn insert_instance(&self, row: &InstanceRow, mappings: &[MappingRow]) -> Result<(), sqlx::Error> {
+    /// Inserts an instance with its first mappings, in one transaction, if
+    /// its fleet is still active and has room; false when not (placement
+    /// raced with another create or a drain: place it again). The fleet's row
+    /// is written first, which serialises creates on one fleet on both
+    /// engines, so several control planes never fill a fleet past capacity.
+    pub async fn insert_instance(&self, row: &InstanceRow, mappings: &[MappingRow]) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        if let Some(fleet) = &row.fleet_id {
+            let active = sqlx::query("UPDATE fleets SET updated_at = updated_at WHERE id = $1 AND state = 'active'")
+                .bind(fleet)
+                .execute(&mut *tx)
+                .await?;
+            let (placed, capacity): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM instances WHERE fleet_id = $1), \
+                 COALESCE((SELECT capacity FROM fleets WHERE id = $1), 0)",
+            )
+            .bind(fleet)
+            .fetch_one(&mut *tx)
+            .await?;
+            if active.rows_affected() != 1 || placed >= capacity {
+                return Ok(false);
+            }
+        }
         sqlx::query(concat!(
             "INSERT INTO instances (",
             instance_columns!(),
@@ -58,7 +78,8 @@ impl Store {
         for mapping in mappings {
             insert_mapping_in(&mut tx, mapping).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// An instance of the organization, or `None` (also when it belongs to another).

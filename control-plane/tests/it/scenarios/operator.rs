@@ -154,6 +154,26 @@ pub async fn operators_register_fleets_place_by_load_and_drain(env: Env) {
         .await;
     assert!(unknown.problem(422).contains("eu-west, local"), "{unknown:?}");
 
+    // Creates at once never fill a fleet past its capacity.
+    let ap = register(json!({"name": "ap-1", "region": "ap-south", "endpoint": other.endpoint, "capacity": 2})).await;
+    assert_eq!(ap.status, StatusCode::CREATED, "{ap:?}");
+    let create = |name: &'static str| {
+        env.call(
+            Method::POST,
+            "/v1/instances",
+            Some(&tenant),
+            Some(json!({"name": name, "plan": "developer", "region": "ap-south"})),
+        )
+    };
+    let raced = tokio::join!(create("r1"), create("r2"), create("r3"), create("r4"), create("r5"));
+    let statuses = [raced.0.status, raced.1.status, raced.2.status, raced.3.status, raced.4.status];
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::SERVICE_UNAVAILABLE).count(), 3, "{statuses:?}");
+    let ap = env
+        .call(Method::GET, &format!("/v1/operator/fleets/{}", ap.body["id"].as_str().unwrap()), Some(&operator), None)
+        .await;
+    assert_eq!(ap.body["instances"], 2, "{ap:?}");
+
     // Changes are conditional on the ETag.
     let path = format!("/v1/operator/fleets/{eu_id}");
     let (got, tag) = env.call_with(Method::GET, &path, &operator, ("if-none-match", "\"x\""), None).await;
