@@ -39,6 +39,13 @@ pub struct ControlPlaneConfig {
     pub mail_requests_per_address: u32,
     /// The window of both mail-request limits, in seconds. Default 3600 (an hour).
     pub mail_request_window_secs: u64,
+    /// Networks of the reverse proxies (load balancers) in front of the API,
+    /// e.g. `["10.0.0.0/8"]`. From a peer in one of them, the client's address
+    /// (for rate limits and the audit log) is the last address in
+    /// `X-Forwarded-For` that is not itself a trusted proxy; from any other
+    /// peer the header is ignored, so a client cannot choose its address.
+    /// Default: none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Sender of the emails the control plane sends (over SMTP when
     /// `secrets.smtp_url` is set, else to `{data_dir}/outbox`).
     /// Default `Omnibus <no-reply@localhost>`.
@@ -128,6 +135,7 @@ impl Default for ControlPlaneConfig {
             mail_requests_per_account: 5,
             mail_requests_per_address: 50,
             mail_request_window_secs: 3600,
+            trusted_proxies: Vec::new(),
             mail_from: "Omnibus <no-reply@localhost>".into(),
             public_url: "http://localhost:8080".into(),
             regions: vec![RegionConfig::new("local", "http://127.0.0.1:9190")],

@@ -5,6 +5,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod client_addr;
 mod conditional;
 mod credentials;
 mod extract;

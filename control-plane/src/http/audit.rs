@@ -18,6 +18,7 @@ use omnibus_api::rest::{AuditEvent, AuditEventPage, Problem};
 use serde::Deserialize;
 
 use super::AppState;
+use super::client_addr::ClientAddr;
 use super::extract::{ApiQuery, PageParams, paginate};
 use crate::auth::{Caller, Permission};
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
@@ -41,10 +42,8 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     // Operators act on the platform: their calls are in its log, not in an organization's.
     let platform = route.as_deref().is_some_and(|route| route.starts_with("/v1/operator/"));
     let path = request.uri().path().to_owned();
-    let source_address = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |ConnectInfo(peer)| peer.ip().to_string());
+    let source_address =
+        ClientAddr::of(request.extensions().get::<ConnectInfo<SocketAddr>>(), request.headers(), &state).text();
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let caller = Caller::of(request.headers(), &state).await.ok();
     if let Some(caller) = &caller {

@@ -1,8 +1,6 @@
 //! `/v1/auth`: sign up, log in, refresh, log out, change the password.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use omnibus_api::rest::{
@@ -12,6 +10,7 @@ use omnibus_api::rest::{
 
 use super::AppState;
 use super::audit::SignedIn;
+use super::client_addr::ClientAddr;
 use super::extract::{ApiJson, display_name};
 use super::rate_limit::RateLimit;
 use crate::auth::{Caller, hash_password, new_refresh_token, refresh_token_digest, verify_password};
@@ -84,12 +83,12 @@ pub async fn signup(State(state): State<AppState>, ApiJson(request): ApiJson<Sig
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let wrong = ApiError::Unauthorized("the email or password is wrong");
     let email = request.email.trim().to_lowercase();
-    let limit = RateLimit::login(&state, &email, peer.ip());
+    let limit = RateLimit::login(&state, &email, client);
     limit.check().await?;
     let user = state.store.user_by_email(&email).await?;
     let hash = user.as_ref().map_or(DUMMY_HASH.to_string(), |u| u.password_hash.clone());
@@ -177,7 +176,7 @@ pub async fn logout(State(state): State<AppState>, ApiJson(request): ApiJson<Log
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     caller: Caller,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
@@ -186,7 +185,7 @@ pub async fn change_password(
     let user_id = caller.user_id().ok_or_else(|| ApiError::Forbidden("an API key has no password".into()))?;
     let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::Unauthorized("the user is gone"))?;
     // Wrong current passwords count like failed logins: this is a password oracle too.
-    let limit = RateLimit::login(&state, &user.email, peer.ip());
+    let limit = RateLimit::login(&state, &user.email, client);
     limit.check().await?;
     let (current, hash) = (request.current_password, user.password_hash.clone());
     let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))

@@ -6,9 +6,8 @@
 //! with 429, `Retry-After` and the limit named, before any password is
 //! checked or any mail sent.
 
-use std::net::IpAddr;
-
 use super::AppState;
+use super::client_addr::ClientAddr;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 
@@ -27,9 +26,9 @@ pub struct RateLimit<'a> {
 }
 
 impl<'a> RateLimit<'a> {
-    /// The limits a login to `email` (normalised) from `peer` is under; only
+    /// The limits a login to `email` (normalised) from `client` is under; only
     /// failures count ([`RateLimit::record`] after a wrong password).
-    pub fn login(state: &'a AppState, email: &str, peer: IpAddr) -> RateLimit<'a> {
+    pub fn login(state: &'a AppState, email: &str, client: ClientAddr) -> RateLimit<'a> {
         let config = &state.config;
         RateLimit {
             state,
@@ -40,7 +39,7 @@ impl<'a> RateLimit<'a> {
                     what: "failed logins to this account",
                 },
                 Bucket {
-                    name: format!("address:{peer}"),
+                    name: format!("address:{}", client.text()),
                     limit: config.login_failures_per_address,
                     what: "failed logins from this address",
                 },
@@ -49,9 +48,9 @@ impl<'a> RateLimit<'a> {
         }
     }
 
-    /// The limits a request to mail `email` (normalised) from `peer` is
+    /// The limits a request to mail `email` (normalised) from `client` is
     /// under; every request counts, for an address with an account or not.
-    pub fn mail_request(state: &'a AppState, email: &str, peer: IpAddr) -> RateLimit<'a> {
+    pub fn mail_request(state: &'a AppState, email: &str, client: ClientAddr) -> RateLimit<'a> {
         let config = &state.config;
         RateLimit {
             state,
@@ -62,7 +61,7 @@ impl<'a> RateLimit<'a> {
                     what: "mails asked for this address",
                 },
                 Bucket {
-                    name: format!("mail-address:{peer}"),
+                    name: format!("mail-address:{}", client.text()),
                     limit: config.mail_requests_per_address,
                     what: "mails asked from this address",
                 },

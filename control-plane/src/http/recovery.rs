@@ -6,14 +6,13 @@
 //! account, so the endpoint tells nobody which addresses do. Both requests
 //! are rate-limited per address asked for and per source address.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use omnibus_api::rest::{EmailTokenRequest, PasswordResetConfirm, PasswordResetRequest, Problem};
 
 use super::AppState;
 use super::auth::{normalize_email, validate_password};
+use super::client_addr::ClientAddr;
 use super::extract::ApiJson;
 use super::rate_limit::RateLimit;
 use crate::auth::{Caller, hash_password, new_email_token, refresh_token_digest};
@@ -33,11 +32,11 @@ const VERIFY_TTL_MS: i64 = 24 * 3600 * 1000;
     ))]
 pub async fn request_reset(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     ApiJson(request): ApiJson<PasswordResetRequest>,
 ) -> ApiResult<StatusCode> {
     let email = normalize_email(&request.email)?;
-    let limit = RateLimit::mail_request(&state, &email, peer.ip());
+    let limit = RateLimit::mail_request(&state, &email, client);
     limit.check().await?;
     limit.record().await?;
     if let Some(user) = state.store.user_by_email(&email).await? {
@@ -84,7 +83,7 @@ pub async fn confirm_reset(
     ))]
 pub async fn request_verification(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     caller: Caller,
 ) -> ApiResult<StatusCode> {
     let user_id = caller.user_id().ok_or_else(|| ApiError::Forbidden("an API key has no address".into()))?;
@@ -92,7 +91,7 @@ pub async fn request_verification(
     if state.store.email_verified_at(&user.id).await?.is_some() {
         return Err(ApiError::Conflict("the address is verified already".into()));
     }
-    let limit = RateLimit::mail_request(&state, &user.email, peer.ip());
+    let limit = RateLimit::mail_request(&state, &user.email, client);
     limit.check().await?;
     limit.record().await?;
     send_verification(&state, &user).await?;

@@ -71,6 +71,17 @@ async fn mail_goes_out_over_smtp() {
     .await;
 }
 
+/// Behind a trusted proxy, the client's address is the one the proxy saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addresses_forwarded_by_trusted_proxies() {
+    harness::run_configured(
+        Db::Sqlite,
+        |config| config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()],
+        scenarios::addresses_forwarded_by_trusted_proxies,
+    )
+    .await;
+}
+
 #[test]
 fn openapi_document_is_checked_in() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../api/openapi.json");

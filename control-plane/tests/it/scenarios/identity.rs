@@ -312,3 +312,31 @@ pub async fn mail_requests_are_rate_limited(env: Env) {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("mails asked from this address"), "{problem}");
 }
+
+pub async fn addresses_forwarded_by_trusted_proxies(env: Env) {
+    let (token, _, _) = env.signup("proxied@example.com").await;
+    let login = |forwarded: &'static str| {
+        env.http
+            .post(format!("{}/v1/auth/login", env.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": "proxied@example.com", "password": "a long passphrase"}))
+            .send()
+    };
+    // The client's own entry (left) is not believed; the proxy's (right) is.
+    assert_eq!(login("1.1.1.1, 198.51.100.7").await.unwrap().status(), StatusCode::OK);
+    let log = env.call(Method::GET, "/v1/audit-events?action=POST%20/v1/auth/login", Some(&token), None).await;
+    assert_eq!(log.body["items"][0]["source_address"], "198.51.100.7", "{log:?}");
+    // The login limit counts per forwarded address: one client's failures do not hold back another's.
+    let wrong = |forwarded: &'static str, i: usize| {
+        env.http
+            .post(format!("{}/v1/auth/login", env.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": format!("nobody{i}@example.com"), "password": "guess"}))
+            .send()
+    };
+    for i in 0..100 {
+        assert_eq!(wrong("198.51.100.8", i).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(wrong("198.51.100.8", 100).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(login("198.51.100.9").await.unwrap().status(), StatusCode::OK);
+}
