@@ -26,48 +26,45 @@ pub struct RateLimit<'a> {
 }
 
 impl<'a> RateLimit<'a> {
-    /// The limits a login to `email` (normalised) from `client` is under; only
-    /// failures count ([`RateLimit::record`] after a wrong password).
+    /// The limits a login to `email` (normalised) from `client` is under;
+    /// only failures count ([`RateLimit::record`] after a wrong password).
     pub fn login(state: &'a AppState, email: &str, client: ClientAddr) -> RateLimit<'a> {
         let config = &state.config;
-        RateLimit {
+        RateLimit::new(
             state,
-            buckets: [
-                Bucket {
-                    name: format!("account:{email}"),
-                    limit: config.login_failures_per_account,
-                    what: "failed logins to this account",
-                },
-                Bucket {
-                    name: format!("address:{}", client.text()),
-                    limit: config.login_failures_per_address,
-                    what: "failed logins from this address",
-                },
+            [
+                (format!("account:{email}"), config.login_failures_per_account, "failed logins to this account"),
+                (
+                    format!("address:{}", client.text()),
+                    config.login_failures_per_address,
+                    "failed logins from this address",
+                ),
             ],
-            window_secs: config.login_window_secs,
-        }
+            config.login_window_secs,
+        )
     }
 
     /// The limits a request to mail `email` (normalised) from `client` is
     /// under; every request counts, for an address with an account or not.
     pub fn mail_request(state: &'a AppState, email: &str, client: ClientAddr) -> RateLimit<'a> {
         let config = &state.config;
-        RateLimit {
+        RateLimit::new(
             state,
-            buckets: [
-                Bucket {
-                    name: format!("mail-account:{email}"),
-                    limit: config.mail_requests_per_account,
-                    what: "mails asked for this address",
-                },
-                Bucket {
-                    name: format!("mail-address:{}", client.text()),
-                    limit: config.mail_requests_per_address,
-                    what: "mails asked from this address",
-                },
+            [
+                (format!("mail-account:{email}"), config.mail_requests_per_account, "mails asked for this address"),
+                (
+                    format!("mail-address:{}", client.text()),
+                    config.mail_requests_per_address,
+                    "mails asked from this address",
+                ),
             ],
-            window_secs: config.mail_request_window_secs,
-        }
+            config.mail_request_window_secs,
+        )
+    }
+
+    fn new(state: &'a AppState, buckets: [(String, u32, &'static str); 2], window_secs: u64) -> RateLimit<'a> {
+        let buckets = buckets.map(|(name, limit, what)| Bucket { name, limit, what });
+        RateLimit { state, buckets, window_secs }
     }
 
     fn window_ms(&self) -> i64 {

@@ -29,6 +29,13 @@ pub struct FleetSpec<'a> {
     pub capacity: i64,
 }
 
+macro_rules! fleet_insert {
+    () => {
+        "INSERT INTO fleets (id, name, region, endpoint, capacity, state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $6)"
+    };
+}
+
 macro_rules! fleet_select {
     () => {
         "SELECT f.id, f.name, f.region, f.endpoint, f.capacity, f.state, f.created_at, f.updated_at, \
@@ -42,21 +49,18 @@ impl Store {
     /// e.g. draining, is kept). Then places the region's instances from before
     /// fleets were rows on it.
     pub async fn declare_fleet(&self, spec: &FleetSpec<'_>, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO fleets (id, name, region, endpoint, capacity, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $6) \
-             ON CONFLICT (name) DO UPDATE SET region = excluded.region, endpoint = excluded.endpoint, \
-             capacity = excluded.capacity, updated_at = excluded.updated_at \
-             WHERE fleets.region <> excluded.region OR fleets.endpoint <> excluded.endpoint \
-             OR fleets.capacity <> excluded.capacity",
+        self.bind_fleet(
+            concat!(
+                fleet_insert!(),
+                " ON CONFLICT (name) DO UPDATE SET region = excluded.region, endpoint = excluded.endpoint, \
+                 capacity = excluded.capacity, updated_at = excluded.updated_at \
+                 WHERE fleets.region <> excluded.region OR fleets.endpoint <> excluded.endpoint \
+                 OR fleets.capacity <> excluded.capacity"
+            ),
+            &uuid::Uuid::now_v7().to_string(),
+            spec,
+            now,
         )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(spec.name)
-        .bind(spec.region)
-        .bind(spec.endpoint)
-        .bind(spec.capacity)
-        .bind(now)
-        .execute(&self.pool)
         .await?;
         sqlx::query(
             "UPDATE instances SET fleet_id = (SELECT f.id FROM fleets f WHERE f.name = $1) \
@@ -71,18 +75,20 @@ impl Store {
 
     /// Registers a fleet, `active`; a taken name is a unique violation.
     pub async fn insert_fleet(&self, id: &str, spec: &FleetSpec<'_>, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO fleets (id, name, region, endpoint, capacity, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $6)",
-        )
-        .bind(id)
-        .bind(spec.name)
-        .bind(spec.region)
-        .bind(spec.endpoint)
-        .bind(spec.capacity)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        self.bind_fleet(fleet_insert!(), id, spec, now).await
+    }
+
+    /// Runs an insert of a fleet (`fleet_insert!`'s parameters).
+    async fn bind_fleet(&self, sql: &'static str, id: &str, spec: &FleetSpec<'_>, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(spec.name)
+            .bind(spec.region)
+            .bind(spec.endpoint)
+            .bind(spec.capacity)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
