@@ -720,6 +720,16 @@ pub struct PlanMqttLimits {
     pub max_inflight: u32,
 }
 
+/// What an instance's Kafka topics may add up to; a topic or partitions beyond
+/// them are refused (Kafka `POLICY_VIOLATION`, REST 403 `quota-exceeded`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanKafkaLimits {
+    /// Topics, those of the instance's MQTT mappings included.
+    pub max_topics: u32,
+    /// Partitions across all of its topics.
+    pub max_partitions: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "name": "standard",
@@ -728,7 +738,8 @@ pub struct PlanMqttLimits {
     "mqtt": {
         "max_connections": 10000, "max_subscriptions_per_session": 1000, "max_queued_messages": 10000,
         "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128
-    }
+    },
+    "kafka": {"max_topics": 200, "max_partitions": 2000}
 }))]
 pub struct Plan {
     /// What `plan` takes when creating an instance.
@@ -736,6 +747,7 @@ pub struct Plan {
     pub price: Price,
     pub durability: PlanDurability,
     pub mqtt: PlanMqttLimits,
+    pub kafka: PlanKafkaLimits,
 }
 
 /// A price per period, in the currency's smallest unit.
@@ -851,6 +863,10 @@ pub struct QuotaOverrides {
     pub max_packet_size: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_inflight: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_topics: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_partitions: Option<u32>,
 }
 
 /// An instance's quotas: its plan's, the overrides, and what the fleet enforces.
@@ -866,4 +882,8 @@ pub struct InstanceQuotas {
     /// overrides unused) for a plan no longer in the catalogue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_mqtt: Option<PlanMqttLimits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_kafka: Option<PlanKafkaLimits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_kafka: Option<PlanKafkaLimits>,
 }

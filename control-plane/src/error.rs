@@ -37,6 +37,9 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("the resource has changed since the ETag in If-Match; GET it again")]
     PreconditionFailed,
+    /// A count quota of the instance (its plan's, or an operator's override).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// A rate limit: which one, and when the caller may try again.
     #[error("{limit}; try again in {retry_after_secs} s")]
     TooManyRequests { limit: String, retry_after_secs: u64 },
@@ -91,6 +94,7 @@ impl ApiError {
             }
             ApiError::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency-key-in-use", "Idempotency-Key in use"),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            ApiError::QuotaExceeded(_) => (StatusCode::FORBIDDEN, "quota-exceeded", "Quota exceeded"),
             ApiError::PreconditionFailed => {
                 (StatusCode::PRECONDITION_FAILED, "precondition-failed", "Precondition failed")
             }

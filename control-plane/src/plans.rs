@@ -1,11 +1,12 @@
 //! The plan catalogue: the plans an instance can be on, what each costs and
 //! what it gives: how the instance's writes are made durable and what its
-//! MQTT clients may use, and how a platform operator's per-instance quota
+//! MQTT clients may use, how many Kafka topics and partitions it may have,
+//! and how a platform operator's per-instance quota
 //! overrides change that. Quotas across protocols arrive with quota
 //! enforcement and are added here.
 
 use omnibus_api::fleet;
-use omnibus_api::rest::{PlanMqttLimits, QuotaOverrides};
+use omnibus_api::rest::{PlanKafkaLimits, PlanMqttLimits, QuotaOverrides};
 
 /// How the broker acknowledges a write to an instance's logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,31 @@ impl From<MqttLimits> for PlanMqttLimits {
     }
 }
 
+/// What an instance's Kafka topics may add up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KafkaLimits {
+    /// Topics, those of its MQTT mappings included.
+    pub max_topics: u32,
+    /// Partitions across all of its topics.
+    pub max_partitions: u32,
+}
+
+impl KafkaLimits {
+    /// These limits with an operator's overrides in their place.
+    pub fn overridden(self, overrides: &QuotaOverrides) -> KafkaLimits {
+        KafkaLimits {
+            max_topics: overrides.max_topics.unwrap_or(self.max_topics),
+            max_partitions: overrides.max_partitions.unwrap_or(self.max_partitions),
+        }
+    }
+}
+
+impl From<KafkaLimits> for PlanKafkaLimits {
+    fn from(limits: KafkaLimits) -> PlanKafkaLimits {
+        PlanKafkaLimits { max_topics: limits.max_topics, max_partitions: limits.max_partitions }
+    }
+}
+
 /// One plan of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
@@ -68,6 +94,7 @@ pub struct Plan {
     pub price_cents_per_month: u64,
     pub durability: Durability,
     pub mqtt: MqttLimits,
+    pub kafka: KafkaLimits,
 }
 
 /// Plans an instance can be created on.
@@ -84,6 +111,7 @@ pub const PLANS: &[Plan] = &[
             max_packet_size: 256 * 1024,
             max_inflight: 32,
         },
+        kafka: KafkaLimits { max_topics: 10, max_partitions: 30 },
     },
     Plan {
         name: "standard",
@@ -97,6 +125,7 @@ pub const PLANS: &[Plan] = &[
             max_packet_size: 1024 * 1024,
             max_inflight: 128,
         },
+        kafka: KafkaLimits { max_topics: 200, max_partitions: 2_000 },
     },
     Plan {
         name: "business",
@@ -110,6 +139,7 @@ pub const PLANS: &[Plan] = &[
             max_packet_size: 1024 * 1024,
             max_inflight: 1024,
         },
+        kafka: KafkaLimits { max_topics: 2_000, max_partitions: 20_000 },
     },
 ];
 
@@ -136,6 +166,9 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
         max_packet_size: limits.max_packet_size,
         max_inflight: limits.max_inflight,
     });
+    let kafka_limits = plan
+        .map(|plan| plan.kafka.overridden(overrides))
+        .map(|limits| fleet::KafkaLimits { max_topics: limits.max_topics, max_partitions: limits.max_partitions });
     let (durability, flush_interval_ms) = match durability {
         Durability::Fsync => (fleet::Durability::Fsync, 0),
         Durability::Interval { flush_interval_ms } => (fleet::Durability::Interval, flush_interval_ms),
@@ -146,6 +179,7 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
         durability: durability as i32,
         flush_interval_ms,
         mqtt_limits,
+        kafka_limits,
     }
 }
 
@@ -167,7 +201,14 @@ mod tests {
 
     #[test]
     fn overrides_replace_only_the_limits_they_name() {
-        let overrides = QuotaOverrides { max_connections: Some(7), max_inflight: Some(3), ..QuotaOverrides::default() };
+        let overrides = QuotaOverrides {
+            max_connections: Some(7),
+            max_inflight: Some(3),
+            max_topics: Some(5),
+            ..QuotaOverrides::default()
+        };
+        let kafka = namespace("i-1", "standard", &overrides).kafka_limits.unwrap();
+        assert_eq!((kafka.max_topics, kafka.max_partitions), (5, 2_000));
         let limits = namespace("i-1", "standard", &overrides).mqtt_limits.unwrap();
         assert_eq!((limits.max_connections, limits.max_inflight), (7, 3));
         assert_eq!(limits.max_subscriptions_per_session, 1_000);

@@ -80,9 +80,12 @@ enum PassError {
 impl From<tonic::Status> for PassError {
     fn from(status: tonic::Status) -> Self {
         match status.code() {
-            tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition | tonic::Code::PermissionDenied => {
-                PassError::Refused(status.message().to_string())
-            }
+            // ResourceExhausted: a quota (a mapping whose Kafka topic the
+            // instance has no room for); the reason names it.
+            tonic::Code::InvalidArgument
+            | tonic::Code::FailedPrecondition
+            | tonic::Code::PermissionDenied
+            | tonic::Code::ResourceExhausted => PassError::Refused(status.message().to_string()),
             _ => PassError::Unavailable(format!("{:?}: {}", status.code(), status.message())),
         }
     }

@@ -20,7 +20,7 @@ use omnibus_commit_log::{Durability, LogConfig, LogError, PartitionLog};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use crate::tenancy::WriteDurability;
+use crate::tenancy::{KafkaLimits, WriteDurability};
 
 const FILE_NAME: &str = "catalog.json";
 /// Most partitions one topic may have.
@@ -130,6 +130,9 @@ pub enum CatalogError {
     UnknownConfig(String),
     #[error("invalid topic config {0}")]
     InvalidConfig(String),
+    /// A count quota of the namespace (its plan's, or an operator's override).
+    #[error("the instance's quota {quota} ({limit}) would be exceeded: it has {current}")]
+    Quota { quota: &'static str, limit: u32, current: u64 },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path} is not a valid catalog: {source}")]
@@ -163,11 +166,31 @@ struct State {
     topics: HashMap<String, BTreeMap<String, Arc<Topic>>>,
     /// Each namespace's write durability, as applied; fsync when unknown.
     durability: HashMap<String, WriteDurability>,
+    /// Each namespace's count quotas, as applied; none when unknown.
+    limits: HashMap<String, KafkaLimits>,
 }
 
 impl State {
     fn durability(&self, namespace: &str) -> WriteDurability {
         self.durability.get(namespace).copied().unwrap_or_default()
+    }
+
+    /// Refuses `topics` more topics with `partitions` more partitions in
+    /// `namespace` when that passes one of its quotas.
+    fn check_quota(&self, namespace: &str, topics: u64, partitions: u64) -> Result<(), CatalogError> {
+        let limits = self.limits.get(namespace).copied().unwrap_or_default();
+        let existing = self.topics.get(namespace);
+        let count = existing.map_or(0, |t| t.len() as u64);
+        let partition_count = existing.map_or(0, |t| t.values().map(|topic| topic.partitions.len() as u64).sum());
+        for (quota, limit, current, more) in [
+            ("max_topics", limits.max_topics, count, topics),
+            ("max_partitions", limits.max_partitions, partition_count, partitions),
+        ] {
+            if let Some(limit) = limit.filter(|limit| more > 0 && current + more > u64::from(*limit)) {
+                return Err(CatalogError::Quota { quota, limit, current });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -196,7 +219,7 @@ impl Catalog {
                 topics.entry(namespace.clone()).or_default().insert(name.clone(), Arc::new(topic));
             }
         }
-        let state = State { document, topics, durability: durabilities };
+        let state = State { document, topics, durability: durabilities, limits: HashMap::new() };
         Ok(Catalog { dir: data_dir.to_path_buf(), state: Mutex::new(state) })
     }
 
@@ -220,6 +243,18 @@ impl Catalog {
     }
 
     /// The namespace's topics, by name.
+    /// Sets the namespace's count quotas (from its plan), for topics and
+    /// partitions added from now on; those it has stay.
+    pub fn set_limits(&self, namespace: &str, limits: KafkaLimits) {
+        self.lock().limits.insert(namespace.to_string(), limits);
+    }
+
+    /// Whether `partitions` more partitions in one more topic fit the
+    /// namespace's quotas (for a CreateTopics that only validates).
+    pub fn check_new_topic(&self, namespace: &str, partitions: i32) -> Result<(), CatalogError> {
+        self.lock().check_quota(namespace, 1, u64::try_from(partitions).unwrap_or_default())
+    }
+
     pub fn topics(&self, namespace: &str) -> Vec<Arc<Topic>> {
         self.lock().topics.get(namespace).map(|t| t.values().cloned().collect()).unwrap_or_default()
     }
@@ -244,6 +279,7 @@ impl Catalog {
         if state.topics.get(namespace).is_some_and(|t| t.contains_key(name)) {
             return Err(CatalogError::AlreadyExists);
         }
+        state.check_quota(namespace, 1, u64::try_from(partitions).unwrap_or_default())?;
         let record = TopicRecord { id: uuid::Uuid::new_v4(), partitions, config };
         let topic = Arc::new(open_topic(&self.dir, namespace, name, &record, state.durability(namespace))?);
         state.document.namespaces.entry(namespace.to_string()).or_default().insert(name.to_string(), record);
@@ -271,6 +307,7 @@ impl Catalog {
         if total <= current || total > MAX_PARTITIONS {
             return Err(CatalogError::PartitionCount { current });
         }
+        state.check_quota(namespace, 0, u64::try_from(total - current).unwrap_or_default())?;
         let Some(record) = state.document.namespaces.get(namespace).and_then(|t| t.get(name)).cloned() else {
             return Err(CatalogError::NotFound);
         };
@@ -428,6 +465,36 @@ mod tests {
 
     fn dir() -> PathBuf {
         std::env::temp_dir().join(format!("omnibus-dp-catalog-{}", uuid::Uuid::new_v4()))
+    }
+
+    #[test]
+    fn count_quotas_hold_per_namespace() {
+        let dir = dir();
+        let catalog = Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap();
+        catalog.set_limits("small", KafkaLimits { max_topics: Some(2), max_partitions: Some(4) });
+        catalog.create_topic("small", "a", 1, TopicConfig::default()).unwrap();
+        let quota = |result: Result<(), CatalogError>| match result {
+            Err(CatalogError::Quota { quota, .. }) => quota,
+            other => panic!("not a quota refusal: {other:?}"),
+        };
+        // Four partitions in all: a second topic of 4 would make 5.
+        assert_eq!(quota(catalog.create_topic("small", "b", 4, TopicConfig::default()).map(drop)), "max_partitions");
+        assert_eq!(quota(catalog.check_new_topic("small", 4)), "max_partitions");
+        catalog.create_topic("small", "b", 2, TopicConfig::default()).unwrap();
+        assert_eq!(quota(catalog.create_topic("small", "c", 1, TopicConfig::default()).map(drop)), "max_topics");
+        assert_eq!(quota(catalog.add_partitions("small", "b", 4)), "max_partitions");
+        catalog.add_partitions("small", "b", 3).unwrap();
+        // Deleting makes room; another namespace, and one with no limits, are not held back.
+        catalog.delete_topic("small", "a").unwrap();
+        catalog.create_topic("small", "c", 1, TopicConfig::default()).unwrap();
+        for i in 0..5 {
+            catalog.create_topic("other", &format!("t{i}"), 1, TopicConfig::default()).unwrap();
+        }
+        // A lowered quota refuses new topics and keeps those there.
+        catalog.set_limits("other", KafkaLimits { max_topics: Some(3), max_partitions: None });
+        assert_eq!(quota(catalog.create_topic("other", "t9", 1, TopicConfig::default()).map(drop)), "max_topics");
+        assert_eq!(catalog.topics("other").len(), 5);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

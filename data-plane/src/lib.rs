@@ -125,6 +125,9 @@ impl Broker {
             .await
             .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
+        for (namespace, limits) in tenancy.kafka_limits_all() {
+            catalog.set_limits(&namespace, limits);
+        }
         let groups_dir = data_dir.clone();
         let groups = Arc::new(
             tokio::task::spawn_blocking(move || kafka::Groups::open(&groups_dir))

@@ -20,7 +20,9 @@ use omnibus_api::scram::ScramHash;
 use tracing::info;
 
 pub use acl::{Acl, AclRule, Action};
-pub use model::{Credential, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret, WriteDurability};
+pub use model::{
+    Credential, KafkaLimits, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret, WriteDurability,
+};
 pub use sessions::{KickReason, Kicked, Registration, SessionRegistry};
 pub use state::StateError;
 pub use store::StoreError;
@@ -100,6 +102,11 @@ impl Tenancy {
         self.snapshot().namespace_count()
     }
 
+    /// Every applied namespace with its Kafka limits, for the catalog at start.
+    pub fn kafka_limits_all(&self) -> Vec<(String, KafkaLimits)> {
+        self.snapshot().kafka_limits_all()
+    }
+
     /// Checks a user name and password. An unknown user costs the same
     /// PBKDF2 work as a known one, so timing does not reveal user names.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<Principal, AuthError> {
@@ -161,6 +168,11 @@ impl Tenancy {
     /// The MQTT limits of a namespace's plan (an unknown namespace: none).
     pub fn mqtt_limits(&self, namespace_id: &str) -> MqttLimits {
         self.snapshot().mqtt_limits(namespace_id)
+    }
+
+    /// The Kafka limits of an applied namespace (none when unknown).
+    pub fn kafka_limits(&self, namespace_id: &str) -> KafkaLimits {
+        self.snapshot().kafka_limits(namespace_id)
     }
 
     /// The write durability of an applied namespace.

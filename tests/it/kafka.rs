@@ -2,7 +2,7 @@
 //! (librdkafka 2.0, strict about ApiVersions) produce and consume over SASL
 //! PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and another instance sees none of it.
 
-use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_roundtrip, kcat};
+use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_quota, kafka_roundtrip, kcat};
 use omnibus_tests::crash::{produce_through_kill_9, python_producer};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
@@ -128,6 +128,24 @@ async fn credential_acls_are_enforced_with_kafka_error_codes() {
     let admin = KafkaLogin::from_credential(omnibus.kafka, &admin);
     let limited = KafkaLogin::from_credential(omnibus.kafka, &limited);
     kafka_acl(&admin, &limited).await.expect("ACL refusals with Kafka's error codes");
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An instance's topic and partition quotas, as a stock Kafka admin client
+/// meets them; another instance on the same broker is not held back by them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_quotas_answer_policy_violation() {
+    let dir = temp_dir("omnibus-e2e-kafka-quota");
+    let omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("quota@example.com", "Quota").await;
+    let (_, credential) = api.instance_with_credential("small").await;
+    let (_, neighbour) = api.instance_with_credential("neighbour").await;
+    kafka_quota(&KafkaLogin::from_credential(omnibus.kafka, &credential)).await.expect("quotas as Kafka answers them");
+    let neighbour = KafkaLogin::from_credential(omnibus.kafka, &neighbour);
+    kafka_roundtrip(&neighbour, "SCRAM-SHA-256", "orders").await.expect("the neighbour makes topics as usual");
     omnibus.assert_no_errors();
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);

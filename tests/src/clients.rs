@@ -288,6 +288,12 @@ pub async fn kafka_admin(login: &KafkaLogin, topic: &str) -> Result<(), String> 
         .await
 }
 
+/// Runs `clients/kafka_quota.py`: a developer instance's topic and partition
+/// quotas as confluent-kafka's AdminClient meets them.
+pub async fn kafka_quota(login: &KafkaLogin) -> Result<(), String> {
+    python_client("kafka_quota.py", &[&login.bootstrap, &login.username, &login.password], "kafka quota ok").await
+}
+
 /// Runs `clients/kafka_acl.py`: what a credential limited to `orders` and the
 /// group `readers` may and may not do, next to one that may do everything.
 pub async fn kafka_acl(admin: &KafkaLogin, limited: &KafkaLogin) -> Result<(), String> {

@@ -235,6 +235,8 @@ pub async fn put_quotas(
         ("max_queued_messages", overrides.max_queued_messages),
         ("max_retained_messages", overrides.max_retained_messages),
         ("max_inflight", overrides.max_inflight),
+        ("max_topics", overrides.max_topics),
+        ("max_partitions", overrides.max_partitions),
     ] {
         if value == Some(0) {
             return Err(ApiError::validation(field, format!("{field} must be at least 1")));
@@ -310,6 +312,8 @@ fn quotas(instance_id: &str, plan_name: &str, overrides: QuotaOverrides) -> Inst
         plan: plan_name.to_owned(),
         plan_mqtt: plan.map(|plan| plan.mqtt.into()),
         effective_mqtt: plan.map(|plan| plan.mqtt.overridden(&overrides).into()),
+        plan_kafka: plan.map(|plan| plan.kafka.into()),
+        effective_kafka: plan.map(|plan| plan.kafka.overridden(&overrides).into()),
         overrides,
     }
 }

@@ -44,5 +44,6 @@ fn to_api(plan: &plans::Plan) -> rest::Plan {
         },
         durability,
         mqtt: plan.mqtt.into(),
+        kafka: plan.kafka.into(),
     }
 }

@@ -43,6 +43,7 @@ fn refused(status: tonic::Status) -> ApiError {
         tonic::Code::NotFound => ApiError::NotFound(NO_TOPIC),
         tonic::Code::InvalidArgument => ApiError::validation("topic", status.message().to_owned()),
         tonic::Code::FailedPrecondition => ApiError::Unavailable("the instance is not on its fleet yet; retry"),
+        tonic::Code::ResourceExhausted => ApiError::QuotaExceeded(status.message().to_owned()),
         code => {
             tracing::warn!(?code, message = status.message(), "topic call to the fleet failed");
             ApiError::Unavailable("the fleet did not answer; retry")

@@ -56,6 +56,7 @@ on_both_databases!(
     operators_override_an_instances_quotas_live,
     every_write_honours_if_match,
     mail_requests_are_rate_limited,
+    topics_are_held_to_the_instances_quotas,
 );
 
 /// With `smtp_url` set, mail goes to a real SMTP server instead of the outbox.

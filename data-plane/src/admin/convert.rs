@@ -9,7 +9,8 @@ use tonic::Status;
 
 use crate::mqtt::topic;
 use crate::tenancy::{
-    Acl, AclRule, Action, Credential, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret, WriteDurability,
+    Acl, AclRule, Action, Credential, KafkaLimits, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret,
+    WriteDurability,
 };
 
 /// Longest flush interval of `DURABILITY_INTERVAL`, in milliseconds.
@@ -54,7 +55,17 @@ pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Statu
         max_packet_size: limit(l.max_packet_size),
         max_inflight: limit(l.max_inflight),
     });
-    Ok(Namespace { id: name("namespace.id", namespace.id)?, plan: namespace.plan, durability, mqtt_limits })
+    let kafka_limits = namespace.kafka_limits.map_or_else(KafkaLimits::default, |l| KafkaLimits {
+        max_topics: limit(l.max_topics),
+        max_partitions: limit(l.max_partitions),
+    });
+    Ok(Namespace {
+        id: name("namespace.id", namespace.id)?,
+        plan: namespace.plan,
+        durability,
+        mqtt_limits,
+        kafka_limits,
+    })
 }
 
 pub fn credential(credential: Option<fleet::Credential>) -> Result<Credential, Status> {
@@ -363,6 +374,16 @@ mod tests {
     }
 
     #[test]
+    fn kafka_limits_of_zero_are_none() {
+        let limits = fleet::KafkaLimits { max_topics: 3, max_partitions: 0 };
+        let applied = fleet::Namespace { id: "ns".into(), kafka_limits: Some(limits), ..Default::default() };
+        let limits = namespace(Some(applied)).unwrap().kafka_limits;
+        assert_eq!((limits.max_topics, limits.max_partitions), (Some(3), None));
+        let bare = fleet::Namespace { id: "ns".into(), ..Default::default() };
+        assert_eq!(namespace(Some(bare)).unwrap().kafka_limits, KafkaLimits::default());
+    }
+
+    #[test]
     fn durability_defaults_to_fsync_and_an_interval_is_bounded() {
         let with = |durability: fleet::Durability, flush_interval_ms| fleet::Namespace {
             id: "ns".into(),
@@ -370,6 +391,7 @@ mod tests {
             durability: durability as i32,
             flush_interval_ms,
             mqtt_limits: None,
+            kafka_limits: None,
         };
         assert_eq!(
             namespace(Some(with(fleet::Durability::Unspecified, 0))).unwrap().durability,

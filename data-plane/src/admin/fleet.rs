@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status};
 use tracing::{error, info};
 
 use super::{convert, topics};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogError};
 use crate::kafka::Groups;
 use crate::mqtt::Hub;
 use crate::tenancy::{StateError, Tenancy, TenancyError};
@@ -91,9 +91,10 @@ impl Fleet for FleetService {
     ) -> Result<Response<ApplyNamespaceResponse>, Status> {
         let namespace = convert::namespace(request.into_inner().namespace)?;
         info!(namespace = %namespace.id, plan = %namespace.plan, durability = ?namespace.durability, "applying namespace");
-        let (id, durability) = (namespace.id.clone(), namespace.durability);
+        let (id, durability, limits) = (namespace.id.clone(), namespace.durability, namespace.kafka_limits);
         self.tenancy.apply_namespace(namespace).await.map_err(status)?;
         self.catalog.set_durability(&id, durability);
+        self.catalog.set_limits(&id, limits);
         Ok(Response::new(ApplyNamespaceResponse {}))
     }
 
@@ -165,6 +166,9 @@ impl Fleet for FleetService {
             tokio::task::spawn_blocking(move || crate::bridge::ensure_topics(&catalog, &namespace_id, &mappings)).await;
         match created {
             Ok(Ok(())) => Ok(Response::new(ApplyMappingsResponse {})),
+            Ok(Err(error @ CatalogError::Quota { .. })) => Err(Status::resource_exhausted(format!(
+                "a mapping's Kafka topic cannot be created: {error}; delete the mapping or raise the quota"
+            ))),
             Ok(Err(error)) => {
                 error!(%error, "cannot create the Kafka topics of the namespace's mappings");
                 Err(Status::internal("the mappings' Kafka topics could not be created; retry"))

@@ -25,6 +25,7 @@ fn status(error: CatalogError) -> Status {
         | CatalogError::PartitionCount { .. }
         | CatalogError::UnknownConfig(_)
         | CatalogError::InvalidConfig(_) => Status::invalid_argument(error.to_string()),
+        CatalogError::Quota { .. } => Status::resource_exhausted(error.to_string()),
         other => {
             error!(error = %other, "topic change failed");
             Status::internal("the broker could not store the topic change")

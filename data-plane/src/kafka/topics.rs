@@ -60,6 +60,11 @@ async fn create_one(ctx: &Ctx<'_>, topic: CreatableTopic, validate_only: bool) -
         if ctx.shared.catalog.topic(ctx.principal.namespace_id(), &name).is_some() {
             return fail(ResponseError::TopicAlreadyExists, format!("topic {name} already exists"));
         }
+        if let Err(e @ CatalogError::Quota { .. }) =
+            ctx.shared.catalog.check_new_topic(ctx.principal.namespace_id(), partitions)
+        {
+            return fail(ResponseError::PolicyViolation, e.to_string());
+        }
     } else {
         let catalog = ctx.shared.catalog.clone();
         let namespace = ctx.principal.namespace_id().to_string();
@@ -76,6 +81,8 @@ async fn create_one(ctx: &Ctx<'_>, topic: CreatableTopic, validate_only: bool) -
             Ok(Err(CatalogError::InvalidPartitions)) => {
                 return fail(ResponseError::InvalidPartitions, CatalogError::InvalidPartitions.to_string());
             }
+            // A count quota: Kafka's answer for a request the cluster's policy refuses.
+            Ok(Err(e @ CatalogError::Quota { .. })) => return fail(ResponseError::PolicyViolation, e.to_string()),
             Ok(Err(e)) => {
                 tracing::warn!(topic = %name, error = %e, "topic creation failed");
                 return fail(ResponseError::KafkaStorageError, "the topic could not be created".into());
@@ -178,6 +185,7 @@ pub async fn create_partitions(ctx: &Ctx<'_>, request: CreatePartitionsRequest) 
                 Ok(Err(e @ CatalogError::PartitionCount { .. })) => {
                     fail(ResponseError::InvalidPartitions, e.to_string())
                 }
+                Ok(Err(e @ CatalogError::Quota { .. })) => fail(ResponseError::PolicyViolation, e.to_string()),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "adding partitions failed");
                     fail(ResponseError::KafkaStorageError, "the partitions could not be created".into())

@@ -16,6 +16,15 @@ pub struct Namespace {
     pub plan: String,
     pub durability: WriteDurability,
     pub mqtt_limits: MqttLimits,
+    pub kafka_limits: KafkaLimits,
+}
+
+/// What the namespace's Kafka topics may add up to, from its plan; `None`: no
+/// limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KafkaLimits {
+    pub max_topics: Option<u32>,
+    pub max_partitions: Option<u32>,
 }
 
 /// What the namespace's MQTT clients may use, from its plan; `None`: the

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Credential, Mapping, MqttLimits, Namespace, WriteDurability};
+use super::model::{Credential, KafkaLimits, Mapping, MqttLimits, Namespace, WriteDurability};
 
 /// Why a change is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +42,9 @@ pub struct NamespaceEntry {
     /// Absent in files written before plans carried them: the broker's own.
     #[serde(default)]
     pub mqtt_limits: MqttLimits,
+    /// Absent in files written before plans carried them: none.
+    #[serde(default)]
+    pub kafka_limits: KafkaLimits,
     /// Absent in files written before plans carried it: fsync.
     #[serde(default)]
     pub durability: WriteDurability,
@@ -90,12 +93,21 @@ impl State {
         self.namespaces.len()
     }
 
+    /// Every applied namespace with its Kafka limits.
+    pub fn kafka_limits_all(&self) -> Vec<(String, KafkaLimits)> {
+        self.namespaces.iter().map(|(id, entry)| (id.clone(), entry.kafka_limits)).collect()
+    }
+
     pub fn credential_by_username(&self, username: &str) -> Option<&Arc<Credential>> {
         self.by_username.get(username)
     }
 
     pub fn mqtt_limits(&self, namespace_id: &str) -> MqttLimits {
         self.namespaces.get(namespace_id).map(|entry| entry.mqtt_limits).unwrap_or_default()
+    }
+
+    pub fn kafka_limits(&self, namespace_id: &str) -> KafkaLimits {
+        self.namespaces.get(namespace_id).map(|entry| entry.kafka_limits).unwrap_or_default()
     }
 
     pub fn durability(&self, namespace_id: &str) -> Option<WriteDurability> {
@@ -116,7 +128,8 @@ impl State {
             Some(entry)
                 if entry.plan == namespace.plan
                     && entry.durability == namespace.durability
-                    && entry.mqtt_limits == namespace.mqtt_limits =>
+                    && entry.mqtt_limits == namespace.mqtt_limits
+                    && entry.kafka_limits == namespace.kafka_limits =>
             {
                 Effect::Unchanged
             }
@@ -124,6 +137,7 @@ impl State {
                 entry.plan = namespace.plan;
                 entry.durability = namespace.durability;
                 entry.mqtt_limits = namespace.mqtt_limits;
+                entry.kafka_limits = namespace.kafka_limits;
                 Effect::Changed
             }
             None => {
@@ -131,6 +145,7 @@ impl State {
                     plan: namespace.plan,
                     durability: namespace.durability,
                     mqtt_limits: namespace.mqtt_limits,
+                    kafka_limits: namespace.kafka_limits,
                     credentials: BTreeMap::new(),
                     mappings: Arc::default(),
                 };

@@ -112,6 +112,7 @@ mod tests {
             plan: "pro".into(),
             durability: WriteDurability::Interval { flush_interval_ms: 250 },
             mqtt_limits: crate::tenancy::MqttLimits { max_connections: Some(3), ..Default::default() },
+            kafka_limits: crate::tenancy::KafkaLimits { max_topics: Some(7), max_partitions: None },
         });
         let credential = Credential {
             id: "cred-1".into(),

@@ -237,3 +237,67 @@ pub async fn topics_are_managed_on_the_fleet_through_the_api(env: Env) {
     env.call(Method::DELETE, &topic, Some(&token), None).await.problem(404);
     env.call(Method::PATCH, &topic, Some(&token), Some(json!({"partitions": 9}))).await.problem(404);
 }
+
+/// A developer instance may have 10 topics and 30 partitions: beyond them a
+/// topic is refused with the quota named, a mapping whose topic has no room
+/// fails the instance with the quota as its reason, and an operator's
+/// override makes room at once.
+pub async fn topics_are_held_to_the_instances_quotas(env: Env) {
+    let (token, _, _) = env.signup("quota@example.com").await;
+    let instance = env.create_instance(&token, "small").await;
+    let id = instance["id"].as_str().unwrap().to_string();
+    let topics = format!("/v1/instances/{id}/topics");
+    let create = |name: String, partitions: u32| {
+        env.call(Method::POST, &topics, Some(&token), Some(json!({"name": name, "partitions": partitions})))
+    };
+    let plans = env.call(Method::GET, "/v1/plans", None, None).await;
+    assert_eq!(plans.body["items"][0]["kafka"], json!({"max_topics": 10, "max_partitions": 30}), "{plans:?}");
+
+    // The default mapping's topic `mqtt` (3 partitions) is one of the ten.
+    let detail = create("wide".into(), 28).await.problem(403);
+    assert!(detail.contains("max_partitions (30)"), "{detail}");
+    for i in 0..9 {
+        assert_eq!(create(format!("t{i}"), 1).await.status, StatusCode::CREATED, "topic {i}");
+    }
+    let refused = create("t9".into(), 1).await;
+    assert_eq!(refused.body["type"], "https://omnibus.dev/problems/quota-exceeded", "{refused:?}");
+    assert!(refused.problem(403).contains("max_topics (10)"), "{refused:?}");
+    let listed = env.call(Method::GET, &topics, Some(&token), None).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 10, "nothing was made past the quota");
+    // Growing a topic counts against the partitions.
+    let grow = env.call(Method::PATCH, &format!("{topics}/t0"), Some(&token), Some(json!({"partitions": 20}))).await;
+    assert!(grow.problem(403).contains("max_partitions"), "{grow:?}");
+
+    // A mapping to an eleventh topic: the instance fails with the quota as its reason.
+    let mapping = env
+        .call(
+            Method::POST,
+            &format!("/v1/instances/{id}/mappings"),
+            Some(&token),
+            Some(json!({"mqtt_filter": "extra/#", "kafka_topic": "extra"})),
+        )
+        .await;
+    assert_eq!(mapping.status, StatusCode::CREATED, "{mapping:?}");
+    let got = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&token), None).await;
+    assert_eq!(got.body["status"], "failed", "{got:?}");
+    assert!(got.body["status_reason"].as_str().unwrap_or_default().contains("max_topics"), "{got:?}");
+
+    // An operator raises the instance's quota: the mapping's topic is made and the instance is ready again.
+    let (operator, _, _) = env.signup("quota-operator@example.com").await;
+    env.grant_operator("quota-operator@example.com", true).await;
+    let raised = env
+        .call(
+            Method::PUT,
+            &format!("/v1/operator/instances/{id}/quotas"),
+            Some(&operator),
+            Some(json!({"max_topics": 12})),
+        )
+        .await;
+    assert_eq!(raised.body["effective_kafka"], json!({"max_topics": 12, "max_partitions": 30}), "{raised:?}");
+    let got = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&token), None).await;
+    assert_eq!(got.body["status"], "ready", "{got:?}");
+    let listed = env.call(Method::GET, &topics, Some(&token), None).await;
+    assert!(listed.body["items"].as_array().unwrap().iter().any(|t| t["name"] == "extra"), "{listed:?}");
+    assert_eq!(create("t9".into(), 1).await.status, StatusCode::CREATED);
+    create("t10".into(), 1).await.problem(403);
+}
