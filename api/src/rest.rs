@@ -730,6 +730,20 @@ pub struct PlanKafkaLimits {
     pub max_partitions: u32,
 }
 
+/// What an instance may use per second, over all of its connections and
+/// protocols. Past a rate clients wait, the way their protocol says (Kafka
+/// `throttle_time_ms` and a muted connection; MQTT back pressure: the next
+/// packet is read later); nothing accepted is dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanRateLimits {
+    /// Bytes of MQTT payloads and Kafka record batches received.
+    pub bytes_in_per_second: u32,
+    /// Bytes of Kafka record batches fetched.
+    pub bytes_out_per_second: u32,
+    /// MQTT messages and Kafka records received.
+    pub messages_in_per_second: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "name": "standard",
@@ -739,7 +753,8 @@ pub struct PlanKafkaLimits {
         "max_connections": 10000, "max_subscriptions_per_session": 1000, "max_queued_messages": 10000,
         "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128
     },
-    "kafka": {"max_topics": 200, "max_partitions": 2000}
+    "kafka": {"max_topics": 200, "max_partitions": 2000},
+    "rates": {"bytes_in_per_second": 104857600, "bytes_out_per_second": 314572800, "messages_in_per_second": 200000}
 }))]
 pub struct Plan {
     /// What `plan` takes when creating an instance.
@@ -748,6 +763,7 @@ pub struct Plan {
     pub durability: PlanDurability,
     pub mqtt: PlanMqttLimits,
     pub kafka: PlanKafkaLimits,
+    pub rates: PlanRateLimits,
 }
 
 /// A price per period, in the currency's smallest unit.
@@ -867,6 +883,12 @@ pub struct QuotaOverrides {
     pub max_topics: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_partitions: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_in_per_second: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_out_per_second: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages_in_per_second: Option<u32>,
 }
 
 /// An instance's quotas: its plan's, the overrides, and what the fleet enforces.
@@ -886,4 +908,8 @@ pub struct InstanceQuotas {
     pub plan_kafka: Option<PlanKafkaLimits>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_kafka: Option<PlanKafkaLimits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_rates: Option<PlanRateLimits>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_rates: Option<PlanRateLimits>,
 }

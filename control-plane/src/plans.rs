@@ -6,7 +6,7 @@
 //! enforcement and are added here.
 
 use omnibus_api::fleet;
-use omnibus_api::rest::{PlanKafkaLimits, PlanMqttLimits, QuotaOverrides};
+use omnibus_api::rest::{PlanKafkaLimits, PlanMqttLimits, PlanRateLimits, QuotaOverrides};
 
 /// How the broker acknowledges a write to an instance's logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,40 @@ impl From<KafkaLimits> for PlanKafkaLimits {
     }
 }
 
+/// What an instance may use per second, over all of its connections and
+/// protocols; past it clients wait (Kafka `throttle_time_ms`, MQTT back
+/// pressure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Bytes of messages and records received.
+    pub bytes_in_per_second: u32,
+    /// Bytes of records fetched.
+    pub bytes_out_per_second: u32,
+    /// Messages and records received.
+    pub messages_in_per_second: u32,
+}
+
+impl RateLimits {
+    /// These limits with an operator's overrides in their place.
+    pub fn overridden(self, overrides: &QuotaOverrides) -> RateLimits {
+        RateLimits {
+            bytes_in_per_second: overrides.bytes_in_per_second.unwrap_or(self.bytes_in_per_second),
+            bytes_out_per_second: overrides.bytes_out_per_second.unwrap_or(self.bytes_out_per_second),
+            messages_in_per_second: overrides.messages_in_per_second.unwrap_or(self.messages_in_per_second),
+        }
+    }
+}
+
+impl From<RateLimits> for PlanRateLimits {
+    fn from(limits: RateLimits) -> PlanRateLimits {
+        PlanRateLimits {
+            bytes_in_per_second: limits.bytes_in_per_second,
+            bytes_out_per_second: limits.bytes_out_per_second,
+            messages_in_per_second: limits.messages_in_per_second,
+        }
+    }
+}
+
 /// One plan of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
@@ -95,7 +129,10 @@ pub struct Plan {
     pub durability: Durability,
     pub mqtt: MqttLimits,
     pub kafka: KafkaLimits,
+    pub rates: RateLimits,
 }
+
+const MIB: u32 = 1024 * 1024;
 
 /// Plans an instance can be created on.
 pub const PLANS: &[Plan] = &[
@@ -112,6 +149,11 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 32,
         },
         kafka: KafkaLimits { max_topics: 10, max_partitions: 30 },
+        rates: RateLimits {
+            bytes_in_per_second: 10 * MIB,
+            bytes_out_per_second: 30 * MIB,
+            messages_in_per_second: 10_000,
+        },
     },
     Plan {
         name: "standard",
@@ -126,6 +168,11 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 128,
         },
         kafka: KafkaLimits { max_topics: 200, max_partitions: 2_000 },
+        rates: RateLimits {
+            bytes_in_per_second: 100 * MIB,
+            bytes_out_per_second: 300 * MIB,
+            messages_in_per_second: 200_000,
+        },
     },
     Plan {
         name: "business",
@@ -140,6 +187,11 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 1024,
         },
         kafka: KafkaLimits { max_topics: 2_000, max_partitions: 20_000 },
+        rates: RateLimits {
+            bytes_in_per_second: 500 * MIB,
+            bytes_out_per_second: 1500 * MIB,
+            messages_in_per_second: 3_000_000,
+        },
     },
 ];
 
@@ -169,6 +221,11 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
     let kafka_limits = plan
         .map(|plan| plan.kafka.overridden(overrides))
         .map(|limits| fleet::KafkaLimits { max_topics: limits.max_topics, max_partitions: limits.max_partitions });
+    let rate_limits = plan.map(|plan| plan.rates.overridden(overrides)).map(|limits| fleet::RateLimits {
+        bytes_in_per_second: limits.bytes_in_per_second,
+        bytes_out_per_second: limits.bytes_out_per_second,
+        messages_in_per_second: limits.messages_in_per_second,
+    });
     let (durability, flush_interval_ms) = match durability {
         Durability::Fsync => (fleet::Durability::Fsync, 0),
         Durability::Interval { flush_interval_ms } => (fleet::Durability::Interval, flush_interval_ms),
@@ -180,6 +237,7 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
         flush_interval_ms,
         mqtt_limits,
         kafka_limits,
+        rate_limits,
     }
 }
 

@@ -25,6 +25,7 @@ pub mod config;
 mod durable_file;
 mod kafka;
 pub mod mqtt;
+mod quota;
 pub mod tenancy;
 
 use std::future::Future;

@@ -21,12 +21,13 @@ use tracing::info;
 
 pub use acl::{Acl, AclRule, Action};
 pub use model::{
-    Credential, KafkaLimits, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret, WriteDurability,
+    Credential, KafkaLimits, Mapping, MappingDirection, MqttLimits, Namespace, RateLimits, ScramSecret, WriteDurability,
 };
 pub use sessions::{KickReason, Kicked, Registration, SessionRegistry};
 pub use state::StateError;
 pub use store::StoreError;
 
+use crate::quota::Quotas;
 use state::{Effect, State};
 use store::MetadataStore;
 
@@ -77,6 +78,8 @@ pub struct Tenancy {
     /// Held across a change and its write to disk, so files land in order.
     writer: tokio::sync::Mutex<MetadataStore>,
     sessions: Arc<SessionRegistry>,
+    /// The namespaces' rate quotas, set from their plans as applied.
+    quotas: Quotas,
 }
 
 impl Tenancy {
@@ -86,11 +89,21 @@ impl Tenancy {
         let (store, state) = tokio::task::spawn_blocking(move || MetadataStore::open(&dir))
             .await
             .map_err(|_| StoreError::Interrupted)??;
+        let quotas = Quotas::default();
+        for (namespace, limits) in state.rate_limits_all() {
+            quotas.set(&namespace, limits);
+        }
         Ok(Tenancy {
             state: RwLock::new(Arc::new(state)),
             writer: tokio::sync::Mutex::new(store),
             sessions: Arc::new(SessionRegistry::default()),
+            quotas,
         })
+    }
+
+    /// The namespaces' rate quotas.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
     }
 
     /// The live sessions, for front ends to register in.
@@ -188,12 +201,17 @@ impl Tenancy {
     }
 
     pub async fn apply_namespace(&self, namespace: Namespace) -> Result<(), TenancyError> {
-        self.change(|state| Ok(state.apply_namespace(namespace))).await
+        let (id, rates) = (namespace.id.clone(), namespace.rate_limits);
+        self.change(|state| Ok(state.apply_namespace(namespace))).await?;
+        self.quotas.set(&id, rates);
+        Ok(())
     }
 
     /// Deletes a namespace and closes its sessions; a missing one is fine.
     pub async fn delete_namespace(&self, namespace_id: &str) -> Result<(), TenancyError> {
-        self.change(|state| Ok(state.delete_namespace(namespace_id))).await
+        self.change(|state| Ok(state.delete_namespace(namespace_id))).await?;
+        self.quotas.remove(namespace_id);
+        Ok(())
     }
 
     /// Creates or replaces a credential; replacing it with different content

@@ -2,7 +2,7 @@
 //! (librdkafka 2.0, strict about ApiVersions) produce and consume over SASL
 //! PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and another instance sees none of it.
 
-use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_quota, kafka_roundtrip, kcat};
+use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_quota, kafka_roundtrip, kafka_throttle, kcat};
 use omnibus_tests::crash::{produce_through_kill_9, python_producer};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
@@ -146,6 +146,53 @@ async fn topic_quotas_answer_policy_violation() {
     kafka_quota(&KafkaLogin::from_credential(omnibus.kafka, &credential)).await.expect("quotas as Kafka answers them");
     let neighbour = KafkaLogin::from_credential(omnibus.kafka, &neighbour);
     kafka_roundtrip(&neighbour, "SCRAM-SHA-256", "orders").await.expect("the neighbour makes topics as usual");
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Rate quotas: an instance held to 256 KiB/s in and 512 KiB/s out is told
+/// `throttle_time_ms` and slowed to its rates, loses no record, and the
+/// instance beside it on the same broker runs at full speed meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_quotas_throttle_with_throttle_time_and_lose_nothing() {
+    let dir = temp_dir("omnibus-e2e-kafka-rates");
+    let omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("rates@example.com", "Rates").await;
+    let (slow, slow_credential) = api.instance_with_credential("slow").await;
+    let (_, fast_credential) = api.instance_with_credential("fast").await;
+    let mut operator = Api::new(omnibus.base_url());
+    operator.signup("operator@example.com", "Platform").await;
+    omnibus.grant_operator("operator@example.com");
+    let quotas = format!("/v1/operator/instances/{}/quotas", slow["id"].as_str().unwrap());
+    let (status, set) = operator
+        .call(
+            reqwest::Method::PUT,
+            &quotas,
+            Some(serde_json::json!({"bytes_in_per_second": 262_144, "bytes_out_per_second": 524_288})),
+        )
+        .await;
+    assert_eq!(status, 200, "{set}");
+
+    let records = 1536; // 1.5 MiB of payload
+    let slow = kafka_throttle(&KafkaLogin::from_credential(omnibus.kafka, &slow_credential), "metered", records).await;
+    let fast = kafka_throttle(&KafkaLogin::from_credential(omnibus.kafka, &fast_credential), "metered", records).await;
+    eprintln!("Kafka: held to 256 KiB/s in, 512 KiB/s out {slow}; beside it {fast}");
+    for report in [&slow, &fast] {
+        assert_eq!(report["delivered"], records, "every record acknowledged: {report}");
+        assert_eq!(report["failed"], 0, "{report}");
+        assert_eq!(report["consumed"], records, "every record consumed: {report}");
+    }
+    // 1.5 MiB at 256 KiB/s after a one-second burst: about 5 s; out at 512 KiB/s: about 2 s.
+    let seconds = |report: &serde_json::Value, key: &str| report[key].as_f64().unwrap();
+    assert!(seconds(&slow, "produce_seconds") > 3.5, "produce not held to its rate: {slow}");
+    assert!(seconds(&slow, "consume_seconds") > 1.2, "fetch not held to its rate: {slow}");
+    assert!(slow["produce_throttled"].as_u64().unwrap() > 0, "no throttle_time_ms on produce: {slow}");
+    assert!(slow["fetch_throttled"].as_u64().unwrap() > 0, "no throttle_time_ms on fetch: {slow}");
+    // The instance beside it is not held back.
+    assert_eq!(fast["produce_throttled"], 0, "{fast}");
+    assert!(seconds(&fast, "produce_seconds") < seconds(&slow, "produce_seconds") / 2.0, "{fast} vs {slow}");
     omnibus.assert_no_errors();
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);

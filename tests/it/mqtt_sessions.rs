@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use omnibus_tests::clients::{Login, Subscriber, mosquitto_pub, paho_v5};
+use omnibus_tests::clients::{Login, Subscriber, mosquitto_pub, paho_rate, paho_v5};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::Api;
 use omnibus_tests::temp_dir;
@@ -167,6 +167,46 @@ async fn paho_speaks_mqtt_5_and_another_instance_sees_none_of_it() {
     paho_v5(&alice, "v5").await.expect("paho-mqtt at MQTT 5.0");
     assert!(watcher.next_message(Duration::from_millis(500)).await.is_none(), "another instance saw a message");
     watcher.stop().await;
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A message-rate quota: an instance held to 200 messages/s reads its QoS 1
+/// publisher more slowly (MQTT 3.1.1 and 5.0 alike), closes no connection and
+/// delivers every message once, while the instance beside it runs at full speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_rate_quotas_hold_publishers_back_and_lose_nothing() {
+    let dir = temp_dir("omnibus-e2e-mqtt-rate");
+    let omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("rate@example.com", "Rate").await;
+    let (slow, slow_credential) = api.instance_with_credential("slow").await;
+    let (_, fast_credential) = api.instance_with_credential("fast").await;
+    let mut operator = Api::new(omnibus.base_url());
+    operator.signup("operator@example.com", "Platform").await;
+    omnibus.grant_operator("operator@example.com");
+    let quotas = format!("/v1/operator/instances/{}/quotas", slow["id"].as_str().unwrap());
+    let (status, set) =
+        operator.call(reqwest::Method::PUT, &quotas, Some(serde_json::json!({"messages_in_per_second": 200}))).await;
+    assert_eq!(status, 200, "{set}");
+
+    let slow = Login::from_credential(omnibus.mqtt, &slow_credential);
+    let fast = Login::from_credential(omnibus.mqtt, &fast_credential);
+    for version in [3, 5] {
+        // 1,000 messages at 200/s after a one-second burst of 200: about 4 s.
+        let held = paho_rate(&slow, &format!("rate/v{version}"), 1000, version).await;
+        let free = paho_rate(&fast, &format!("rate/v{version}"), 1000, version).await;
+        eprintln!("MQTT {version}: held to 200/s {held}; beside it {free}");
+        for report in [&held, &free] {
+            assert_eq!(report["acked"], 1000, "every publish acknowledged: {report}");
+            assert_eq!(report["received"], 1000, "every message delivered: {report}");
+            assert_eq!(report["disconnects"], serde_json::json!([]), "no connection closed: {report}");
+        }
+        let seconds = |report: &serde_json::Value| report["seconds"].as_f64().unwrap();
+        assert!(seconds(&held) > 3.0, "not held to 200 messages/s: {held}");
+        assert!(seconds(&free) < seconds(&held) / 2.0, "the neighbour was held back too: {free} vs {held}");
+    }
     omnibus.assert_no_errors();
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);

@@ -150,6 +150,30 @@ pub async fn paho_roundtrip(login: &Login, topic: &str) -> Result<(), String> {
     python_client("paho_roundtrip.py", &[&host, &port, &login.username, &login.password, topic], "roundtrip ok").await
 }
 
+/// Runs `clients/paho_rate.py`: `count` QoS 1 messages from one paho-mqtt
+/// publisher (MQTT `version` 3 or 5) to one subscriber; answers its JSON report.
+pub async fn paho_rate(login: &Login, topic: &str, count: u32, version: u8) -> serde_json::Value {
+    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let path = format!("{}/clients/paho_rate.py", env!("CARGO_MANIFEST_DIR"));
+    let (host, port) = (login.addr.ip().to_string(), login.addr.port().to_string());
+    let args = [
+        host,
+        port,
+        login.username.clone(),
+        login.password.clone(),
+        topic.into(),
+        count.to_string(),
+        version.to_string(),
+    ];
+    let output = tokio::time::timeout(Duration::from_secs(120), Command::new(python).arg(&path).args(&args).output())
+        .await
+        .expect("paho_rate.py timed out")
+        .expect("run python");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "paho_rate.py: {text}{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
 /// How `paho_transport` reaches the broker.
 pub enum PahoTransport {
     Tcp,
@@ -292,6 +316,21 @@ pub async fn kafka_admin(login: &KafkaLogin, topic: &str) -> Result<(), String> 
 /// quotas as confluent-kafka's AdminClient meets them.
 pub async fn kafka_quota(login: &KafkaLogin) -> Result<(), String> {
     python_client("kafka_quota.py", &[&login.bootstrap, &login.username, &login.password], "kafka quota ok").await
+}
+
+/// Runs `clients/kafka_throttle.py`: produces `records` 1 KiB records to
+/// `topic` and consumes them again; answers its JSON report.
+pub async fn kafka_throttle(login: &KafkaLogin, topic: &str, records: u32) -> serde_json::Value {
+    let python = std::env::var("OMNIBUS_PYTHON").unwrap_or_else(|_| "python3".into());
+    let path = format!("{}/clients/kafka_throttle.py", env!("CARGO_MANIFEST_DIR"));
+    let args = [&login.bootstrap, &login.username, &login.password, topic, &records.to_string()];
+    let output = tokio::time::timeout(Duration::from_secs(300), Command::new(python).arg(&path).args(args).output())
+        .await
+        .expect("kafka_throttle.py timed out")
+        .expect("run python");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "kafka_throttle.py: {text}{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 /// Runs `clients/kafka_acl.py`: what a credential limited to `orders` and the

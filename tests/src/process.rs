@@ -111,6 +111,20 @@ impl Omnibus {
         self.env.iter().any(|(k, _)| k == "OMNIBUS_TLS_CERT_PATH")
     }
 
+    /// Makes the user with `email` a platform operator with the binary's own
+    /// `omnibus grant-operator`, on this process's database.
+    pub fn grant_operator(&self, email: &str) {
+        let output = Command::new(omnibus_bin())
+            .arg("grant-operator")
+            .arg("--email")
+            .arg(email)
+            .arg("--data-dir")
+            .arg(self.data_dir.join("control-plane"))
+            .output()
+            .expect("run omnibus grant-operator");
+        assert!(output.status.success(), "grant-operator failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.http)
     }

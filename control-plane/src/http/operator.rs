@@ -237,6 +237,9 @@ pub async fn put_quotas(
         ("max_inflight", overrides.max_inflight),
         ("max_topics", overrides.max_topics),
         ("max_partitions", overrides.max_partitions),
+        ("bytes_in_per_second", overrides.bytes_in_per_second),
+        ("bytes_out_per_second", overrides.bytes_out_per_second),
+        ("messages_in_per_second", overrides.messages_in_per_second),
     ] {
         if value == Some(0) {
             return Err(ApiError::validation(field, format!("{field} must be at least 1")));
@@ -314,6 +317,8 @@ fn quotas(instance_id: &str, plan_name: &str, overrides: QuotaOverrides) -> Inst
         effective_mqtt: plan.map(|plan| plan.mqtt.overridden(&overrides).into()),
         plan_kafka: plan.map(|plan| plan.kafka.into()),
         effective_kafka: plan.map(|plan| plan.kafka.overridden(&overrides).into()),
+        plan_rates: plan.map(|plan| plan.rates.into()),
+        effective_rates: plan.map(|plan| plan.rates.overridden(&overrides).into()),
         overrides,
     }
 }

@@ -45,5 +45,6 @@ fn to_api(plan: &plans::Plan) -> rest::Plan {
         durability,
         mqtt: plan.mqtt.into(),
         kafka: plan.kafka.into(),
+        rates: plan.rates.into(),
     }
 }

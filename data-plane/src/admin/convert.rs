@@ -9,8 +9,8 @@ use tonic::Status;
 
 use crate::mqtt::topic;
 use crate::tenancy::{
-    Acl, AclRule, Action, Credential, KafkaLimits, Mapping, MappingDirection, MqttLimits, Namespace, ScramSecret,
-    WriteDurability,
+    Acl, AclRule, Action, Credential, KafkaLimits, Mapping, MappingDirection, MqttLimits, Namespace, RateLimits,
+    ScramSecret, WriteDurability,
 };
 
 /// Longest flush interval of `DURABILITY_INTERVAL`, in milliseconds.
@@ -59,12 +59,18 @@ pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Statu
         max_topics: limit(l.max_topics),
         max_partitions: limit(l.max_partitions),
     });
+    let rate_limits = namespace.rate_limits.map_or_else(RateLimits::default, |l| RateLimits {
+        bytes_in_per_second: limit(l.bytes_in_per_second),
+        bytes_out_per_second: limit(l.bytes_out_per_second),
+        messages_in_per_second: limit(l.messages_in_per_second),
+    });
     Ok(Namespace {
         id: name("namespace.id", namespace.id)?,
         plan: namespace.plan,
         durability,
         mqtt_limits,
         kafka_limits,
+        rate_limits,
     })
 }
 
@@ -392,6 +398,7 @@ mod tests {
             flush_interval_ms,
             mqtt_limits: None,
             kafka_limits: None,
+            rate_limits: None,
         };
         assert_eq!(
             namespace(Some(with(fleet::Durability::Unspecified, 0))).unwrap().durability,

@@ -26,6 +26,7 @@ use omnibus_commit_log::PartitionLog;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::{Instrument as _, debug, field};
@@ -126,6 +127,9 @@ async fn serve(
     let mut frames = spawn_reader(BufReader::new(reader), shared.max_request_size);
     let mut sasl = Sasl::default();
     let mut in_flight = ProduceInFlight::new();
+    // Past a rate quota the connection is muted: no request is read until
+    // the time its throttle_time_ms told the client has passed (KIP-219).
+    let mut muted_until: Option<Instant> = None;
     loop {
         let frame = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -134,7 +138,11 @@ async fn serve(
                 write_response(&mut writer, correlation_id, ApiKey::Produce, version, &body).await?;
                 continue;
             }
-            frame = frames.receiver.recv(), if in_flight.len() < MAX_PRODUCE_IN_FLIGHT => frame,
+            () = tokio::time::sleep_until(muted_until.unwrap_or_else(Instant::now)), if muted_until.is_some() => {
+                muted_until = None;
+                continue;
+            }
+            frame = frames.receiver.recv(), if muted_until.is_none() && in_flight.len() < MAX_PRODUCE_IN_FLIGHT => frame,
         };
         let Some(mut frame) = frame.transpose()? else { return Ok(()) };
         if sasl.expects_raw_token() {
@@ -176,11 +184,19 @@ async fn serve(
             if !shared.tenancy.is_current(principal) {
                 return Err(Closed::Revoked);
             }
+            let (bytes, records) = produce::size(&request);
+            let rates = shared.tenancy.quotas().of(principal.namespace_id());
+            let wait = shared.tenancy.quotas().take_in(&rates, bytes, records);
             let started = produce::start(&Ctx { shared, principal, shutdown, client_id, peer }, request);
             if started.answers() {
                 let correlation_id = header.correlation_id;
-                in_flight.push_back(Box::pin(async move { (correlation_id, version, started.finish().await) }));
+                let throttle_time_ms = throttle_ms(wait);
+                in_flight.push_back(Box::pin(async move {
+                    let answer = started.finish().await.with_throttle_time_ms(throttle_time_ms);
+                    (correlation_id, version, answer)
+                }));
             }
+            mute(&mut muted_until, wait);
             continue;
         }
         // Every other request is handled after the Produce requests before it.
@@ -209,12 +225,32 @@ async fn serve(
                     return Err(Closed::Revoked);
                 }
                 let ctx = Ctx { shared, principal, shutdown, client_id, peer };
-                dispatch(&ctx, other, version).await
+                let mut response = dispatch(&ctx, other, version).await;
+                if let Some(ResponseKind::Fetch(fetched)) = response.as_mut() {
+                    let rates = shared.tenancy.quotas().of(principal.namespace_id());
+                    let wait = shared.tenancy.quotas().take_out(&rates, fetch::size(fetched));
+                    fetched.throttle_time_ms = throttle_ms(wait);
+                    mute(&mut muted_until, wait);
+                }
+                response
             }
         };
         if let Some(body) = response {
             write_response(&mut writer, header.correlation_id, api_key, version, &body).await?;
         }
+    }
+}
+
+/// A wait as Kafka's `throttle_time_ms`.
+fn throttle_ms(wait: Duration) -> i32 {
+    i32::try_from(wait.as_millis()).unwrap_or(i32::MAX)
+}
+
+/// Mutes the connection for `wait` (a longer mute already set stays).
+fn mute(muted_until: &mut Option<Instant>, wait: Duration) {
+    if !wait.is_zero() {
+        let until = Instant::now() + wait;
+        *muted_until = Some(muted_until.map_or(until, |current| current.max(until)));
     }
 }
 

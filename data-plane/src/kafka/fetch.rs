@@ -21,6 +21,17 @@ use crate::tenancy::Action;
 /// Longest wait we honour, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
+/// Bytes of records a Fetch response carries, for the rate quotas.
+pub fn size(response: &FetchResponse) -> u64 {
+    response
+        .responses
+        .iter()
+        .flat_map(|topic| &topic.partitions)
+        .filter_map(|partition| partition.records.as_ref())
+        .map(|records| records.len() as u64)
+        .sum()
+}
+
 pub async fn handle(ctx: &Ctx<'_>, request: FetchRequest) -> FetchResponse {
     let wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;

@@ -75,6 +75,27 @@ impl Started {
 }
 
 /// Checks permissions and writes every partition's batches, in request order.
+/// Bytes and records a Produce request carries, for the rate quotas: the
+/// record batches' sizes, and their record counts read from each v2 batch
+/// header (baseOffset 8, batchLength 4, then 45 bytes up to recordCount).
+/// A malformed batch counts what its header claims; the log refuses it later.
+pub fn size(request: &ProduceRequest) -> (u64, u64) {
+    const COUNT_AT: usize = 57;
+    let (mut bytes, mut records) = (0u64, 0u64);
+    for data in request.topic_data.iter().flat_map(|topic| &topic.partition_data) {
+        let Some(batches) = &data.records else { continue };
+        bytes += batches.len() as u64;
+        let mut at = 0usize;
+        while let Some(header) = batches.get(at..at + COUNT_AT + 4) {
+            let length = u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize;
+            let count = i32::from_be_bytes([header[57], header[58], header[59], header[60]]);
+            records += u64::try_from(count).unwrap_or_default();
+            at = at.saturating_add(12).saturating_add(length);
+        }
+    }
+    (bytes, records)
+}
+
 pub fn start(ctx: &Ctx<'_>, request: ProduceRequest) -> Started {
     let mut topics = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {

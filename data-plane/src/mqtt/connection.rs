@@ -533,6 +533,9 @@ impl Live<'_> {
                 meters: self.meters,
                 aliases,
                 limits: self.limits,
+                quotas: self.shared.tenancy.quotas(),
+                rates: self.shared.tenancy.quotas().of(&self.session.key.namespace),
+                held_back: false,
                 receive_maximum: self.receive_maximum,
                 problem_information: self.accepted.problem_information,
             };

@@ -17,6 +17,15 @@ pub struct Namespace {
     pub durability: WriteDurability,
     pub mqtt_limits: MqttLimits,
     pub kafka_limits: KafkaLimits,
+    pub rate_limits: RateLimits,
+}
+
+/// What the namespace may use per second, from its plan; `None`: no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    pub bytes_in_per_second: Option<u32>,
+    pub bytes_out_per_second: Option<u32>,
+    pub messages_in_per_second: Option<u32>,
 }
 
 /// What the namespace's Kafka topics may add up to, from its plan; `None`: no

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Credential, KafkaLimits, Mapping, MqttLimits, Namespace, WriteDurability};
+use super::model::{Credential, KafkaLimits, Mapping, MqttLimits, Namespace, RateLimits, WriteDurability};
 
 /// Why a change is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +45,9 @@ pub struct NamespaceEntry {
     /// Absent in files written before plans carried them: none.
     #[serde(default)]
     pub kafka_limits: KafkaLimits,
+    /// Absent in files written before plans carried them: none.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
     /// Absent in files written before plans carried it: fsync.
     #[serde(default)]
     pub durability: WriteDurability,
@@ -98,6 +101,11 @@ impl State {
         self.namespaces.iter().map(|(id, entry)| (id.clone(), entry.kafka_limits)).collect()
     }
 
+    /// Every applied namespace with its rate limits.
+    pub fn rate_limits_all(&self) -> Vec<(String, RateLimits)> {
+        self.namespaces.iter().map(|(id, entry)| (id.clone(), entry.rate_limits)).collect()
+    }
+
     pub fn credential_by_username(&self, username: &str) -> Option<&Arc<Credential>> {
         self.by_username.get(username)
     }
@@ -129,7 +137,8 @@ impl State {
                 if entry.plan == namespace.plan
                     && entry.durability == namespace.durability
                     && entry.mqtt_limits == namespace.mqtt_limits
-                    && entry.kafka_limits == namespace.kafka_limits =>
+                    && entry.kafka_limits == namespace.kafka_limits
+                    && entry.rate_limits == namespace.rate_limits =>
             {
                 Effect::Unchanged
             }
@@ -138,6 +147,7 @@ impl State {
                 entry.durability = namespace.durability;
                 entry.mqtt_limits = namespace.mqtt_limits;
                 entry.kafka_limits = namespace.kafka_limits;
+                entry.rate_limits = namespace.rate_limits;
                 Effect::Changed
             }
             None => {
@@ -146,6 +156,7 @@ impl State {
                     durability: namespace.durability,
                     mqtt_limits: namespace.mqtt_limits,
                     kafka_limits: namespace.kafka_limits,
+                    rate_limits: namespace.rate_limits,
                     credentials: BTreeMap::new(),
                     mappings: Arc::default(),
                 };

@@ -113,6 +113,7 @@ mod tests {
             durability: WriteDurability::Interval { flush_interval_ms: 250 },
             mqtt_limits: crate::tenancy::MqttLimits { max_connections: Some(3), ..Default::default() },
             kafka_limits: crate::tenancy::KafkaLimits { max_topics: Some(7), max_partitions: None },
+            rate_limits: crate::tenancy::RateLimits { messages_in_per_second: Some(50), ..Default::default() },
         });
         let credential = Credential {
             id: "cred-1".into(),

@@ -265,6 +265,14 @@ pub async fn operators_override_an_instances_quotas_live(env: Env) {
     }
     env.call(Method::PUT, "/v1/operator/instances/nope/quotas", Some(&operator), Some(json!({}))).await.problem(404);
 
+    // Rates too, to the fleet.
+    let rates = env.call(Method::PUT, &path, Some(&operator), Some(json!({"messages_in_per_second": 50}))).await;
+    assert_eq!(rates.body["effective_rates"]["messages_in_per_second"], 50, "{rates:?}");
+    assert_eq!(rates.body["plan_rates"]["messages_in_per_second"], 200_000, "{rates:?}");
+    let namespace = env.broker_namespace(&id);
+    assert_eq!(namespace["rate_limits"]["messages_in_per_second"], 50, "{namespace}");
+    assert_eq!(namespace["rate_limits"]["bytes_in_per_second"], 100 * 1024 * 1024, "{namespace}");
+
     // `{}` clears them.
     let cleared = env.call(Method::PUT, &path, Some(&operator), Some(json!({}))).await;
     assert_eq!(cleared.body["effective_mqtt"]["max_connections"], 10_000, "{cleared:?}");

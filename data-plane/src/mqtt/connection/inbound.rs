@@ -36,6 +36,7 @@ use crate::mqtt::session::{Phase, SessionState, Subscription};
 use crate::mqtt::store::{Op, StoreError};
 use crate::mqtt::sys;
 use crate::mqtt::topic;
+use crate::quota::{NamespaceRates, Quotas};
 use crate::tenancy::{MqttLimits, Principal};
 
 /// QoS 2 messages a client may have awaiting PUBREL (the broker's Receive
@@ -114,6 +115,12 @@ pub struct Reading<'a> {
     pub aliases: &'a mut HashMap<u16, Arc<str>>,
     /// The plan's limits.
     pub limits: MqttLimits,
+    /// The namespace's rate quotas: past them the reader waits before it
+    /// reads the next packet (back pressure; nothing accepted is dropped).
+    pub quotas: &'a Quotas,
+    pub rates: Arc<NamespaceRates>,
+    /// Whether the last packet's handling waited for a rate quota.
+    pub held_back: bool,
     /// The broker's Receive Maximum for this connection.
     pub receive_maximum: u16,
     /// Reason strings may go on acknowledgements.
@@ -141,6 +148,11 @@ impl<'a> Reading<'a> {
             self.meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
             if let Err(end) = self.handle(packet).await {
                 return end;
+            }
+            // A reader held back by a rate quota read nothing meanwhile: the
+            // client was not idle.
+            if std::mem::take(&mut self.held_back) {
+                keep_alive.last_packet = Instant::now();
             }
         }
     }
@@ -238,7 +250,18 @@ impl<'a> Reading<'a> {
     /// acknowledged after the store has what the delivery needs. A refused
     /// publish is acknowledged with its reason code on 5.0 and acknowledged
     /// and dropped on 3.1.1, as that version allows.
-    async fn publish(&mut self, mut publish: Publish) -> Result<(), ReadEnd> {
+    async fn publish(&mut self, publish: Publish) -> Result<(), ReadEnd> {
+        let bytes = publish.payload.len() as u64;
+        self.handle_publish(publish).await?;
+        let wait = self.quotas.take_in(&self.rates, bytes, 1);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+            self.held_back = true;
+        }
+        Ok(())
+    }
+
+    async fn handle_publish(&mut self, mut publish: Publish) -> Result<(), ReadEnd> {
         self.meters.message_in();
         if self.v5() {
             publish.topic = self.resolve_alias(&publish)?;
