@@ -861,7 +861,8 @@ pub struct FleetPage {
 }
 
 /// Quotas a platform operator gives one instance over its plan's; an absent
-/// field keeps the plan's value.
+/// field keeps the plan's value. A rate of 0 is no limit; the counts are at
+/// least 1.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"max_connections": 50000, "max_packet_size": 4194304}))]
 #[serde(deny_unknown_fields)]

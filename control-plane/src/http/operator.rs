@@ -237,9 +237,6 @@ pub async fn put_quotas(
         ("max_inflight", overrides.max_inflight),
         ("max_topics", overrides.max_topics),
         ("max_partitions", overrides.max_partitions),
-        ("bytes_in_per_second", overrides.bytes_in_per_second),
-        ("bytes_out_per_second", overrides.bytes_out_per_second),
-        ("messages_in_per_second", overrides.messages_in_per_second),
     ] {
         if value == Some(0) {
             return Err(ApiError::validation(field, format!("{field} must be at least 1")));
