@@ -742,6 +742,9 @@ pub struct PlanRateLimits {
     pub bytes_out_per_second: u32,
     /// MQTT messages and Kafka records received.
     pub messages_in_per_second: u32,
+    /// New connections: past it an MQTT CONNECT is refused (5.0: 0x9F
+    /// Connection rate exceeded; 3.1.1: 3) and a Kafka login answered later.
+    pub connections_per_second: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -754,7 +757,7 @@ pub struct PlanRateLimits {
         "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128
     },
     "kafka": {"max_topics": 200, "max_partitions": 2000},
-    "rates": {"bytes_in_per_second": 104857600, "bytes_out_per_second": 314572800, "messages_in_per_second": 200000}
+    "rates": {"bytes_in_per_second": 104857600, "bytes_out_per_second": 314572800, "messages_in_per_second": 200000, "connections_per_second": 1000}
 }))]
 pub struct Plan {
     /// What `plan` takes when creating an instance.
@@ -890,6 +893,8 @@ pub struct QuotaOverrides {
     pub bytes_out_per_second: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages_in_per_second: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections_per_second: Option<u32>,
 }
 
 /// An instance's quotas: its plan's, the overrides, and what the fleet enforces.

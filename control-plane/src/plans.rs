@@ -97,6 +97,8 @@ pub struct RateLimits {
     pub bytes_out_per_second: u32,
     /// Messages and records received.
     pub messages_in_per_second: u32,
+    /// New connections (MQTT CONNECTs, Kafka logins).
+    pub connections_per_second: u32,
 }
 
 impl RateLimits {
@@ -106,6 +108,7 @@ impl RateLimits {
             bytes_in_per_second: overrides.bytes_in_per_second.unwrap_or(self.bytes_in_per_second),
             bytes_out_per_second: overrides.bytes_out_per_second.unwrap_or(self.bytes_out_per_second),
             messages_in_per_second: overrides.messages_in_per_second.unwrap_or(self.messages_in_per_second),
+            connections_per_second: overrides.connections_per_second.unwrap_or(self.connections_per_second),
         }
     }
 }
@@ -116,6 +119,7 @@ impl From<RateLimits> for PlanRateLimits {
             bytes_in_per_second: limits.bytes_in_per_second,
             bytes_out_per_second: limits.bytes_out_per_second,
             messages_in_per_second: limits.messages_in_per_second,
+            connections_per_second: limits.connections_per_second,
         }
     }
 }
@@ -153,6 +157,7 @@ pub const PLANS: &[Plan] = &[
             bytes_in_per_second: 10 * MIB,
             bytes_out_per_second: 30 * MIB,
             messages_in_per_second: 10_000,
+            connections_per_second: 100,
         },
     },
     Plan {
@@ -172,6 +177,7 @@ pub const PLANS: &[Plan] = &[
             bytes_in_per_second: 100 * MIB,
             bytes_out_per_second: 300 * MIB,
             messages_in_per_second: 200_000,
+            connections_per_second: 1_000,
         },
     },
     Plan {
@@ -191,6 +197,7 @@ pub const PLANS: &[Plan] = &[
             bytes_in_per_second: 500 * MIB,
             bytes_out_per_second: 1500 * MIB,
             messages_in_per_second: 3_000_000,
+            connections_per_second: 50_000,
         },
     },
 ];
@@ -225,6 +232,7 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
         bytes_in_per_second: limits.bytes_in_per_second,
         bytes_out_per_second: limits.bytes_out_per_second,
         messages_in_per_second: limits.messages_in_per_second,
+        connections_per_second: limits.connections_per_second,
     });
     let (durability, flush_interval_ms) = match durability {
         Durability::Fsync => (fleet::Durability::Fsync, 0),

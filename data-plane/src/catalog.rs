@@ -379,6 +379,7 @@ impl Catalog {
         let mut state = self.lock();
         let topics = state.topics.remove(namespace).unwrap_or_default();
         state.durability.remove(namespace);
+        state.limits.remove(namespace);
         if state.document.namespaces.remove(namespace).is_some() {
             self.save(&state.document)?;
         }

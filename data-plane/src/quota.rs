@@ -1,8 +1,10 @@
-//! Rate quotas of each namespace: bytes in, bytes out and messages in per
-//! second, over every protocol and connection of the namespace on this
-//! broker. A use is admitted whole and paid for afterwards: the connection
-//! that made it waits (Kafka: `throttle_time_ms` and a muted connection;
-//! MQTT: its next packet is read later), so nothing accepted is dropped.
+//! Rate quotas of each namespace: bytes in, bytes out, messages in and new
+//! connections per second, over every protocol and connection of the
+//! namespace on this broker. A use is admitted whole and paid for
+//! afterwards: the connection that made it waits (Kafka: `throttle_time_ms`
+//! and a muted connection; MQTT: its next packet is read later), so nothing
+//! accepted is dropped. A new MQTT connection past the rate is refused
+//! instead ([`Quotas::try_connect`]): it has sent nothing yet.
 //!
 //! Each rate is a GCRA (generic cell rate algorithm) over an atomic
 //! "theoretical arrival time": one compare-and-swap per use, no lock. A
@@ -37,6 +39,7 @@ pub struct NamespaceRates {
     bytes_in: Rate,
     bytes_out: Rate,
     messages_in: Rate,
+    connections: Rate,
 }
 
 /// One rate: units per second (0: unlimited) and the theoretical arrival
@@ -70,6 +73,7 @@ impl Quotas {
         rates.bytes_in.per_second.store(per_second(limits.bytes_in_per_second), Ordering::Relaxed);
         rates.bytes_out.per_second.store(per_second(limits.bytes_out_per_second), Ordering::Relaxed);
         rates.messages_in.per_second.store(per_second(limits.messages_in_per_second), Ordering::Relaxed);
+        rates.connections.per_second.store(per_second(limits.connections_per_second), Ordering::Relaxed);
     }
 
     pub fn remove(&self, namespace: &str) {
@@ -91,9 +95,41 @@ impl Quotas {
     pub fn take_out(&self, rates: &NamespaceRates, bytes: u64) -> Duration {
         rates.bytes_out.take(bytes, self.now_ns())
     }
+
+    /// Admits one new connection; how long its login should be answered later.
+    pub fn take_connection(&self, rates: &NamespaceRates) -> Duration {
+        rates.connections.take(1, self.now_ns())
+    }
+
+    /// Admits one new connection if the rate has room for it now; a refused
+    /// one costs nothing.
+    pub fn try_connect(&self, rates: &NamespaceRates) -> bool {
+        rates.connections.try_take(1, self.now_ns())
+    }
 }
 
 impl Rate {
+    /// Takes `units` only when that keeps within the burst; whether it did.
+    fn try_take(&self, units: u64, now_ns: u64) -> bool {
+        let per_second = self.per_second.load(Ordering::Relaxed);
+        if per_second == 0 {
+            return true;
+        }
+        let cost = u64::try_from(u128::from(units) * 1_000_000_000 / u128::from(per_second)).unwrap_or(u64::MAX);
+        let burst = u64::try_from(BURST.as_nanos()).unwrap_or(u64::MAX);
+        let mut tat = self.tat_ns.load(Ordering::Relaxed);
+        loop {
+            let next = tat.max(now_ns).saturating_add(cost);
+            if next.saturating_sub(now_ns) > burst {
+                return false;
+            }
+            match self.tat_ns.compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(current) => tat = current,
+            }
+        }
+    }
+
     fn take(&self, units: u64, now_ns: u64) -> Duration {
         let per_second = self.per_second.load(Ordering::Relaxed);
         if per_second == 0 || units == 0 {
@@ -137,6 +173,21 @@ mod tests {
         assert_eq!(rates.bytes_in.take(500, 2_000_000_000), Duration::ZERO);
         // A huge use waits at most MAX_WAIT at a time.
         assert_eq!(rates.bytes_in.take(1_000_000, 2_000_000_000), MAX_WAIT);
+    }
+
+    #[test]
+    fn connections_past_the_rate_are_refused_and_cost_nothing() {
+        let quotas = Quotas::default();
+        quotas.set("ns", RateLimits { connections_per_second: Some(2), ..RateLimits::default() });
+        let rates = quotas.of("ns");
+        // Two a second, a one-second burst: two now, the third refused.
+        assert!(rates.connections.try_take(1, 0));
+        assert!(rates.connections.try_take(1, 0));
+        assert!(!rates.connections.try_take(1, 0));
+        assert!(!rates.connections.try_take(1, 100_000_000), "refusals do not push the rate back");
+        // Half a second later there is room for one.
+        assert!(rates.connections.try_take(1, 500_000_000));
+        assert!(!rates.connections.try_take(1, 500_000_000));
     }
 
     #[test]

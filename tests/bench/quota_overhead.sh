@@ -65,7 +65,7 @@ for name in on off; do
   done
   if [ "$name" = off ]; then
     call "$operator" PUT "/v1/operator/instances/$instance/quotas" \
-      '{"bytes_in_per_second":0,"bytes_out_per_second":0,"messages_in_per_second":0}' >/dev/null
+      '{"bytes_in_per_second":0,"bytes_out_per_second":0,"messages_in_per_second":0,"connections_per_second":0}' >/dev/null
   fi
   credential="$(call "$token" POST "/v1/instances/$instance/credentials" '{"name":"bench"}')"
   user[$name]="$(echo "$credential" | json '["username"]')"

@@ -63,6 +63,7 @@ pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Statu
         bytes_in_per_second: limit(l.bytes_in_per_second),
         bytes_out_per_second: limit(l.bytes_out_per_second),
         messages_in_per_second: limit(l.messages_in_per_second),
+        connections_per_second: limit(l.connections_per_second),
     });
     Ok(Namespace {
         id: name("namespace.id", namespace.id)?,

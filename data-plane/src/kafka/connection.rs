@@ -151,6 +151,7 @@ async fn serve(
                 Outcome::Continue(token) => write_raw(&mut writer, &token).await?,
                 Outcome::Authenticated(principal, token) => {
                     authenticated(&principal);
+                    login_rate(shared, &principal).await;
                     write_raw(&mut writer, &token).await?;
                 }
                 Outcome::Failed(..) => return Err(Closed::AuthenticationFailed),
@@ -210,6 +211,9 @@ async fn serve(
             RequestKind::SaslHandshake(request) => Some(ResponseKind::SaslHandshake(sasl.handshake(&request, version))),
             RequestKind::SaslAuthenticate(request) => {
                 let (response, outcome) = sasl.authenticate(&shared.tenancy, request).await;
+                if let Outcome::Authenticated(principal, _) = &outcome {
+                    login_rate(shared, principal).await;
+                }
                 let body = ResponseKind::SaslAuthenticate(response);
                 write_response(&mut writer, header.correlation_id, api_key, version, &body).await?;
                 match outcome {
@@ -238,6 +242,17 @@ async fn serve(
         if let Some(body) = response {
             write_response(&mut writer, header.correlation_id, api_key, version, &body).await?;
         }
+    }
+}
+
+/// Holds a successful login back while its namespace is past its rate of new
+/// connections (Kafka clients wait for the answer; none is refused).
+async fn login_rate(shared: &Shared, principal: &Principal) {
+    let quotas = shared.tenancy.quotas();
+    let wait = quotas.take_connection(&quotas.of(principal.namespace_id()));
+    if !wait.is_zero() {
+        debug!(?wait, "login held back by the namespace's connection rate");
+        tokio::time::sleep(wait).await;
     }
 }
 

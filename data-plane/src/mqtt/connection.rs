@@ -236,6 +236,17 @@ async fn open(
         refuse(&mut reader, &mut writer, refusal).await;
         return None;
     }
+    let quotas = shared.tenancy.quotas();
+    if !quotas.try_connect(&quotas.of(accepted.principal.namespace_id())) {
+        info!("refusing a connection over the plan's connection rate");
+        let refusal = Refusal::new(
+            ConnectReturnCode::ConnectionRateExceeded,
+            "connection_rate_exceeded",
+            "the plan's rate of new connections is reached; retry later",
+        );
+        refuse(&mut reader, &mut writer, refusal).await;
+        return None;
+    }
     let max_packet_size = limits.max_packet_size.map_or(shared.max_packet_size, |max| max.min(shared.max_packet_size));
     reader.decoder_mut().max_packet_size = max_packet_size;
     let receive_maximum = limits.max_inflight.map_or(inbound::RECEIVE_MAXIMUM, |max| {

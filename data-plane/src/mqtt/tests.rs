@@ -52,7 +52,8 @@ impl Fixture {
     /// Namespace `a` with `alice` (everything) and `carol` (`a/#` only);
     /// namespace `b` with `bob` (everything); namespace `limited` (a plan of
     /// 2 connections, 2 subscriptions per session, 1 retained message,
-    /// 1 KiB packets, 4 in flight) with `dave`. Every password is `pw`.
+    /// 1 KiB packets, 4 in flight) with `dave`; namespace `storm` (2 new
+    /// connections a second) with `flo`. Every password is `pw`.
     async fn start() -> Fixture {
         let dir = std::env::temp_dir().join(format!("omnibus-dp-mqtt-{}", uuid::Uuid::new_v4()));
         let tenancy = Arc::new(Tenancy::open(&dir).await.unwrap());
@@ -76,6 +77,10 @@ impl Fixture {
         let limited = Namespace { id: "limited".into(), plan: "tiny".into(), mqtt_limits, ..Namespace::default() };
         tenancy.apply_namespace(limited).await.unwrap();
         tenancy.apply_credential(credential("limited", "c-dave", "dave", "#")).await.unwrap();
+        let rate_limits = crate::tenancy::RateLimits { connections_per_second: Some(2), ..Default::default() };
+        let storm = Namespace { id: "storm".into(), plan: "tiny".into(), rate_limits, ..Namespace::default() };
+        tenancy.apply_namespace(storm).await.unwrap();
+        tenancy.apply_credential(credential("storm", "c-flo", "flo", "#")).await.unwrap();
         Fixture::serve(tenancy, dir).await
     }
 

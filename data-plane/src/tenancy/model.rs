@@ -26,6 +26,7 @@ pub struct RateLimits {
     pub bytes_in_per_second: Option<u32>,
     pub bytes_out_per_second: Option<u32>,
     pub messages_in_per_second: Option<u32>,
+    pub connections_per_second: Option<u32>,
 }
 
 /// What the namespace's Kafka topics may add up to, from its plan; `None`: no

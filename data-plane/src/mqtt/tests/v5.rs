@@ -488,3 +488,28 @@ async fn sys_topics_are_readable_by_any_client_and_writable_by_none() {
     assert_eq!(puback(&mut alice).await.reason_code, ReasonCode::NotAuthorized, "nobody forges statistics");
     fixture.stop().await;
 }
+
+#[tokio::test]
+async fn connections_past_the_plans_rate_are_refused_with_0x9f() {
+    let fixture = Fixture::start().await;
+    // Two new connections a second: two now, then the third is refused.
+    let (_one, connack) = fixture.connect(v5("one", "flo")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    let (_two, connack) = fixture.connect(v5("two", "flo")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    let (mut three, connack) = fixture.connect(v5("three", "flo")).await;
+    assert_eq!(connack.code, ConnectReturnCode::ConnectionRateExceeded);
+    assert!(connack.properties.reason_string.as_deref().is_some_and(|r| r.contains("rate")), "{connack:?}");
+    three.expect_closed().await;
+    // MQTT 3.1.1 is told 3 (server unavailable).
+    let (_, connack) = fixture.connect(connect("four", Some("flo"), Some("pw"))).await;
+    assert_eq!(connack.code.return_code(), 3);
+    // Other namespaces are not held back.
+    let (_, connack) = fixture.connect(v5("five", "alice")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    // A second later the rate has room again.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let (_, connack) = fixture.connect(v5("six", "flo")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    fixture.stop().await;
+}
