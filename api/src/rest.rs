@@ -718,6 +718,9 @@ pub struct PlanMqttLimits {
     pub max_packet_size: u32,
     /// QoS 1 and 2 messages in flight per connection, each way.
     pub max_inflight: u32,
+    /// Persistent sessions stored; a CONNECT that would store one more is
+    /// refused (5.0: 0x97 Quota exceeded; 3.1.1: 3).
+    pub max_sessions: u32,
 }
 
 /// What an instance's Kafka topics may add up to; a topic or partitions beyond
@@ -754,7 +757,8 @@ pub struct PlanRateLimits {
     "durability": {"mode": "fsync"},
     "mqtt": {
         "max_connections": 10000, "max_subscriptions_per_session": 1000, "max_queued_messages": 10000,
-        "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128
+        "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128,
+        "max_sessions": 10000
     },
     "kafka": {"max_topics": 200, "max_partitions": 2000},
     "rates": {"bytes_in_per_second": 104857600, "bytes_out_per_second": 314572800, "messages_in_per_second": 200000, "connections_per_second": 1000}
@@ -883,6 +887,8 @@ pub struct QuotaOverrides {
     pub max_packet_size: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_inflight: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_sessions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_topics: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,6 +30,8 @@ pub struct MqttLimits {
     pub max_packet_size: u32,
     /// QoS 1 and 2 messages in flight per connection, each way.
     pub max_inflight: u32,
+    /// Persistent sessions stored.
+    pub max_sessions: u32,
 }
 
 impl MqttLimits {
@@ -44,6 +46,7 @@ impl MqttLimits {
             max_retained_messages: overrides.max_retained_messages.unwrap_or(self.max_retained_messages),
             max_packet_size: overrides.max_packet_size.unwrap_or(self.max_packet_size),
             max_inflight: overrides.max_inflight.unwrap_or(self.max_inflight),
+            max_sessions: overrides.max_sessions.unwrap_or(self.max_sessions),
         }
     }
 }
@@ -57,6 +60,7 @@ impl From<MqttLimits> for PlanMqttLimits {
             max_retained_messages: limits.max_retained_messages,
             max_packet_size: limits.max_packet_size,
             max_inflight: limits.max_inflight,
+            max_sessions: limits.max_sessions,
         }
     }
 }
@@ -151,6 +155,7 @@ pub const PLANS: &[Plan] = &[
             max_retained_messages: 1_000,
             max_packet_size: 256 * 1024,
             max_inflight: 32,
+            max_sessions: 100,
         },
         kafka: KafkaLimits { max_topics: 10, max_partitions: 30 },
         rates: RateLimits {
@@ -171,6 +176,7 @@ pub const PLANS: &[Plan] = &[
             max_retained_messages: 100_000,
             max_packet_size: 1024 * 1024,
             max_inflight: 128,
+            max_sessions: 10_000,
         },
         kafka: KafkaLimits { max_topics: 200, max_partitions: 2_000 },
         rates: RateLimits {
@@ -191,6 +197,7 @@ pub const PLANS: &[Plan] = &[
             max_retained_messages: 1_000_000,
             max_packet_size: 1024 * 1024,
             max_inflight: 1024,
+            max_sessions: 100_000,
         },
         kafka: KafkaLimits { max_topics: 2_000, max_partitions: 20_000 },
         rates: RateLimits {
@@ -224,6 +231,7 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
         max_retained_messages: limits.max_retained_messages,
         max_packet_size: limits.max_packet_size,
         max_inflight: limits.max_inflight,
+        max_sessions: limits.max_sessions,
     });
     let kafka_limits = plan
         .map(|plan| plan.kafka.overridden(overrides))

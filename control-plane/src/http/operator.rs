@@ -235,6 +235,7 @@ pub async fn put_quotas(
         ("max_queued_messages", overrides.max_queued_messages),
         ("max_retained_messages", overrides.max_retained_messages),
         ("max_inflight", overrides.max_inflight),
+        ("max_sessions", overrides.max_sessions),
         ("max_topics", overrides.max_topics),
         ("max_partitions", overrides.max_partitions),
     ] {

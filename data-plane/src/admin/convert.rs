@@ -54,6 +54,7 @@ pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Statu
         max_retained_messages: limit(l.max_retained_messages),
         max_packet_size: limit(l.max_packet_size),
         max_inflight: limit(l.max_inflight),
+        max_sessions: limit(l.max_sessions),
     });
     let kafka_limits = namespace.kafka_limits.map_or_else(KafkaLimits::default, |l| KafkaLimits {
         max_topics: limit(l.max_topics),

@@ -258,6 +258,23 @@ async fn open(
         namespace: Arc::from(accepted.principal.namespace_id()),
         client_id: Arc::from(accepted.client_id.as_str()),
     };
+    // A new stored session past the plan's count is refused before the
+    // session registry is touched, so no connection is taken over for it.
+    // (Resuming one, or replacing this client id's, adds none.)
+    if let Some(max) = limits.max_sessions
+        && accepted.expiry_secs != Some(0)
+        && !shared.hub.stores_session(&key)
+        && shared.hub.stored_sessions(&key.namespace) >= max as usize
+    {
+        info!(max, "refusing a stored session over the plan's limit");
+        let refusal = Refusal::new(
+            ConnectReturnCode::QuotaExceeded,
+            "quota_exceeded",
+            "the plan's limit of stored sessions is reached; connect with a clean, expiring session or end one",
+        );
+        refuse(&mut reader, &mut writer, refusal).await;
+        return None;
+    }
     let (registration, kicked) = shared.tenancy.sessions().register(
         &key.namespace,
         &key.client_id,

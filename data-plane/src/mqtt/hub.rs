@@ -74,6 +74,9 @@ pub struct Hub {
     router: RwLock<Router>,
     sessions: RwLock<HashMap<SessionId, Arc<Session>>>,
     clients: Mutex<HashMap<SessionKey, Arc<Session>>>,
+    /// Persistent sessions each namespace stores, for its plan's limit;
+    /// changed with `clients`, under its lock.
+    stored: Mutex<HashMap<Arc<str>, usize>>,
     retained: RwLock<Retained>,
     store: Store,
     next_session: AtomicU64,
@@ -101,6 +104,7 @@ impl Hub {
             router: RwLock::default(),
             sessions: RwLock::default(),
             clients: Mutex::default(),
+            stored: Mutex::default(),
             retained: RwLock::default(),
             store,
             next_session: AtomicU64::new(1),
@@ -713,7 +717,15 @@ impl Hub {
             }
         }
         write(&self.sessions).insert(session.id, session.clone());
-        lock(&self.clients).insert(session.key.clone(), session.clone());
+        let mut clients = lock(&self.clients);
+        let replaced = clients.insert(session.key.clone(), session.clone());
+        let mut stored = lock(&self.stored);
+        if replaced.is_some_and(|old| old.persistent) {
+            forget_stored(&mut stored, &session.key.namespace);
+        }
+        if session.persistent {
+            *stored.entry(session.key.namespace.clone()).or_default() += 1;
+        }
     }
 
     fn unregister(&self, session: &Arc<Session>) {
@@ -722,7 +734,20 @@ impl Hub {
         let mut clients = lock(&self.clients);
         if clients.get(&session.key).is_some_and(|current| Arc::ptr_eq(current, session)) {
             clients.remove(&session.key);
+            if session.persistent {
+                forget_stored(&mut lock(&self.stored), &session.key.namespace);
+            }
         }
+    }
+
+    /// How many persistent sessions the namespace stores.
+    pub fn stored_sessions(&self, namespace: &str) -> usize {
+        lock(&self.stored).get(namespace).copied().unwrap_or(0)
+    }
+
+    /// Whether a persistent session is stored under `key`.
+    pub fn stores_session(&self, key: &SessionKey) -> bool {
+        lock(&self.clients).get(key).is_some_and(|session| session.persistent)
     }
 
     /// A member of a shared subscription other than `leaving`: an attached
@@ -815,6 +840,16 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 
 fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     lock.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Counts one stored session of `namespace` less.
+fn forget_stored(stored: &mut HashMap<Arc<str>, usize>, namespace: &Arc<str>) {
+    if let Some(count) = stored.get_mut(namespace) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            stored.remove(namespace);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ impl Fixture {
     /// Namespace `a` with `alice` (everything) and `carol` (`a/#` only);
     /// namespace `b` with `bob` (everything); namespace `limited` (a plan of
     /// 2 connections, 2 subscriptions per session, 1 retained message,
-    /// 1 KiB packets, 4 in flight) with `dave`; namespace `storm` (2 new
+    /// 1 KiB packets, 4 in flight, 1 stored session) with `dave`; namespace `storm` (2 new
     /// connections a second) with `flo`. Every password is `pw`.
     async fn start() -> Fixture {
         let dir = std::env::temp_dir().join(format!("omnibus-dp-mqtt-{}", uuid::Uuid::new_v4()));
@@ -72,6 +72,7 @@ impl Fixture {
             max_retained_messages: Some(1),
             max_packet_size: Some(1024),
             max_inflight: Some(4),
+            max_sessions: Some(1),
             ..Default::default()
         };
         let limited = Namespace { id: "limited".into(), plan: "tiny".into(), mqtt_limits, ..Namespace::default() };

@@ -47,6 +47,9 @@ pub struct MqttLimits {
     pub max_retained_messages: Option<u32>,
     pub max_packet_size: Option<u32>,
     pub max_inflight: Option<u32>,
+    /// Persistent sessions the namespace may store.
+    #[serde(default)]
+    pub max_sessions: Option<u32>,
 }
 
 /// When a write to the namespace's logs is acknowledged; the plan fixes it.

@@ -260,7 +260,7 @@ pub async fn operators_override_an_instances_quotas_live(env: Env) {
     assert_eq!(namespace["mqtt_limits"]["max_inflight"], 128, "{namespace}");
 
     // Validated: zero, unknown fields, a packet size MQTT cannot carry.
-    for body in [json!({"max_connections": 0}), json!({"max_sessions": 5}), json!({"max_packet_size": 16})] {
+    for body in [json!({"max_connections": 0}), json!({"max_wishes": 5}), json!({"max_packet_size": 16})] {
         env.call(Method::PUT, &path, Some(&operator), Some(body)).await.problem(422);
     }
     env.call(Method::PUT, "/v1/operator/instances/nope/quotas", Some(&operator), Some(json!({}))).await.problem(404);

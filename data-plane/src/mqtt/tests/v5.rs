@@ -513,3 +513,31 @@ async fn connections_past_the_plans_rate_are_refused_with_0x9f() {
     assert_eq!(connack.code, ConnectReturnCode::Accepted);
     fixture.stop().await;
 }
+
+#[tokio::test]
+async fn stored_sessions_past_the_plans_limit_are_refused_with_0x97() {
+    let fixture = Fixture::start().await;
+    // One stored session allowed.
+    let (keep, connack) = fixture.connect(with_expiry(v5("keep", "dave"), 60)).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    drop(keep);
+    let (mut other, connack) = fixture.connect(with_expiry(v5("other", "dave"), 60)).await;
+    assert_eq!(connack.code, ConnectReturnCode::QuotaExceeded);
+    assert!(connack.properties.reason_string.as_deref().is_some_and(|r| r.contains("stored sessions")), "{connack:?}");
+    other.expect_closed().await;
+    // A session that is not stored, and resuming the stored one, are fine.
+    let (_temp, connack) = fixture.connect(v5("temp", "dave")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    drop(_temp);
+    let (keep, connack) = fixture.connect(with_expiry(v5("keep", "dave"), 60)).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    assert!(connack.session_present, "the stored session is resumed");
+    drop(keep);
+    // Ending it (clean start, no expiry) makes room.
+    let (ended, connack) = fixture.connect(v5("keep", "dave")).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    drop(ended);
+    let (_other, connack) = fixture.connect(with_expiry(v5("other", "dave"), 60)).await;
+    assert_eq!(connack.code, ConnectReturnCode::Accepted);
+    fixture.stop().await;
+}
