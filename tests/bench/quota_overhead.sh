@@ -15,62 +15,16 @@
 # subscriber, 64-byte payloads) against each in turn, ROUNDS times; prints the
 # delivered messages/s of each run and the median on/off ratio.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/../.."
 
 rounds="${ROUNDS:-3}"
 duration="${DURATION:-5}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/omnibus-target}"
-cargo build --release -q -p omnibus -p omnibus-tests --bin omnibus --bin mqtt-load
-bin="$CARGO_TARGET_DIR/release"
-work="$(mktemp -d /var/tmp/omnibus-quota-bench.XXXXXX)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; return 1; }
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-
-http="$(free_port)"
-mqtt="$(free_port)"
-"$bin/omnibus" dev --data-dir "$work/omnibus" --http-listen "127.0.0.1:$http" \
-  --mqtt-listen "127.0.0.1:$mqtt" --mqtt-ws-listen "127.0.0.1:$(free_port)" \
-  --mqtt-tls-listen "127.0.0.1:$(free_port)" --mqtt-wss-listen "127.0.0.1:$(free_port)" \
-  --kafka-listen "127.0.0.1:$(free_port)" --grpc-listen "127.0.0.1:$(free_port)" \
-  >"$work/omnibus.log" 2>&1 &
-broker=$!
-pids+=("$broker")
-wait_port "$http"
-wait_port "$mqtt"
-api="http://127.0.0.1:$http"
-signup() {
-  curl -sf "$api/v1/auth/signup" -H 'content-type: application/json' \
-    -d "{\"email\":\"$1\",\"password\":\"correct horse battery\",\"organization_name\":\"Bench\"}" | json '["access_token"]'
-}
-token="$(signup bench@example.com)"
-operator="$(signup operator@example.com)"
-"$bin/omnibus" grant-operator --email operator@example.com --data-dir "$work/omnibus/control-plane" >/dev/null
-call() { # token method path [body]
-  curl -sf -X "$2" "$api$3" -H "authorization: Bearer $1" -H 'content-type: application/json' ${4:+-d "$4"}
-}
-declare -A user password
-for name in on off; do
-  instance="$(call "$token" POST /v1/instances "{\"name\":\"quota-$name\",\"plan\":\"business\"}" | json '["id"]')"
-  for mapping in $(call "$token" GET "/v1/instances/$instance/mappings" \
-    | python3 -c 'import json,sys; [print(m["id"]) for m in json.load(sys.stdin)["items"]]'); do
-    call "$token" DELETE "/v1/instances/$instance/mappings/$mapping" >/dev/null
-  done
-  if [ "$name" = off ]; then
-    call "$operator" PUT "/v1/operator/instances/$instance/quotas" \
-      '{"bytes_in_per_second":0,"bytes_out_per_second":0,"messages_in_per_second":0,"connections_per_second":0}' >/dev/null
-  fi
-  credential="$(call "$token" POST "/v1/instances/$instance/credentials" '{"name":"bench"}')"
-  user[$name]="$(echo "$credential" | json '["username"]')"
-  password[$name]="$(echo "$credential" | json '["password"]')"
-done
+# shellcheck source=two_instances.sh
+. "$here/two_instances.sh"
+make_instance on business
+make_instance off business \
+  '{"bytes_in_per_second":0,"bytes_out_per_second":0,"messages_in_per_second":0,"connections_per_second":0}'
 
 results="$work/results.jsonl"
 : >"$results"
