@@ -5,7 +5,7 @@
 use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_quota, kafka_roundtrip, kafka_throttle, kcat};
 use omnibus_tests::crash::{produce_through_kill_9, python_producer};
 use omnibus_tests::process::Omnibus;
-use omnibus_tests::rest::Api;
+use omnibus_tests::rest::{Api, override_quotas};
 use omnibus_tests::temp_dir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,18 +162,8 @@ async fn rate_quotas_throttle_with_throttle_time_and_lose_nothing() {
     api.signup("rates@example.com", "Rates").await;
     let (slow, slow_credential) = api.instance_with_credential("slow").await;
     let (_, fast_credential) = api.instance_with_credential("fast").await;
-    let mut operator = Api::new(omnibus.base_url());
-    operator.signup("operator@example.com", "Platform").await;
-    omnibus.grant_operator("operator@example.com");
-    let quotas = format!("/v1/operator/instances/{}/quotas", slow["id"].as_str().unwrap());
-    let (status, set) = operator
-        .call(
-            reqwest::Method::PUT,
-            &quotas,
-            Some(serde_json::json!({"bytes_in_per_second": 262_144, "bytes_out_per_second": 524_288})),
-        )
-        .await;
-    assert_eq!(status, 200, "{set}");
+    let overrides = serde_json::json!({"bytes_in_per_second": 262_144, "bytes_out_per_second": 524_288});
+    override_quotas(&omnibus, &slow, overrides).await;
 
     let records = 1536; // 1.5 MiB of payload
     let slow = kafka_throttle(&KafkaLogin::from_credential(omnibus.kafka, &slow_credential), "metered", records).await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use omnibus_tests::clients::{Login, Subscriber, mosquitto_pub, paho_rate, paho_v5};
 use omnibus_tests::process::Omnibus;
-use omnibus_tests::rest::Api;
+use omnibus_tests::rest::{Api, override_quotas};
 use omnibus_tests::temp_dir;
 use tokio::io::AsyncBufReadExt as _;
 
@@ -183,13 +183,7 @@ async fn message_rate_quotas_hold_publishers_back_and_lose_nothing() {
     api.signup("rate@example.com", "Rate").await;
     let (slow, slow_credential) = api.instance_with_credential("slow").await;
     let (_, fast_credential) = api.instance_with_credential("fast").await;
-    let mut operator = Api::new(omnibus.base_url());
-    operator.signup("operator@example.com", "Platform").await;
-    omnibus.grant_operator("operator@example.com");
-    let quotas = format!("/v1/operator/instances/{}/quotas", slow["id"].as_str().unwrap());
-    let (status, set) =
-        operator.call(reqwest::Method::PUT, &quotas, Some(serde_json::json!({"messages_in_per_second": 200}))).await;
-    assert_eq!(status, 200, "{set}");
+    override_quotas(&omnibus, &slow, serde_json::json!({"messages_in_per_second": 200})).await;
 
     let slow = Login::from_credential(omnibus.mqtt, &slow_credential);
     let fast = Login::from_credential(omnibus.mqtt, &fast_credential);

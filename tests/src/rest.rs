@@ -69,3 +69,16 @@ impl Api {
         (instance, credential)
     }
 }
+
+/// Sets an instance's quota overrides as a platform operator would: signs up
+/// `operator@example.com` on `omnibus`, grants it with `omnibus
+/// grant-operator`, and PUTs `overrides`; answers the instance's quotas.
+pub async fn override_quotas(omnibus: &crate::process::Omnibus, instance: &Value, overrides: Value) -> Value {
+    let mut operator = Api::new(omnibus.base_url());
+    operator.signup("operator@example.com", "Platform").await;
+    omnibus.grant_operator("operator@example.com");
+    let path = format!("/v1/operator/instances/{}/quotas", instance["id"].as_str().expect("an instance id"));
+    let (status, quotas) = operator.call(reqwest::Method::PUT, &path, Some(overrides)).await;
+    assert_eq!(status, 200, "PUT {path}: {quotas}");
+    quotas
+}
