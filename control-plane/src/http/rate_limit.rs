@@ -91,6 +91,13 @@ impl<'a> RateLimit<'a> {
         Ok(())
     }
 
+    /// Refuses the call when a bucket is at its limit, else counts it: for
+    /// limits where every call counts, not only failures.
+    pub async fn admit(&self) -> ApiResult<()> {
+        self.check().await?;
+        self.record().await
+    }
+
     /// Counts one event against every bucket.
     pub async fn record(&self) -> ApiResult<()> {
         let now = now_ms();

@@ -37,8 +37,7 @@ pub async fn request_reset(
 ) -> ApiResult<StatusCode> {
     let email = normalize_email(&request.email)?;
     let limit = RateLimit::mail_request(&state, &email, client);
-    limit.check().await?;
-    limit.record().await?;
+    limit.admit().await?;
     if let Some(user) = state.store.user_by_email(&email).await? {
         let link = "password-reset";
         let what = "reset your Omnibus password";
@@ -92,8 +91,7 @@ pub async fn request_verification(
         return Err(ApiError::Conflict("the address is verified already".into()));
     }
     let limit = RateLimit::mail_request(&state, &user.email, client);
-    limit.check().await?;
-    limit.record().await?;
+    limit.admit().await?;
     send_verification(&state, &user).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -35,6 +35,7 @@ use super::groups;
 use super::sasl::{Outcome, Sasl};
 use super::{Shared, configs, delete_records, fetch, list_offsets, metadata, produce, topics, versions};
 use crate::catalog::Topic;
+use crate::quota::NamespaceRates;
 use crate::tenancy::{Action, Principal};
 
 /// Why a connection was closed by us.
@@ -130,6 +131,8 @@ async fn serve(
     // Past a rate quota the connection is muted: no request is read until
     // the time its throttle_time_ms told the client has passed (KIP-219).
     let mut muted_until: Option<Instant> = None;
+    // The namespace's rates, looked up once per namespace the connection acts in.
+    let mut rates: Option<(String, Arc<NamespaceRates>)> = None;
     loop {
         let frame = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -186,8 +189,7 @@ async fn serve(
                 return Err(Closed::Revoked);
             }
             let (bytes, records) = produce::size(&request);
-            let rates = shared.tenancy.quotas().of(principal.namespace_id());
-            let wait = shared.tenancy.quotas().take_in(&rates, bytes, records);
+            let wait = shared.tenancy.quotas().take_in(rates_of(&mut rates, shared, principal), bytes, records);
             let started = produce::start(&Ctx { shared, principal, shutdown, client_id, peer }, request);
             if started.answers() {
                 let correlation_id = header.correlation_id;
@@ -231,8 +233,8 @@ async fn serve(
                 let ctx = Ctx { shared, principal, shutdown, client_id, peer };
                 let mut response = dispatch(&ctx, other, version).await;
                 if let Some(ResponseKind::Fetch(fetched)) = response.as_mut() {
-                    let rates = shared.tenancy.quotas().of(principal.namespace_id());
-                    let wait = shared.tenancy.quotas().take_out(&rates, fetch::size(fetched));
+                    let rates = rates_of(&mut rates, shared, principal);
+                    let wait = shared.tenancy.quotas().take_out(rates, fetch::size(fetched));
                     fetched.throttle_time_ms = throttle_ms(wait);
                     mute(&mut muted_until, wait);
                 }
@@ -243,6 +245,21 @@ async fn serve(
             write_response(&mut writer, header.correlation_id, api_key, version, &body).await?;
         }
     }
+}
+
+/// The rates of the principal's namespace, from `cache` when it holds them.
+fn rates_of<'c>(
+    cache: &'c mut Option<(String, Arc<NamespaceRates>)>,
+    shared: &Shared,
+    principal: &Principal,
+) -> &'c NamespaceRates {
+    let namespace = principal.namespace_id();
+    let lookup = || (namespace.to_owned(), shared.tenancy.quotas().of(namespace));
+    let entry = cache.get_or_insert_with(lookup);
+    if entry.0 != namespace {
+        *entry = lookup();
+    }
+    &entry.1
 }
 
 /// Holds a successful login back while its namespace is past its rate of new
