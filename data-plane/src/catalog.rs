@@ -259,6 +259,14 @@ impl Catalog {
         self.lock().topics.get(namespace).map(|t| t.values().cloned().collect()).unwrap_or_default()
     }
 
+    /// The namespace's partitions and the bytes their logs hold, for the meter.
+    pub fn storage(&self, namespace: &str) -> (u64, u64) {
+        self.topics(namespace)
+            .iter()
+            .flat_map(|topic| &topic.partitions)
+            .fold((0, 0), |(partitions, bytes), log| (partitions + 1, bytes + log.size_bytes()))
+    }
+
     pub fn topic(&self, namespace: &str, name: &str) -> Option<Arc<Topic>> {
         self.lock().topics.get(namespace).and_then(|t| t.get(name)).cloned()
     }

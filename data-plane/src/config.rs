@@ -56,6 +56,10 @@ pub struct BrokerConfig {
     /// Largest MQTT packet accepted, fixed header included, in bytes; a larger
     /// one closes the connection. Default 1 MiB (1048576).
     pub max_packet_size: u32,
+    /// How often what each namespace used is sealed into a usage record, in
+    /// seconds, aligned to the wall clock (60: one record per namespace per
+    /// minute, the usage API's finest grain). Default 60.
+    pub usage_interval_secs: u32,
 }
 
 impl Default for BrokerConfig {
@@ -75,6 +79,7 @@ impl Default for BrokerConfig {
             advertised_host: "localhost".to_owned(),
             advertised_kafka_port: None,
             max_packet_size: 1024 * 1024,
+            usage_interval_secs: 60,
         }
     }
 }
@@ -94,6 +99,7 @@ mod tests {
         assert_eq!(config.tls_cert_path, None);
         assert_eq!(config.grpc_listen.port(), 9190);
         assert_eq!(config.max_packet_size, 1_048_576);
+        assert_eq!(config.usage_interval_secs, 60);
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod catalog;
 pub mod config;
 mod durable_file;
 mod kafka;
+mod meter;
 pub mod mqtt;
 mod quota;
 pub mod tenancy;
@@ -67,6 +68,8 @@ pub enum BrokerError {
     Tls(#[from] TlsError),
     #[error("cannot load broker metadata: {0}")]
     Metadata(#[from] StoreError),
+    #[error("cannot open the tenancy: {0}")]
+    Tenancy(#[from] tenancy::TenancyError),
     #[error("cannot open the topic catalog: {0}")]
     Catalog(#[from] catalog::CatalogError),
     #[error("cannot load the committed offsets of Kafka groups: {0}")]
@@ -86,6 +89,8 @@ pub struct Broker {
     kafka: KafkaListener,
     admin: AdminListener,
     catalog: Arc<Catalog>,
+    meter: Arc<meter::Meter>,
+    usage_interval: std::time::Duration,
 }
 
 /// Most messages one MQTT session queues (offline sessions drop and count
@@ -114,9 +119,11 @@ impl Broker {
             advertised_kafka_port,
             max_request_size,
             max_packet_size,
+            usage_interval_secs,
         } = config;
         let tls = mqtt::transport::tls::configured(tls_cert_path.as_deref(), tls_key_path.as_deref())?;
         let tenancy = Arc::new(Tenancy::open(&data_dir).await?);
+        let meter = tenancy.meter().clone();
         let catalog_dir = data_dir.clone();
         let durability_of = tenancy.clone();
         let catalog = Arc::new(
@@ -217,7 +224,8 @@ impl Broker {
             kafka: kafka_addr,
             grpc: admin.local_addr()?,
         };
-        Ok(Broker { addrs, mqtt, kafka, admin, catalog })
+        let usage_interval = std::time::Duration::from_secs(u64::from(usage_interval_secs.max(1)));
+        Ok(Broker { addrs, mqtt, kafka, admin, catalog, meter, usage_interval })
     }
 
     pub fn local_addrs(&self) -> BrokerAddrs {
@@ -242,12 +250,25 @@ impl Broker {
             stop.cancel();
         };
         let retention = retain(self.catalog.clone(), stop.clone());
+        // Sealed last, after the listeners closed their connections.
+        let meter_stop = CancellationToken::new();
+        let catalog = self.catalog.clone();
+        let metering = tokio::spawn(meter::run(
+            self.meter.clone(),
+            self.usage_interval,
+            move |namespace| catalog.storage(namespace),
+            meter_stop.clone(),
+        ));
         let admin = async {
             let result = self.admin.serve(stop.clone()).await;
             stop.cancel();
             result
         };
         let ((), (), (), admin_result) = tokio::join!(mqtt, kafka, retention, admin);
+        meter_stop.cancel();
+        if let Err(error) = metering.await {
+            tracing::warn!(%error, "metering task failed");
+        }
         signal.abort();
         info!("broker stopped");
         Ok(admin_result?)

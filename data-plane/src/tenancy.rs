@@ -27,6 +27,7 @@ pub use sessions::{KickReason, Kicked, Registration, SessionRegistry};
 pub use state::StateError;
 pub use store::StoreError;
 
+use crate::meter::{Meter, MeterError};
 use crate::quota::Quotas;
 use state::{Effect, State};
 use store::MetadataStore;
@@ -69,6 +70,8 @@ pub enum TenancyError {
     Conflict(#[from] StateError),
     #[error("cannot persist metadata: {0}")]
     Persist(#[from] StoreError),
+    #[error("cannot meter the namespace: {0}")]
+    Meter(#[from] MeterError),
 }
 
 /// The broker's tenants. Reads take a snapshot; changes are serialised,
@@ -80,17 +83,30 @@ pub struct Tenancy {
     sessions: Arc<SessionRegistry>,
     /// The namespaces' rate quotas, set from their plans as applied.
     quotas: Quotas,
+    /// What the namespaces use; a namespace is metered from its apply on.
+    meter: Arc<Meter>,
 }
 
 impl Tenancy {
-    /// Loads `{data_dir}/metadata.json`, creating the directory if needed.
-    pub async fn open(data_dir: &Path) -> Result<Tenancy, StoreError> {
+    /// Loads `{data_dir}/metadata.json`, creating the directory if needed,
+    /// and opens the meter in `{data_dir}/meter`.
+    pub async fn open(data_dir: &Path) -> Result<Tenancy, TenancyError> {
+        let dir = data_dir.join("meter");
+        let meter = tokio::task::spawn_blocking(move || Meter::open(&dir, crate::meter::SLOTS))
+            .await
+            .map_err(|_| StoreError::Interrupted)??;
+        Tenancy::open_with(data_dir, Arc::new(meter)).await
+    }
+
+    /// Loads `{data_dir}/metadata.json` and meters its namespaces with `meter`.
+    pub async fn open_with(data_dir: &Path, meter: Arc<Meter>) -> Result<Tenancy, TenancyError> {
         let dir = data_dir.to_owned();
         let (store, state) = tokio::task::spawn_blocking(move || MetadataStore::open(&dir))
             .await
             .map_err(|_| StoreError::Interrupted)??;
         let quotas = Quotas::default();
         for (namespace, limits) in state.rate_limits_all() {
+            meter.reserve(&namespace)?;
             quotas.set(&namespace, limits);
         }
         Ok(Tenancy {
@@ -98,7 +114,13 @@ impl Tenancy {
             writer: tokio::sync::Mutex::new(store),
             sessions: Arc::new(SessionRegistry::default()),
             quotas,
+            meter,
         })
+    }
+
+    /// What the namespaces use.
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
     }
 
     /// The namespaces' rate quotas.
@@ -202,6 +224,7 @@ impl Tenancy {
 
     pub async fn apply_namespace(&self, namespace: Namespace) -> Result<(), TenancyError> {
         let (id, rates) = (namespace.id.clone(), namespace.rate_limits);
+        self.meter.reserve(&id)?;
         self.change(|state| Ok(state.apply_namespace(namespace))).await?;
         self.quotas.set(&id, rates);
         Ok(())
@@ -211,6 +234,7 @@ impl Tenancy {
     pub async fn delete_namespace(&self, namespace_id: &str) -> Result<(), TenancyError> {
         self.change(|state| Ok(state.delete_namespace(namespace_id))).await?;
         self.quotas.remove(namespace_id);
+        self.meter.retire(namespace_id);
         Ok(())
     }
 

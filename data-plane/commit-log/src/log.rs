@@ -48,6 +48,12 @@ pub struct PendingAppend {
 }
 
 impl PendingAppend {
+    /// Whether the batches repeat ones already stored (a producer's retry),
+    /// so nothing was written.
+    pub fn is_duplicate(&self) -> bool {
+        self.info.duplicate
+    }
+
     pub async fn durable(self) -> Result<AppendInfo, LogError> {
         if let Some(shared) = self.wait {
             let next_offset = self.info.last_offset + 1;

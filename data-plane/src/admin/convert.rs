@@ -1,4 +1,4 @@
-//! Fleet gRPC messages → validated tenancy records.
+//! Fleet gRPC messages ↔ broker records: validated tenancy records in, usage records out.
 //!
 //! Owns the admin edge's validation: every refusal is an `invalid_argument`
 //! [`Status`] whose message names the field. Nothing here touches state.
@@ -7,6 +7,7 @@ use omnibus_api::fleet;
 use omnibus_api::scram::ScramHash;
 use tonic::Status;
 
+use crate::meter::{Dimension, Record};
 use crate::mqtt::topic;
 use crate::tenancy::{
     Acl, AclRule, Action, Credential, KafkaLimits, Mapping, MappingDirection, MqttLimits, Namespace, RateLimits,
@@ -141,6 +142,28 @@ fn acl(rules: Vec<fleet::AclRule>) -> Result<Acl, Status> {
 
 /// A namespace's whole set of mappings: ids unique, filters valid and not
 /// shared, topics valid Kafka names.
+/// A sealed usage record as the fleet service answers it.
+pub fn usage_record(record: Record) -> fleet::UsageRecord {
+    let value = |dimension: Dimension| record.values[dimension as usize];
+    fleet::UsageRecord {
+        seq: record.seq,
+        start_ms: record.start_ms,
+        end_ms: record.end_ms,
+        kafka_messages_in: value(Dimension::KafkaMessagesIn),
+        kafka_bytes_in: value(Dimension::KafkaBytesIn),
+        kafka_messages_out: value(Dimension::KafkaMessagesOut),
+        kafka_bytes_out: value(Dimension::KafkaBytesOut),
+        mqtt_messages_in: value(Dimension::MqttMessagesIn),
+        mqtt_bytes_in: value(Dimension::MqttBytesIn),
+        mqtt_messages_out: value(Dimension::MqttMessagesOut),
+        mqtt_bytes_out: value(Dimension::MqttBytesOut),
+        connection_seconds: value(Dimension::ConnectionSeconds),
+        storage_byte_seconds: value(Dimension::StorageByteSeconds),
+        partition_seconds: value(Dimension::PartitionSeconds),
+        namespace_id: record.namespace,
+    }
+}
+
 pub fn mappings(mappings: Vec<fleet::Mapping>) -> Result<Vec<Mapping>, Status> {
     let mut ids = std::collections::HashSet::new();
     mappings

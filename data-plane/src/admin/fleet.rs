@@ -13,9 +13,10 @@ use std::sync::Arc;
 use omnibus_api::fleet::fleet_server::Fleet;
 use omnibus_api::fleet::{
     ApplyCredentialRequest, ApplyCredentialResponse, ApplyMappingsRequest, ApplyMappingsResponse,
-    ApplyNamespaceRequest, ApplyNamespaceResponse, CreateTopicRequest, CreateTopicResponse, DeleteNamespaceRequest,
+    AcknowledgeUsageRequest, AcknowledgeUsageResponse, ApplyNamespaceRequest, ApplyNamespaceResponse,
+    CreateTopicRequest, CreateTopicResponse, DeleteNamespaceRequest,
     DeleteNamespaceResponse, DeleteTopicRequest, DeleteTopicResponse, Endpoints, HealthRequest, HealthResponse,
-    ListTopicsRequest, ListTopicsResponse, RevokeCredentialRequest, RevokeCredentialResponse, UpdateTopicRequest,
+    ListTopicsRequest, ListTopicsResponse, ReadUsageRequest, ReadUsageResponse, RevokeCredentialRequest, RevokeCredentialResponse, UpdateTopicRequest,
     UpdateTopicResponse,
 };
 use tonic::{Request, Response, Status};
@@ -24,6 +25,7 @@ use tracing::{error, info};
 use super::{convert, topics};
 use crate::catalog::{Catalog, CatalogError};
 use crate::kafka::Groups;
+use crate::meter::MeterError;
 use crate::mqtt::Hub;
 use crate::tenancy::{StateError, Tenancy, TenancyError};
 
@@ -66,6 +68,11 @@ impl FleetService {
     }
 }
 
+fn meter_status(error: MeterError) -> Status {
+    error!(%error, "usage journal failed");
+    Status::unavailable("the broker cannot read its usage journal now")
+}
+
 /// Maps a refused change to its gRPC code; storage failures are logged here
 /// and not described to the caller.
 fn status(error: TenancyError) -> Status {
@@ -79,6 +86,12 @@ fn status(error: TenancyError) -> Status {
         TenancyError::Persist(error) => {
             error!(%error, "cannot persist tenancy metadata");
             Status::internal("the broker could not persist the change")
+        }
+        TenancyError::Meter(error @ MeterError::Full) => Status::resource_exhausted(error.to_string()),
+        TenancyError::Meter(error @ MeterError::IdTooLong) => Status::invalid_argument(error.to_string()),
+        TenancyError::Meter(error) => {
+            error!(%error, "cannot meter the namespace");
+            Status::internal("the broker could not meter the namespace")
         }
     }
 }
@@ -200,6 +213,48 @@ impl Fleet for FleetService {
         request: Request<DeleteTopicRequest>,
     ) -> Result<Response<DeleteTopicResponse>, Status> {
         topics::delete(&self.tenancy, &self.catalog, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn read_usage(&self, request: Request<ReadUsageRequest>) -> Result<Response<ReadUsageResponse>, Status> {
+        let request = request.into_inner();
+        let limit = match request.limit {
+            0 => 1000,
+            n @ 1..=10_000 => n as usize,
+            _ => return Err(Status::invalid_argument("limit must be between 1 and 10000")),
+        };
+        let meter = self.tenancy.meter().clone();
+        let (records, pending) = tokio::task::spawn_blocking(move || {
+            Ok::<_, MeterError>((meter.read(request.after_seq, limit)?, meter.pending()?))
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(meter_status)?;
+        Ok(Response::new(ReadUsageResponse {
+            journal_id: self.tenancy.meter().journal_id().to_owned(),
+            broker_id: self.identity.broker_id.clone(),
+            records: records.into_iter().map(convert::usage_record).collect(),
+            pending,
+        }))
+    }
+
+    async fn acknowledge_usage(
+        &self,
+        request: Request<AcknowledgeUsageRequest>,
+    ) -> Result<Response<AcknowledgeUsageResponse>, Status> {
+        let request = request.into_inner();
+        let meter = self.tenancy.meter().clone();
+        if request.journal_id != meter.journal_id() {
+            return Err(Status::failed_precondition(format!(
+                "this broker's usage journal is {}, not {}",
+                meter.journal_id(),
+                request.journal_id
+            )));
+        }
+        let removed = tokio::task::spawn_blocking(move || meter.acknowledge(request.through_seq))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(meter_status)?;
+        Ok(Response::new(AcknowledgeUsageResponse { removed: removed as u64 }))
     }
 
     async fn health(&self, _request: Request<HealthRequest>) -> Result<Response<HealthResponse>, Status> {
@@ -360,7 +415,7 @@ mod tests {
         let replacement =
             [("m2", "a/+", "readings", Wire::MqttToKafka), ("m4", "cmd/#", "commands", Wire::KafkaToMqtt)];
         fleet.apply_mappings(Request::new(mappings("ns-1", &replacement))).await.unwrap();
-        let reopened = Tenancy::open(&dir).await.unwrap();
+        let reopened = Tenancy::open_with(&dir, fleet.tenancy.meter().clone()).await.unwrap();
         let applied = reopened.mappings("ns-1");
         let summary: Vec<_> = applied.iter().map(|m| (m.id.as_str(), m.to_kafka(), m.to_mqtt())).collect();
         assert_eq!(summary, [("m2", true, false), ("m4", false, true)]);
@@ -378,7 +433,8 @@ mod tests {
         assert_eq!(created.partitions.len(), 3);
         assert!(fleet.catalog.topic("ns-2", "mqtt").is_none());
         fleet.apply_namespace(Request::new(namespace("ns-2"))).await.unwrap();
-        assert!(Tenancy::open(&dir).await.unwrap().mappings("ns-2").is_empty());
+        let reopened = Tenancy::open_with(&dir, fleet.tenancy.meter().clone()).await.unwrap();
+        assert!(reopened.mappings("ns-2").is_empty());
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

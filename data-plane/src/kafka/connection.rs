@@ -35,6 +35,7 @@ use super::groups;
 use super::sasl::{Outcome, Sasl};
 use super::{Shared, configs, delete_records, fetch, list_offsets, metadata, produce, topics, versions};
 use crate::catalog::Topic;
+use crate::meter::Connected;
 use crate::quota::NamespaceRates;
 use crate::tenancy::{Action, Principal};
 
@@ -131,8 +132,9 @@ async fn serve(
     // Past a rate quota the connection is muted: no request is read until
     // the time its throttle_time_ms told the client has passed (KIP-219).
     let mut muted_until: Option<Instant> = None;
-    // The namespace's rates, looked up once per namespace the connection acts in.
-    let mut rates: Option<(String, Arc<NamespaceRates>)> = None;
+    // The namespace's rates and usage, looked up once per namespace the
+    // connection acts in.
+    let mut acting: Option<Acting> = None;
     loop {
         let frame = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -154,6 +156,7 @@ async fn serve(
                 Outcome::Continue(token) => write_raw(&mut writer, &token).await?,
                 Outcome::Authenticated(principal, token) => {
                     authenticated(&principal);
+                    acting_in(&mut acting, shared, &principal);
                     login_rate(shared, &principal).await;
                     write_raw(&mut writer, &token).await?;
                 }
@@ -189,8 +192,10 @@ async fn serve(
                 return Err(Closed::Revoked);
             }
             let (bytes, records) = produce::size(&request);
-            let wait = shared.tenancy.quotas().take_in(rates_of(&mut rates, shared, principal), bytes, records);
-            let started = produce::start(&Ctx { shared, principal, shutdown, client_id, peer }, request);
+            let acting = acting_in(&mut acting, shared, principal);
+            let wait = shared.tenancy.quotas().take_in(&acting.rates, bytes, records);
+            let ctx = Ctx { shared, principal, shutdown, client_id, peer };
+            let started = produce::start(&ctx, request, acting.usage.usage());
             if started.answers() {
                 let correlation_id = header.correlation_id;
                 let throttle_time_ms = throttle_ms(wait);
@@ -208,12 +213,15 @@ async fn serve(
             write_response(&mut writer, correlation_id, ApiKey::Produce, version, &body).await?;
         }
 
+        // A Fetch answer's record bytes and records, metered once written.
+        let mut sent = None;
         let response = match request {
             RequestKind::ApiVersions(_) => Some(ResponseKind::ApiVersions(versions::api_versions(true))),
             RequestKind::SaslHandshake(request) => Some(ResponseKind::SaslHandshake(sasl.handshake(&request, version))),
             RequestKind::SaslAuthenticate(request) => {
                 let (response, outcome) = sasl.authenticate(&shared.tenancy, request).await;
                 if let Outcome::Authenticated(principal, _) = &outcome {
+                    acting_in(&mut acting, shared, principal);
                     login_rate(shared, principal).await;
                 }
                 let body = ResponseKind::SaslAuthenticate(response);
@@ -233,33 +241,47 @@ async fn serve(
                 let ctx = Ctx { shared, principal, shutdown, client_id, peer };
                 let mut response = dispatch(&ctx, other, version).await;
                 if let Some(ResponseKind::Fetch(fetched)) = response.as_mut() {
-                    let rates = rates_of(&mut rates, shared, principal);
-                    let wait = shared.tenancy.quotas().take_out(rates, fetch::size(fetched));
+                    let acting = acting_in(&mut acting, shared, principal);
+                    let (bytes, records) = fetch::size(fetched);
+                    let wait = shared.tenancy.quotas().take_out(&acting.rates, bytes);
                     fetched.throttle_time_ms = throttle_ms(wait);
                     mute(&mut muted_until, wait);
+                    sent = Some((bytes, records));
                 }
                 response
             }
         };
         if let Some(body) = response {
             write_response(&mut writer, header.correlation_id, api_key, version, &body).await?;
+            // Metered once handed to the socket: a kill before this sent nothing.
+            if let (Some((bytes, records)), Some(acting)) = (sent, &acting) {
+                acting.usage.usage().kafka_out(bytes, records);
+            }
         }
     }
 }
 
-/// The rates of the principal's namespace, from `cache` when it holds them.
-fn rates_of<'c>(
-    cache: &'c mut Option<(String, Arc<NamespaceRates>)>,
-    shared: &Shared,
-    principal: &Principal,
-) -> &'c NamespaceRates {
+/// The namespace a connection acts in: its rates, and its usage with the
+/// connection counted as open in it.
+struct Acting {
+    namespace: String,
+    rates: Arc<NamespaceRates>,
+    usage: Connected,
+}
+
+/// The principal's namespace, from `cache` when it holds it.
+fn acting_in<'c>(cache: &'c mut Option<Acting>, shared: &Shared, principal: &Principal) -> &'c Acting {
     let namespace = principal.namespace_id();
-    let lookup = || (namespace.to_owned(), shared.tenancy.quotas().of(namespace));
+    let lookup = || Acting {
+        namespace: namespace.to_owned(),
+        rates: shared.tenancy.quotas().of(namespace),
+        usage: shared.tenancy.meter().of(namespace).connected(),
+    };
     let entry = cache.get_or_insert_with(lookup);
-    if entry.0 != namespace {
+    if entry.namespace != namespace {
         *entry = lookup();
     }
-    &entry.1
+    entry
 }
 
 /// Holds a successful login back while its namespace is past its rate of new

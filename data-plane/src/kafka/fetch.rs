@@ -21,15 +21,17 @@ use crate::tenancy::Action;
 /// Longest wait we honour, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// Bytes of records a Fetch response carries, for the rate quotas.
-pub fn size(response: &FetchResponse) -> u64 {
+/// Bytes and records of the record batches a Fetch response carries, for
+/// the rate quotas and the meter.
+pub fn size(response: &FetchResponse) -> (u64, u64) {
     response
         .responses
         .iter()
         .flat_map(|topic| &topic.partitions)
         .filter_map(|partition| partition.records.as_ref())
-        .map(|records| records.len() as u64)
-        .sum()
+        .fold((0, 0), |(bytes, records), batches| {
+            (bytes + batches.len() as u64, records + super::produce::records_in(batches))
+        })
 }
 
 pub async fn handle(ctx: &Ctx<'_>, request: FetchRequest) -> FetchResponse {

@@ -22,6 +22,7 @@ use omnibus_commit_log::{AppendInfo, LogError, PendingAppend, SequenceError, Tim
 
 use super::connection::Ctx;
 use crate::bridge::ToMqtt;
+use crate::meter::Usage;
 use crate::tenancy::Action;
 
 /// A Produce request whose batches are written; its answer waits for them to be durable.
@@ -74,29 +75,36 @@ impl Started {
     }
 }
 
-/// Checks permissions and writes every partition's batches, in request order.
 /// Bytes and records a Produce request carries, for the rate quotas: the
-/// record batches' sizes, and their record counts read from each v2 batch
-/// header (baseOffset 8, batchLength 4, then 45 bytes up to recordCount).
+/// record batches' sizes and their record counts ([`records_in`]).
 /// A malformed batch counts what its header claims; the log refuses it later.
 pub fn size(request: &ProduceRequest) -> (u64, u64) {
-    const COUNT_AT: usize = 57;
     let (mut bytes, mut records) = (0u64, 0u64);
     for data in request.topic_data.iter().flat_map(|topic| &topic.partition_data) {
         let Some(batches) = &data.records else { continue };
         bytes += batches.len() as u64;
-        let mut at = 0usize;
-        while let Some(header) = batches.get(at..at + COUNT_AT + 4) {
-            let length = u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize;
-            let count = i32::from_be_bytes([header[57], header[58], header[59], header[60]]);
-            records += u64::try_from(count).unwrap_or_default();
-            at = at.saturating_add(12).saturating_add(length);
-        }
+        records += records_in(batches);
     }
     (bytes, records)
 }
 
-pub fn start(ctx: &Ctx<'_>, request: ProduceRequest) -> Started {
+/// The records of v2 record batches, read from each batch header
+/// (baseOffset 8, batchLength 4, then 45 bytes up to recordCount).
+pub fn records_in(batches: &[u8]) -> u64 {
+    const COUNT_AT: usize = 57;
+    let (mut records, mut at) = (0u64, 0usize);
+    while let Some(header) = batches.get(at..at + COUNT_AT + 4) {
+        let length = u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize;
+        let count = i32::from_be_bytes([header[57], header[58], header[59], header[60]]);
+        records += u64::try_from(count).unwrap_or_default();
+        at = at.saturating_add(12).saturating_add(length);
+    }
+    records
+}
+
+/// Checks permissions and writes every partition's batches, in request order,
+/// metering what the logs took (a retry they recognise adds nothing).
+pub fn start(ctx: &Ctx<'_>, request: ProduceRequest, usage: &Usage) -> Started {
     let mut topics = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
         let name = topic_data.name.0.as_str().to_string();
@@ -117,9 +125,15 @@ pub fn start(ctx: &Ctx<'_>, request: ProduceRequest) -> Started {
                 continue;
             };
             let bytes = records.len();
+            let count = records_in(&records);
             let mqtt = mapped.then(|| records.clone());
             partitions.push(match log.append_pending(records, TimestampType::CreateTime) {
-                Ok(pending) => Partition::Writing { answer, pending, bytes, mqtt },
+                Ok(pending) => {
+                    if !pending.is_duplicate() {
+                        usage.kafka_in(bytes as u64, count);
+                    }
+                    Partition::Writing { answer, pending, bytes, mqtt }
+                }
                 Err(e) => Partition::Answered(refused(answer, &name, e)),
             });
         }

@@ -327,7 +327,8 @@ async fn open(
     if let Some(will) = &will {
         shared.hub.keep_will(&session, will);
     }
-    let meters = Meters::open(shared.hub.meters(&session.key.namespace));
+    let usage = shared.tenancy.meter().of(&session.key.namespace).connected();
+    let meters = Meters::open(shared.hub.meters(&session.key.namespace), usage);
     meters.bytes_in(reader.decoder_mut().take_bytes_decoded());
     meters.bytes_out(writer.encoder_mut().take_bytes_encoded());
     let keep_alive = KeepAlive { limit: accepted.idle_limit, last_packet: Instant::now() };
@@ -433,8 +434,9 @@ impl Conn {
         // (unless the client is back within its delay).
         let will = will.filter(|_| !matches!(end, End::Shutdown));
         let publish = end.publishes_will();
-        if will.is_some() && publish {
+        if let Some(will) = will.as_ref().filter(|_| publish) {
             meters.message_in();
+            meters.accepted(will.payload_len());
         }
         shared.hub.disconnect(&session, connection, will.map(|will| *will), publish).await;
     }

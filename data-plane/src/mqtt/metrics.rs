@@ -1,14 +1,15 @@
 //! Names, descriptions and per-connection handles of the MQTT metrics.
 //!
 //! Owns metric names and the per-namespace handles (shared by the
-//! namespace's connections) that also feed its `$SYS` statistics; the recorder (Prometheus) is installed by
-//! the binary.
+//! namespace's connections) that also feed its `$SYS` statistics and its
+//! usage meter; the recorder (Prometheus) is installed by the binary.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
+use crate::meter::Connected;
 use crate::mqtt::sys::Stats;
 
 const CONNECTIONS: &str = "omnibus_mqtt_connections";
@@ -66,27 +67,36 @@ impl NamespaceMeters {
     }
 }
 
-/// One connection's meters: its namespace's, counting the connection as open
-/// until dropped.
+/// One connection's meters: its namespace's and its usage, counting the
+/// connection as open until dropped.
 pub struct Meters {
     namespace: Arc<NamespaceMeters>,
+    usage: Connected,
 }
 
 impl Meters {
-    pub fn open(namespace: Arc<NamespaceMeters>) -> Meters {
+    pub fn open(namespace: Arc<NamespaceMeters>, usage: Connected) -> Meters {
         namespace.connections.increment(1.0);
         namespace.stats.connected.fetch_add(1, Ordering::Relaxed);
-        Meters { namespace }
+        Meters { namespace, usage }
     }
 
+    /// A PUBLISH received (accepted or not).
     pub fn message_in(&self) {
         self.namespace.messages_in.increment(1);
         self.namespace.stats.messages_received.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn message_out(&self) {
+    /// A message accepted from the client (or its will, published): metered.
+    pub fn accepted(&self, payload_bytes: usize) {
+        self.usage.usage().mqtt_in(payload_bytes as u64);
+    }
+
+    /// A PUBLISH handed to the connection's writer: counted and metered.
+    pub fn message_out(&self, payload_bytes: usize) {
         self.namespace.messages_out.increment(1);
         self.namespace.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
+        self.usage.usage().mqtt_out(payload_bytes as u64);
     }
 
     pub fn bytes_in(&self, bytes: u64) {

@@ -50,6 +50,11 @@ impl Will {
     }
 
     /// The message published at `now_ms`.
+    /// Bytes of the will's payload.
+    pub fn payload_len(&self) -> usize {
+        self.message.payload.len()
+    }
+
     pub fn publication(&self, now_ms: u64) -> Message {
         let mut message = self.message.clone();
         if let Some(seconds) = self.expiry_secs {

@@ -272,6 +272,9 @@ impl<'a> Reading<'a> {
         }
         match publish.qos {
             QosPid::AtMostOnce => {
+                if outcome.is_ok() {
+                    self.meters.accepted(publish.payload.len());
+                }
                 if let Ok((message, delay)) = outcome
                     && let Delivery::Waiting(work) = self.deliver(message, delay, None).await
                 {
@@ -281,6 +284,9 @@ impl<'a> Reading<'a> {
             }
             QosPid::AtLeastOnce(id) => {
                 let reply = self.ack(id, &outcome, &publish.topic);
+                if outcome.is_ok() {
+                    self.meters.accepted(publish.payload.len());
+                }
                 let work = match outcome {
                     Ok((message, delay)) => self.deliver(message, delay, None).await.into_work(),
                     Err(reason) => done(reason),
@@ -307,6 +313,9 @@ impl<'a> Reading<'a> {
                 // crash is recognised and not delivered again.
                 let inbound =
                     self.session.persistent.then(|| Op::PutInbound { key: self.session.key.clone(), packet_id: id });
+                if first && outcome.is_ok() {
+                    self.meters.accepted(publish.payload.len());
+                }
                 let work = match (outcome, inbound) {
                     (Ok((message, delay)), inbound) if first => self.deliver(message, delay, inbound).await.into_work(),
                     (_, Some(op)) if first => {

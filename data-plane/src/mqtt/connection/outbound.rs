@@ -83,8 +83,9 @@ impl Writing<'_> {
                     sink.feed(*packet).await?;
                 }
                 for outgoing in batch {
+                    let payload = outgoing.publish.payload.len();
                     sink.feed(Packet::Publish(outgoing.publish)).await?;
-                    self.meters.message_out();
+                    self.meters.message_out(payload);
                 }
                 self.meters.bytes_out(sink.encoder_mut().take_bytes_encoded());
                 continue;
