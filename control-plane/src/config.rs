@@ -63,6 +63,15 @@ pub struct ControlPlaneConfig {
     /// How often the reconciler re-applies every instance, in seconds, to
     /// repair drift (a restarted broker, a lost call). Default 10.
     pub resync_interval_secs: u64,
+    /// How often every fleet's sealed usage records are collected, in
+    /// seconds. Default 10.
+    pub usage_collect_interval_secs: u64,
+    /// How often ended months' invoices are finalized and spend alerts
+    /// checked, in seconds. Default 60.
+    pub billing_interval_secs: u64,
+    /// How long after a month ends its invoices are finalized, in seconds;
+    /// usage that arrives later is billed on the next invoice. Default 3600.
+    pub invoice_finalize_delay_secs: u64,
     /// Secrets, kept apart so they are never printed with the rest.
     #[serde(skip_serializing)]
     pub secrets: ControlPlaneSecrets,
@@ -141,6 +150,9 @@ impl Default for ControlPlaneConfig {
             regions: vec![RegionConfig::new("local", "http://127.0.0.1:9190")],
             default_region: None,
             resync_interval_secs: 10,
+            usage_collect_interval_secs: 10,
+            billing_interval_secs: 60,
+            invoice_finalize_delay_secs: 3600,
             secrets: ControlPlaneSecrets::default(),
         }
     }

@@ -5,6 +5,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod billing;
 mod client_addr;
 mod conditional;
 mod credentials;
@@ -21,6 +22,7 @@ mod rate_limit;
 mod recovery;
 mod regions;
 mod topics;
+mod usage;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,6 +85,8 @@ Authenticate with `Authorization: Bearer <token>`; every error is an RFC 9457 `a
         (name = "plans", description = "The plan catalogue (what each plan costs and gives) and the regions"),
         (name = "topics", description = "An instance's Kafka topics"),
         (name = "mappings", description = "MQTT↔Kafka mappings: which MQTT topics of an instance are written to which Kafka topic, and back"),
+        (name = "usage", description = "Metered usage of instances and of the organization, as time series or CSV"),
+        (name = "billing", description = "Invoices (drafts while the month runs, then final), spend alerts and the versioned price book"),
         (name = "operator", description = "Platform operators only: fleets, placement capacity and draining, per-instance quota overrides, the platform's audit log"),
         (name = "operations", description = "Health, metrics and this document")
     )
@@ -160,6 +164,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(topics::get, topics::update, topics::delete))
         .routes(routes!(mappings::create, mappings::list))
         .routes(routes!(mappings::get, mappings::update, mappings::delete))
+        .routes(routes!(usage::instance))
+        .routes(routes!(usage::organization))
+        .routes(routes!(billing::list_invoices))
+        .routes(routes!(billing::get_invoice))
+        .routes(routes!(billing::create_alert, billing::list_alerts))
+        .routes(routes!(billing::delete_alert))
+        .routes(routes!(billing::list_price_books))
+        .routes(routes!(billing::get_price_book))
+        .routes(routes!(billing::create_price_book))
         .routes(routes!(plans::list))
         .routes(routes!(regions::list))
         .routes(routes!(operator::register_fleet, operator::list_fleets))

@@ -6,12 +6,15 @@
 //! comes back through the fleet gRPC service.
 
 mod auth;
+mod billing;
 mod clock;
 pub mod config;
 mod error;
 mod fleet;
 mod http;
+mod invoicing;
 mod mailer;
+mod metering;
 mod plans;
 mod reconciler;
 mod secrets;
@@ -56,6 +59,7 @@ pub struct ControlPlane {
     listener: TcpListener,
     router: axum::Router,
     reconciler: reconciler::Reconciler,
+    collector: metering::Collector,
 }
 
 impl ControlPlane {
@@ -81,6 +85,10 @@ impl ControlPlane {
             };
             store.declare_fleet(&spec, clock::now_ms()).await.map_err(ControlPlaneError::DeclareFleets)?;
         }
+        let prices = serde_json::to_string(&billing::first_prices()).map_err(|e| {
+            ControlPlaneError::Database(sqlx::Error::Protocol(format!("cannot encode the first price book: {e}")))
+        })?;
+        store.ensure_first_price_book("USD", &prices, clock::now_ms()).await.map_err(ControlPlaneError::Database)?;
         let secret = match &config.secrets.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => token_key(&config.data_dir.join("jwt.key"))?,
@@ -99,6 +107,16 @@ impl ControlPlane {
             fleets.clone(),
             Duration::from_secs(config.resync_interval_secs.max(1)),
         );
+        let collector = metering::Collector {
+            store: store.clone(),
+            fleets: fleets.clone(),
+            mailer: mailer.clone(),
+            schedule: metering::Schedule {
+                collect: Duration::from_secs(config.usage_collect_interval_secs.max(1)),
+                billing: Duration::from_secs(config.billing_interval_secs.max(1)),
+                finalize_delay: Duration::from_secs(config.invoice_finalize_delay_secs),
+            },
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| ControlPlaneError::Bind { addr: config.listen, source })?;
@@ -113,7 +131,7 @@ impl ControlPlane {
             config: Arc::new(config),
             openapi: Arc::new(http::openapi_json()),
         };
-        Ok(ControlPlane { listener, router: http::router(state), reconciler })
+        Ok(ControlPlane { listener, router: http::router(state), reconciler, collector })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -134,6 +152,12 @@ impl ControlPlane {
                 let _ = stop.wait_for(|s| *s).await;
             }
         }));
+        let collector = tokio::spawn(self.collector.run({
+            let mut stop = stop_rx.clone();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        }));
         tracing::info!(%addr, "control plane listening");
         let router = self.router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(self.listener, router)
@@ -144,6 +168,7 @@ impl ControlPlane {
             .await
             .map_err(ControlPlaneError::Serve);
         let _ = reconciler.await;
+        let _ = collector.await;
         served
     }
 }

@@ -7,6 +7,7 @@
 
 mod api_keys;
 mod audit;
+mod billing;
 mod credentials;
 mod email_tokens;
 mod fleets;
@@ -17,6 +18,7 @@ mod leases;
 mod mappings;
 mod organizations;
 mod rate_limits;
+mod usage;
 
 use std::str::FromStr;
 
@@ -25,6 +27,7 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEventRow, AuditFilter, AuditScope};
+pub use billing::{FinalInvoice, InvoiceLineRow, InvoiceRow, PriceBookRow, SpendAlertEventRow, SpendAlertRow};
 pub use credentials::{CredentialRow, CredentialState};
 pub use email_tokens::Purpose;
 pub use fleets::{FleetRow, FleetSpec};
@@ -33,6 +36,7 @@ pub use identity::{NewSignup, OrganizationRow, RefreshTokenRow, UserRow};
 pub use instances::InstanceRow;
 pub use mappings::{MappingInsert, MappingRow};
 pub use organizations::{InvitationRow, MemberRow, MembershipChange};
+pub use usage::{DIMENSIONS, PeriodRow, Sums, UsageBucket, UsageScope};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -120,6 +124,65 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// A database URL with any password replaced.
+#[cfg(test)]
+pub(crate) fn redacted(url: &str) -> String {
+    redact(url)
+}
+
+#[cfg(test)]
+impl Store {
+    /// An organization with its owner and an instance created at `at`, for
+    /// billing tests.
+    pub(crate) async fn seed_billing_fixture(
+        &self,
+        organization_id: &str,
+        owner_email: &str,
+        instance_id: &str,
+        instance_name: &str,
+        plan: &str,
+        at: i64,
+    ) {
+        let user_id = format!("user-{organization_id}");
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, 'x', 0)")
+            .bind(&user_id)
+            .bind(owner_email)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $1, 0)")
+            .bind(organization_id)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO memberships (user_id, organization_id, role, created_at) VALUES ($1, $2, 'owner', 0)")
+            .bind(&user_id)
+            .bind(organization_id)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        let mut tx = self.pool.begin().await.unwrap();
+        usage::open_period_in(&mut tx, instance_id, organization_id, instance_name, plan, at).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+#[cfg(test)]
+/// A fresh SQLite database, and a fresh PostgreSQL one when
+/// `OMNIBUS_TEST_POSTGRES_URL` is set (as `scripts/test` does).
+pub(crate) async fn fresh_databases(dir: &std::path::Path) -> Vec<String> {
+    use sqlx::Connection as _;
+    let mut urls = vec![sqlite_url(&format!("sqlite://{}/cp.db", dir.display())).unwrap()];
+    if let Ok(admin) = std::env::var("OMNIBUS_TEST_POSTGRES_URL") {
+        let name = format!("unit_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+        let (server, _) = admin.rsplit_once('/').expect("a database url with a path");
+        urls.push(format!("{server}/{name}"));
+    }
+    urls
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,21 +201,6 @@ mod tests {
 
     /// The last migration before mappings existed.
     const BEFORE_MAPPINGS: i64 = 20261124000002;
-
-    /// A fresh SQLite database, and a fresh PostgreSQL one when
-    /// `OMNIBUS_TEST_POSTGRES_URL` is set (as `scripts/test` does).
-    async fn fresh_databases(dir: &std::path::Path) -> Vec<String> {
-        use sqlx::Connection as _;
-        let mut urls = vec![sqlite_url(&format!("sqlite://{}/cp.db", dir.display())).unwrap()];
-        if let Ok(admin) = std::env::var("OMNIBUS_TEST_POSTGRES_URL") {
-            let name = format!("unit_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-            let (server, _) = admin.rsplit_once('/').expect("a database url with a path");
-            urls.push(format!("{server}/{name}"));
-        }
-        urls
-    }
 
     #[tokio::test]
     async fn a_lease_has_one_holder_until_released_or_expired() {

@@ -271,8 +271,7 @@ impl Meter {
                 Some((reading, *index))
             })
             .collect();
-        let records =
-            self.journal.seal(now_ms, &readings.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>())?;
+        let records = self.journal.seal(now_ms, &readings.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>())?;
         for (reading, index) in readings.into_iter().filter(|(r, _)| r.last) {
             self.counters.free(index);
             slots.by_namespace.remove(&reading.namespace);

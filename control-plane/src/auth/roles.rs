@@ -33,11 +33,14 @@ pub enum Permission {
     MembersRead,
     MembersWrite,
     OrganizationWrite,
+    UsageRead,
+    BillingRead,
+    BillingWrite,
 }
 
 impl Permission {
     #[cfg(test)]
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 17] = [
         Permission::InstancesRead,
         Permission::InstancesWrite,
         Permission::CredentialsRead,
@@ -52,6 +55,9 @@ impl Permission {
         Permission::MembersRead,
         Permission::MembersWrite,
         Permission::OrganizationWrite,
+        Permission::UsageRead,
+        Permission::BillingRead,
+        Permission::BillingWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +76,9 @@ impl Permission {
             Permission::MembersRead => "members:read",
             Permission::MembersWrite => "members:write",
             Permission::OrganizationWrite => "organization:write",
+            Permission::UsageRead => "usage:read",
+            Permission::BillingRead => "billing:read",
+            Permission::BillingWrite => "billing:write",
         }
     }
 
@@ -91,6 +100,9 @@ impl Permission {
             Permission::MembersRead => "list members and open invitations",
             Permission::MembersWrite => "invite, change roles (up to the caller's), remove members",
             Permission::OrganizationWrite => "rename the organization",
+            Permission::UsageRead => "read the metered usage of instances and of the organization",
+            Permission::BillingRead => "read invoices (drafts and finalized) and spend alerts",
+            Permission::BillingWrite => "set and delete spend alerts",
         }
     }
 }
@@ -109,21 +121,26 @@ impl Role {
     }
 
     /// The table: owners and admins do everything here; developers build
-    /// (instances, credentials, mappings, topics) but hold no API keys and read no
-    /// audit log and manage no members; viewers read
-    /// what developers build; billing sees which instances there are (what
-    /// is billed), nothing inside them.
+    /// (instances, credentials, mappings, topics) but hold no API keys, read no
+    /// audit log or invoices and manage no members; viewers read
+    /// what developers build; billing sees which instances there are and what
+    /// they used (what is billed), the invoices and the spend alerts,
+    /// nothing inside the instances. Everyone reads usage.
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Owner | Role::Admin => true,
-            Role::Developer => {
-                !matches!(permission, ApiKeysRead | ApiKeysWrite | AuditRead | MembersWrite | OrganizationWrite)
-            }
+            Role::Developer => !matches!(
+                permission,
+                ApiKeysRead | ApiKeysWrite | AuditRead | MembersWrite | OrganizationWrite | BillingRead | BillingWrite
+            ),
             Role::Viewer => {
-                matches!(permission, InstancesRead | CredentialsRead | MappingsRead | TopicsRead | MembersRead)
+                matches!(
+                    permission,
+                    InstancesRead | CredentialsRead | MappingsRead | TopicsRead | MembersRead | UsageRead
+                )
             }
-            Role::Billing => matches!(permission, InstancesRead | MembersRead),
+            Role::Billing => matches!(permission, InstancesRead | MembersRead | UsageRead | BillingRead | BillingWrite),
         }
     }
 

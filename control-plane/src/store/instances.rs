@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use super::mappings::insert_mapping_in;
+use super::usage::{close_period_in, open_period_in, rename_period_in};
 use super::{MappingRow, Store};
 
 #[derive(Debug, Clone, FromRow)]
@@ -78,6 +79,7 @@ impl Store {
         for mapping in mappings {
             insert_mapping_in(&mut tx, mapping).await?;
         }
+        open_period_in(&mut tx, &row.id, &row.organization_id, &row.name, &row.plan, row.created_at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -158,6 +160,7 @@ impl Store {
         now: i64,
         expected: Option<&InstanceRow>,
     ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         let done = match expected {
             None => {
                 sqlx::query(
@@ -167,7 +170,7 @@ impl Store {
                 .bind(now)
                 .bind(id)
                 .bind(org_id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?
             }
             Some(row) => {
@@ -185,11 +188,16 @@ impl Store {
                 .bind(&row.status)
                 .bind(row.status_reason.as_deref().unwrap_or_default())
                 .bind(&row.endpoints)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?
             }
         };
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        close_period_in(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Renames the instance or moves it to another plan, from `current` (what
@@ -205,6 +213,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let status = if plan == current.plan { current.status.as_str() } else { "updating" };
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE instances SET name = $1, plan = $2, status = $3, updated_at = $4 \
              WHERE id = $5 AND organization_id = $6 AND status <> 'deleting' AND name = $7 AND plan = $8 \
@@ -222,9 +231,19 @@ impl Store {
         .bind(&current.status)
         .bind(current.status_reason.as_deref().unwrap_or_default())
         .bind(&current.endpoints)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if plan != current.plan {
+            close_period_in(&mut tx, &current.id, now).await?;
+            open_period_in(&mut tx, &current.id, &current.organization_id, name, plan, now).await?;
+        } else if name != current.name {
+            rename_period_in(&mut tx, &current.id, name).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Sets (or with `None` clears) the quotas a platform operator gives the

@@ -57,6 +57,8 @@ on_both_databases!(
     every_write_honours_if_match,
     mail_requests_are_rate_limited,
     topics_are_held_to_the_instances_quotas,
+    invoices_and_spend_alerts_read_the_organizations_own,
+    operators_publish_price_book_versions_for_later_months,
 );
 
 /// With `smtp_url` set, mail goes to a real SMTP server instead of the outbox.

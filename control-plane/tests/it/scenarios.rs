@@ -2,6 +2,7 @@
 //! module per part of the API.
 
 mod access;
+mod billing;
 mod conventions;
 mod credentials;
 mod identity;
@@ -10,6 +11,7 @@ mod mappings;
 mod operator;
 
 pub use access::*;
+pub use billing::*;
 pub use conventions::*;
 pub use credentials::*;
 pub use identity::*;

@@ -12,12 +12,11 @@ use std::sync::Arc;
 
 use omnibus_api::fleet::fleet_server::Fleet;
 use omnibus_api::fleet::{
-    ApplyCredentialRequest, ApplyCredentialResponse, ApplyMappingsRequest, ApplyMappingsResponse,
-    AcknowledgeUsageRequest, AcknowledgeUsageResponse, ApplyNamespaceRequest, ApplyNamespaceResponse,
-    CreateTopicRequest, CreateTopicResponse, DeleteNamespaceRequest,
-    DeleteNamespaceResponse, DeleteTopicRequest, DeleteTopicResponse, Endpoints, HealthRequest, HealthResponse,
-    ListTopicsRequest, ListTopicsResponse, ReadUsageRequest, ReadUsageResponse, RevokeCredentialRequest, RevokeCredentialResponse, UpdateTopicRequest,
-    UpdateTopicResponse,
+    AcknowledgeUsageRequest, AcknowledgeUsageResponse, ApplyCredentialRequest, ApplyCredentialResponse,
+    ApplyMappingsRequest, ApplyMappingsResponse, ApplyNamespaceRequest, ApplyNamespaceResponse, CreateTopicRequest,
+    CreateTopicResponse, DeleteNamespaceRequest, DeleteNamespaceResponse, DeleteTopicRequest, DeleteTopicResponse,
+    Endpoints, HealthRequest, HealthResponse, ListTopicsRequest, ListTopicsResponse, ReadUsageRequest,
+    ReadUsageResponse, RevokeCredentialRequest, RevokeCredentialResponse, UpdateTopicRequest, UpdateTopicResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::{error, info};

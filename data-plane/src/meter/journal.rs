@@ -169,7 +169,8 @@ impl Journal {
                         end_ms: now_ms,
                         values,
                     };
-                    let bytes = postcard::to_stdvec(&record).map_err(|e| self.error(redb::Error::Io(std::io::Error::other(e))))?;
+                    let bytes = postcard::to_stdvec(&record)
+                        .map_err(|e| self.error(redb::Error::Io(std::io::Error::other(e))))?;
                     records.insert(record.seq, bytes.as_slice()).map_err(|e| self.error(e))?;
                     written.push(record);
                     seq += 1;

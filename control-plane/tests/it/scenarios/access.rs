@@ -254,7 +254,7 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
             (cells[1].trim_matches('`').to_string(), allowed)
         })
         .collect();
-    assert_eq!(rows.len(), 14, "{rows:?}");
+    assert_eq!(rows.len(), 17, "{rows:?}");
 
     let (owner, _, signup) = env.signup("table@example.com").await;
     let org = signup["organization"]["id"].as_str().unwrap().to_string();
@@ -302,6 +302,11 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
                     format!("/v1/organizations/{org}"),
                     Some(json!({"name": format!("Renamed by {role}")})),
                 ),
+                "usage:read" => (Method::GET, format!("{base}/usage"), None),
+                "billing:read" => (Method::GET, "/v1/invoices".to_string(), None),
+                "billing:write" => {
+                    (Method::POST, "/v1/spend-alerts".to_string(), Some(json!({"threshold": 1000 + column})))
+                }
                 other => panic!("the table has a permission this test does not know: {other}"),
             };
             let answer = env.call(method.clone(), &path, Some(&key), body).await;
