@@ -1,9 +1,11 @@
-# Sourced by the quota benchmarks (quota_overhead.sh, noisy_neighbour.sh):
-# builds the release binaries, starts one `omnibus dev` on free ports in a
-# fresh work directory, signs up a tenant and a platform operator, and
-# defines `make_instance NAME PLAN [QUOTAS_JSON]`, which creates a pure-MQTT
+# Sourced by the quota and metering benchmarks (quota_overhead.sh,
+# noisy_neighbour.sh, metering_overhead.sh): builds the release binaries,
+# makes a fresh work directory, defines `start_omnibus BIN` (one `BIN dev` on
+# free ports, a tenant and a platform operator signed up) and `stop_omnibus`,
+# and `make_instance NAME PLAN [QUOTAS_JSON]`, which creates a pure-MQTT
 # instance (its default mapping deleted), sets an operator's quota overrides
 # when given, and fills user[NAME] and password[NAME] with a credential.
+# Starts this build's omnibus unless BENCH_START=manual.
 # Sets: bin, work, broker (pid), http, mqtt, api, token, operator.
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/omnibus-target}"
@@ -21,25 +23,36 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; return 1; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-http="$(free_port)"
-mqtt="$(free_port)"
-"$bin/omnibus" dev --data-dir "$work/omnibus" --http-listen "127.0.0.1:$http" \
-  --mqtt-listen "127.0.0.1:$mqtt" --mqtt-ws-listen "127.0.0.1:$(free_port)" \
-  --mqtt-tls-listen "127.0.0.1:$(free_port)" --mqtt-wss-listen "127.0.0.1:$(free_port)" \
-  --kafka-listen "127.0.0.1:$(free_port)" --grpc-listen "127.0.0.1:$(free_port)" \
-  >"$work/omnibus.log" 2>&1 &
-broker=$!
-pids+=("$broker")
-wait_port "$http"
-wait_port "$mqtt"
-api="http://127.0.0.1:$http"
+# start_omnibus BIN: `BIN dev` on free ports with its state in a fresh
+# directory under $work, a tenant and a platform operator signed up.
+start_omnibus() {
+  local state
+  state="$(mktemp -d "$work/omnibus.XXXXXX")"
+  http="$(free_port)"
+  mqtt="$(free_port)"
+  "$1" dev --data-dir "$state" --http-listen "127.0.0.1:$http" \
+    --mqtt-listen "127.0.0.1:$mqtt" --mqtt-ws-listen "127.0.0.1:$(free_port)" \
+    --mqtt-tls-listen "127.0.0.1:$(free_port)" --mqtt-wss-listen "127.0.0.1:$(free_port)" \
+    --kafka-listen "127.0.0.1:$(free_port)" --grpc-listen "127.0.0.1:$(free_port)" \
+    >"$state.log" 2>&1 &
+  broker=$!
+  pids+=("$broker")
+  wait_port "$http"
+  wait_port "$mqtt"
+  api="http://127.0.0.1:$http"
+  token="$(signup bench@example.com)"
+  operator="$(signup operator@example.com)"
+  "$1" grant-operator --email operator@example.com --data-dir "$state/control-plane" >/dev/null
+}
+# stop_omnibus: stops the one start_omnibus started.
+stop_omnibus() {
+  kill "$broker"
+  wait "$broker" 2>/dev/null || true
+}
 signup() {
   curl -sf "$api/v1/auth/signup" -H 'content-type: application/json' \
     -d "{\"email\":\"$1\",\"password\":\"correct horse battery\",\"organization_name\":\"Bench\"}" | json '["access_token"]'
 }
-token="$(signup bench@example.com)"
-operator="$(signup operator@example.com)"
-"$bin/omnibus" grant-operator --email operator@example.com --data-dir "$work/omnibus/control-plane" >/dev/null
 call() { # token method path [body]
   curl -sf -X "$2" "$api$3" -H "authorization: Bearer $1" -H 'content-type: application/json' ${4:+-d "$4"}
 }
@@ -58,3 +71,6 @@ make_instance() { # name plan [quota overrides]
   user[$1]="$(echo "$credential" | json '["username"]')"
   password[$1]="$(echo "$credential" | json '["password"]')"
 }
+if [ "${BENCH_START:-}" != manual ]; then
+  start_omnibus "$bin/omnibus"
+fi

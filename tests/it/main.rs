@@ -12,6 +12,7 @@ mod kafka_idempotence;
 mod kafka_java;
 mod kafka_java_client;
 mod lifecycle;
+mod metering;
 mod mqtt_load;
 mod mqtt_sessions;
 mod mqtt_transports;

@@ -36,7 +36,8 @@ impl Login {
         Login { addr, cafile: Some(cafile), ..self.clone() }
     }
 
-    fn args(&self) -> Vec<String> {
+    /// The mosquitto_pub/sub arguments that connect as this login.
+    pub fn args(&self) -> Vec<String> {
         let mut args = vec![
             "-h".into(),
             self.addr.ip().to_string(),

@@ -12,6 +12,7 @@ pub mod java;
 pub mod loadgen;
 pub mod process;
 pub mod rest;
+pub mod split;
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
