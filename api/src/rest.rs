@@ -723,14 +723,17 @@ pub struct PlanMqttLimits {
     pub max_sessions: u32,
 }
 
-/// What an instance's Kafka topics may add up to; a topic or partitions beyond
-/// them are refused (Kafka `POLICY_VIOLATION`, REST 403 `quota-exceeded`).
+/// What an instance's Kafka topics and groups may add up to; a topic,
+/// partitions or a consumer group beyond them are refused (Kafka
+/// `POLICY_VIOLATION`, REST 403 `quota-exceeded`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PlanKafkaLimits {
     /// Topics, those of the instance's MQTT mappings included.
     pub max_topics: u32,
     /// Partitions across all of its topics.
     pub max_partitions: u32,
+    /// Consumer groups with members or committed offsets.
+    pub max_consumer_groups: u32,
 }
 
 /// What an instance may use per second, over all of its connections and
@@ -741,7 +744,7 @@ pub struct PlanKafkaLimits {
 pub struct PlanRateLimits {
     /// Bytes of MQTT payloads and Kafka record batches received.
     pub bytes_in_per_second: u32,
-    /// Bytes of Kafka record batches fetched.
+    /// Bytes of Kafka record batches fetched and MQTT payloads delivered.
     pub bytes_out_per_second: u32,
     /// MQTT messages and Kafka records received.
     pub messages_in_per_second: u32,
@@ -760,7 +763,7 @@ pub struct PlanRateLimits {
         "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128,
         "max_sessions": 10000
     },
-    "kafka": {"max_topics": 200, "max_partitions": 2000},
+    "kafka": {"max_topics": 200, "max_partitions": 2000, "max_consumer_groups": 1000},
     "rates": {"bytes_in_per_second": 104857600, "bytes_out_per_second": 314572800, "messages_in_per_second": 200000, "connections_per_second": 1000}
 }))]
 pub struct Plan {
@@ -893,6 +896,8 @@ pub struct QuotaOverrides {
     pub max_topics: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_partitions: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_consumer_groups: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_in_per_second: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

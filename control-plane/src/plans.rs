@@ -1,6 +1,7 @@
 //! The plan catalogue: the plans an instance can be on, what each costs and
 //! what it gives: how the instance's writes are made durable and what its
-//! MQTT clients may use, how many Kafka topics and partitions it may have,
+//! MQTT clients may use, how many Kafka topics, partitions and consumer
+//! groups it may have,
 //! and how a platform operator's per-instance quota
 //! overrides change that. Quotas across protocols arrive with quota
 //! enforcement and are added here.
@@ -72,6 +73,8 @@ pub struct KafkaLimits {
     pub max_topics: u32,
     /// Partitions across all of its topics.
     pub max_partitions: u32,
+    /// Consumer groups with members or committed offsets.
+    pub max_consumer_groups: u32,
 }
 
 impl KafkaLimits {
@@ -80,13 +83,18 @@ impl KafkaLimits {
         KafkaLimits {
             max_topics: overrides.max_topics.unwrap_or(self.max_topics),
             max_partitions: overrides.max_partitions.unwrap_or(self.max_partitions),
+            max_consumer_groups: overrides.max_consumer_groups.unwrap_or(self.max_consumer_groups),
         }
     }
 }
 
 impl From<KafkaLimits> for PlanKafkaLimits {
     fn from(limits: KafkaLimits) -> PlanKafkaLimits {
-        PlanKafkaLimits { max_topics: limits.max_topics, max_partitions: limits.max_partitions }
+        PlanKafkaLimits {
+            max_topics: limits.max_topics,
+            max_partitions: limits.max_partitions,
+            max_consumer_groups: limits.max_consumer_groups,
+        }
     }
 }
 
@@ -97,7 +105,7 @@ impl From<KafkaLimits> for PlanKafkaLimits {
 pub struct RateLimits {
     /// Bytes of messages and records received.
     pub bytes_in_per_second: u32,
-    /// Bytes of records fetched.
+    /// Bytes of Kafka record batches fetched and MQTT payloads delivered.
     pub bytes_out_per_second: u32,
     /// Messages and records received.
     pub messages_in_per_second: u32,
@@ -157,7 +165,7 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 32,
             max_sessions: 100,
         },
-        kafka: KafkaLimits { max_topics: 10, max_partitions: 30 },
+        kafka: KafkaLimits { max_topics: 10, max_partitions: 30, max_consumer_groups: 20 },
         rates: RateLimits {
             bytes_in_per_second: 10 * MIB,
             bytes_out_per_second: 30 * MIB,
@@ -178,7 +186,7 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 128,
             max_sessions: 10_000,
         },
-        kafka: KafkaLimits { max_topics: 200, max_partitions: 2_000 },
+        kafka: KafkaLimits { max_topics: 200, max_partitions: 2_000, max_consumer_groups: 1_000 },
         rates: RateLimits {
             bytes_in_per_second: 100 * MIB,
             bytes_out_per_second: 300 * MIB,
@@ -199,7 +207,7 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 1024,
             max_sessions: 100_000,
         },
-        kafka: KafkaLimits { max_topics: 2_000, max_partitions: 20_000 },
+        kafka: KafkaLimits { max_topics: 2_000, max_partitions: 20_000, max_consumer_groups: 10_000 },
         rates: RateLimits {
             bytes_in_per_second: 500 * MIB,
             bytes_out_per_second: 1500 * MIB,
@@ -233,9 +241,11 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
         max_inflight: limits.max_inflight,
         max_sessions: limits.max_sessions,
     });
-    let kafka_limits = plan
-        .map(|plan| plan.kafka.overridden(overrides))
-        .map(|limits| fleet::KafkaLimits { max_topics: limits.max_topics, max_partitions: limits.max_partitions });
+    let kafka_limits = plan.map(|plan| plan.kafka.overridden(overrides)).map(|limits| fleet::KafkaLimits {
+        max_topics: limits.max_topics,
+        max_partitions: limits.max_partitions,
+        max_consumer_groups: limits.max_consumer_groups,
+    });
     let rate_limits = plan.map(|plan| plan.rates.overridden(overrides)).map(|limits| fleet::RateLimits {
         bytes_in_per_second: limits.bytes_in_per_second,
         bytes_out_per_second: limits.bytes_out_per_second,

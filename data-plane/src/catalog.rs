@@ -480,7 +480,10 @@ mod tests {
     fn count_quotas_hold_per_namespace() {
         let dir = dir();
         let catalog = Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap();
-        catalog.set_limits("small", KafkaLimits { max_topics: Some(2), max_partitions: Some(4) });
+        catalog.set_limits(
+            "small",
+            KafkaLimits { max_topics: Some(2), max_partitions: Some(4), ..KafkaLimits::default() },
+        );
         catalog.create_topic("small", "a", 1, TopicConfig::default()).unwrap();
         let quota = |result: Result<(), CatalogError>| match result {
             Err(CatalogError::Quota { quota, .. }) => quota,
@@ -500,7 +503,7 @@ mod tests {
             catalog.create_topic("other", &format!("t{i}"), 1, TopicConfig::default()).unwrap();
         }
         // A lowered quota refuses new topics and keeps those there.
-        catalog.set_limits("other", KafkaLimits { max_topics: Some(3), max_partitions: None });
+        catalog.set_limits("other", KafkaLimits { max_topics: Some(3), ..KafkaLimits::default() });
         assert_eq!(quota(catalog.create_topic("other", "t9", 1, TopicConfig::default()).map(drop)), "max_topics");
         assert_eq!(catalog.topics("other").len(), 5);
         let _ = fs::remove_dir_all(&dir);

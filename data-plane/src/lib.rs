@@ -133,15 +133,16 @@ impl Broker {
             .await
             .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
-        for (namespace, limits) in tenancy.kafka_limits_all() {
-            catalog.set_limits(&namespace, limits);
-        }
         let groups_dir = data_dir.clone();
         let groups = Arc::new(
             tokio::task::spawn_blocking(move || kafka::Groups::open(&groups_dir))
                 .await
                 .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
+        for (namespace, limits) in tenancy.kafka_limits_all() {
+            catalog.set_limits(&namespace, limits);
+            groups.set_limit(&namespace, limits.max_consumer_groups);
+        }
         kafka::Groups::spawn_timers(&groups);
         let mqtt_dir = data_dir.join("mqtt");
         let hub = Arc::new(

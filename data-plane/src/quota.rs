@@ -2,8 +2,9 @@
 //! connections per second, over every protocol and connection of the
 //! namespace on this broker. A use is admitted whole and paid for
 //! afterwards: the connection that made it waits (Kafka: `throttle_time_ms`
-//! and a muted connection; MQTT: its next packet is read later), so nothing
-//! accepted is dropped. A new MQTT connection past the rate is refused
+//! and a muted connection; MQTT: a publisher's next packet is read later, a
+//! subscriber's next messages are written later, and stay queued meanwhile),
+//! so nothing accepted is dropped. A new MQTT connection past the rate is refused
 //! instead ([`Quotas::try_connect`]): it has sent nothing yet.
 //!
 //! Each rate is a GCRA (generic cell rate algorithm) over an atomic

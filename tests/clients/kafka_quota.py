@@ -1,15 +1,15 @@
-"""Count quotas through confluent-kafka's AdminClient: an instance on the
-developer plan may have 10 topics and 30 partitions (its default mapping's
-topic `mqtt`, with 3, among them). Beyond them CreateTopics and
-CreatePartitions answer POLICY_VIOLATION naming the quota; what exists keeps
-working.
+"""Count quotas through confluent-kafka: an instance on the developer plan may
+have 10 topics and 30 partitions (its default mapping's topic `mqtt`, with 3,
+among them) and 20 consumer groups. Beyond them CreateTopics and
+CreatePartitions answer POLICY_VIOLATION naming the quota, and a 21st group's
+offset commit POLICY_VIOLATION; what exists keeps working.
 
 usage: kafka_quota.py BOOTSTRAP USERNAME PASSWORD
 Prints "kafka quota ok" and exits 0 when every answer is the expected one.
 """
 import sys
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 bootstrap, username, password = sys.argv[1:4]
@@ -65,4 +65,27 @@ producer.produce("t0", b"still works", partition=18, on_delivery=lambda err, msg
 producer.flush(15)
 if delivered != [None]:
     fail(f"a write to an existing topic failed: {delivered}")
+
+
+def commit(group, offset):
+    """Commits `offset` of t0/0 for `group` (a simple consumer: no members);
+    None when stored, else the error."""
+    consumer = Consumer({**common, "group.id": group, "enable.auto.commit": False})
+    try:
+        committed = consumer.commit(offsets=[TopicPartition("t0", 0, offset)], asynchronous=False)
+        return committed[0].error
+    except KafkaException as error:
+        return error.args[0]
+    finally:
+        consumer.close()
+
+
+for i in range(20):
+    if (error := commit(f"group-{i}", 1)) is not None:
+        fail(f"group-{i} could not commit within the quota: {error}")
+error = commit("group-20", 1)
+if error is None or error.code() != KafkaError.POLICY_VIOLATION:
+    fail(f"a 21st group committed past max_consumer_groups: {error}")
+if (error := commit("group-3", 2)) is not None:
+    fail(f"an existing group could no longer commit: {error}")
 print("kafka quota ok")

@@ -4,8 +4,9 @@ receives them. Past the instance's messages_in_per_second the broker reads
 the publisher more slowly (back pressure); every message still arrives once.
 
 usage: paho_rate.py HOST PORT USERNAME PASSWORD TOPIC COUNT VERSION(3|5)
-Prints one JSON line: seconds until every PUBACK, messages acknowledged and
-received, and whether the connection was ever closed.
+Prints one JSON line: seconds until every PUBACK and until every message was
+received, messages acknowledged and received, and whether the connection was
+ever closed.
 """
 import json
 import sys
@@ -59,7 +60,9 @@ while len(acked) < count and time.monotonic() < deadline:
     time.sleep(0.01)
 seconds = time.monotonic() - started
 everything.wait(max(0.1, deadline - time.monotonic()))
+received_seconds = time.monotonic() - started
 closed_by_broker = list(disconnects)
 publisher.disconnect()
 subscriber.disconnect()
-print(json.dumps({"seconds": seconds, "acked": len(acked), "received": len(received), "disconnects": closed_by_broker}))
+print(json.dumps({"seconds": seconds, "received_seconds": received_seconds, "acked": len(acked),
+                  "received": len(received), "disconnects": closed_by_broker}))

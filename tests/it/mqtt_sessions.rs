@@ -176,18 +176,28 @@ async fn paho_speaks_mqtt_5_and_another_instance_sees_none_of_it() {
 /// publisher more slowly (MQTT 3.1.1 and 5.0 alike), closes no connection and
 /// delivers every message once, while the instance beside it runs at full speed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn message_rate_quotas_hold_publishers_back_and_lose_nothing() {
+async fn rate_quotas_hold_publishers_and_subscribers_back_and_lose_nothing() {
     let dir = temp_dir("omnibus-e2e-mqtt-rate");
     let omnibus = Omnibus::start(&dir, &[]);
     let mut api = Api::new(omnibus.base_url());
     api.signup("rate@example.com", "Rate").await;
     let (slow, slow_credential) = api.instance_with_credential("slow").await;
     let (_, fast_credential) = api.instance_with_credential("fast").await;
+    let (drained, drained_credential) = api.instance_with_credential("drained").await;
     override_quotas(&omnibus, &slow, serde_json::json!({"messages_in_per_second": 200})).await;
+    // The payloads ("m0" to "m999") are 3,890 bytes: at 800 bytes/s out,
+    // after a one-second burst, about 4 s to deliver.
+    override_quotas(&omnibus, &drained, serde_json::json!({"bytes_out_per_second": 800})).await;
 
     let slow = Login::from_credential(omnibus.mqtt, &slow_credential);
     let fast = Login::from_credential(omnibus.mqtt, &fast_credential);
+    let drained = Login::from_credential(omnibus.mqtt, &drained_credential);
     for version in [3, 5] {
+        let delivered_slowly = paho_rate(&drained, &format!("rate/v{version}"), 1000, version).await;
+        assert_eq!(delivered_slowly["acked"], 1000, "{delivered_slowly}");
+        assert_eq!(delivered_slowly["received"], 1000, "queued, not dropped: {delivered_slowly}");
+        let received = delivered_slowly["received_seconds"].as_f64().unwrap();
+        assert!(received > 3.0, "not held to 800 bytes/s out: {delivered_slowly}");
         // 1,000 messages at 200/s after a one-second burst of 200: about 4 s.
         let held = paho_rate(&slow, &format!("rate/v{version}"), 1000, version).await;
         let free = paho_rate(&fast, &format!("rate/v{version}"), 1000, version).await;

@@ -313,8 +313,8 @@ pub async fn kafka_admin(login: &KafkaLogin, topic: &str) -> Result<(), String> 
         .await
 }
 
-/// Runs `clients/kafka_quota.py`: a developer instance's topic and partition
-/// quotas as confluent-kafka's AdminClient meets them.
+/// Runs `clients/kafka_quota.py`: a developer instance's topic, partition and consumer group
+/// quotas as confluent-kafka meets them.
 pub async fn kafka_quota(login: &KafkaLogin) -> Result<(), String> {
     python_client("kafka_quota.py", &[&login.bootstrap, &login.username, &login.password], "kafka quota ok").await
 }

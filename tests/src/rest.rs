@@ -71,11 +71,15 @@ impl Api {
 }
 
 /// Sets an instance's quota overrides as a platform operator would: signs up
-/// `operator@example.com` on `omnibus`, grants it with `omnibus
-/// grant-operator`, and PUTs `overrides`; answers the instance's quotas.
+/// `operator@example.com` on `omnibus` (or logs in, from the second call on),
+/// grants it with `omnibus grant-operator`, and PUTs `overrides`; answers the
+/// instance's quotas.
 pub async fn override_quotas(omnibus: &crate::process::Omnibus, instance: &Value, overrides: Value) -> Value {
     let mut operator = Api::new(omnibus.base_url());
-    operator.signup("operator@example.com", "Platform").await;
+    let signup = json!({"email": "operator@example.com", "password": PASSWORD, "organization_name": "Platform"});
+    let (status, body) = operator.call(reqwest::Method::POST, "/v1/auth/signup", Some(signup)).await;
+    assert!((200..300).contains(&status) || status == 409, "operator sign-up: {status} {body}");
+    operator.login("operator@example.com").await;
     omnibus.grant_operator("operator@example.com");
     let path = format!("/v1/operator/instances/{}/quotas", instance["id"].as_str().expect("an instance id"));
     let (status, quotas) = operator.call(reqwest::Method::PUT, &path, Some(overrides)).await;

@@ -238,6 +238,7 @@ pub async fn put_quotas(
         ("max_sessions", overrides.max_sessions),
         ("max_topics", overrides.max_topics),
         ("max_partitions", overrides.max_partitions),
+        ("max_consumer_groups", overrides.max_consumer_groups),
     ] {
         if value == Some(0) {
             return Err(ApiError::validation(field, format!("{field} must be at least 1")));

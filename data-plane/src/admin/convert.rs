@@ -60,6 +60,7 @@ pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Statu
     let kafka_limits = namespace.kafka_limits.map_or_else(KafkaLimits::default, |l| KafkaLimits {
         max_topics: limit(l.max_topics),
         max_partitions: limit(l.max_partitions),
+        max_consumer_groups: limit(l.max_consumer_groups),
     });
     let rate_limits = namespace.rate_limits.map_or_else(RateLimits::default, |l| RateLimits {
         bytes_in_per_second: limit(l.bytes_in_per_second),
@@ -406,10 +407,10 @@ mod tests {
 
     #[test]
     fn kafka_limits_of_zero_are_none() {
-        let limits = fleet::KafkaLimits { max_topics: 3, max_partitions: 0 };
+        let limits = fleet::KafkaLimits { max_topics: 3, max_partitions: 0, max_consumer_groups: 5 };
         let applied = fleet::Namespace { id: "ns".into(), kafka_limits: Some(limits), ..Default::default() };
         let limits = namespace(Some(applied)).unwrap().kafka_limits;
-        assert_eq!((limits.max_topics, limits.max_partitions), (Some(3), None));
+        assert_eq!((limits.max_topics, limits.max_partitions, limits.max_consumer_groups), (Some(3), None, Some(5)));
         let bare = fleet::Namespace { id: "ns".into(), ..Default::default() };
         assert_eq!(namespace(Some(bare)).unwrap().kafka_limits, KafkaLimits::default());
     }

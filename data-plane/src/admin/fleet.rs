@@ -107,6 +107,7 @@ impl Fleet for FleetService {
         self.tenancy.apply_namespace(namespace).await.map_err(status)?;
         self.catalog.set_durability(&id, durability);
         self.catalog.set_limits(&id, limits);
+        self.groups.set_limit(&id, limits.max_consumer_groups);
         Ok(Response::new(ApplyNamespaceResponse {}))
     }
 

@@ -23,7 +23,7 @@ mod membership;
 mod offsets;
 mod state;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -88,6 +88,8 @@ pub struct GroupSummary {
 pub struct Groups {
     dir: PathBuf,
     tenants: Mutex<HashMap<String, Arc<Tenant>>>,
+    /// Each namespace's consumer group quota; absent: no limit.
+    limits: Mutex<HashMap<String, u32>>,
 }
 
 /// One namespace's groups.
@@ -95,6 +97,9 @@ struct Tenant {
     groups: Mutex<BTreeMap<String, Slot>>,
     /// Held across a change and its write to disk, so writes land in order.
     offsets: tokio::sync::Mutex<Offsets>,
+    /// The groups with committed offsets, as on disk (kept beside the
+    /// document so the quota is checked under the groups' lock alone).
+    with_offsets: Mutex<BTreeSet<String>>,
 }
 
 struct Offsets {
@@ -132,14 +137,35 @@ impl Slot {
 
 impl Tenant {
     fn new(document: Document) -> Tenant {
+        let with_offsets = document.groups.keys().cloned().collect();
         Tenant {
             groups: Mutex::new(BTreeMap::new()),
             offsets: tokio::sync::Mutex::new(Offsets { document, deleted: false }),
+            with_offsets: Mutex::new(with_offsets),
         }
     }
 
     fn groups(&self) -> MutexGuard<'_, BTreeMap<String, Slot>> {
         self.groups.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn with_offsets(&self) -> MutexGuard<'_, BTreeSet<String>> {
+        self.with_offsets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `group_id` may be used under a quota of `limit` groups: an
+    /// existing group (members or offsets) always, a new one while the
+    /// namespace has fewer.
+    fn admits(&self, groups: &BTreeMap<String, Slot>, group_id: &str, limit: Option<u32>) -> bool {
+        let with_offsets = self.with_offsets();
+        let live = |slot: &Slot| !slot.group.is_idle();
+        if with_offsets.contains(group_id) || groups.get(group_id).is_some_and(live) {
+            return true;
+        }
+        let Some(limit) = limit else { return true };
+        let count = with_offsets.len()
+            + groups.iter().filter(|(id, slot)| live(slot) && !with_offsets.contains(id.as_str())).count();
+        count < limit as usize
     }
 }
 
@@ -152,7 +178,21 @@ impl Groups {
             .into_iter()
             .map(|document| (document.namespace.clone(), Arc::new(Tenant::new(document))))
             .collect();
-        Ok(Groups { dir, tenants: Mutex::new(tenants) })
+        Ok(Groups { dir, tenants: Mutex::new(tenants), limits: Mutex::default() })
+    }
+
+    /// Sets the namespace's consumer group quota (`None`: no limit); groups
+    /// it has already keep working.
+    pub fn set_limit(&self, namespace: &str, max_groups: Option<u32>) {
+        let mut limits = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
+        match max_groups {
+            Some(max) => limits.insert(namespace.to_owned(), max),
+            None => limits.remove(namespace),
+        };
+    }
+
+    fn limit(&self, namespace: &str) -> Option<u32> {
+        self.limits.lock().unwrap_or_else(PoisonError::into_inner).get(namespace).copied()
     }
 
     /// Runs the group timers until `groups` is dropped.
@@ -208,6 +248,9 @@ impl Groups {
     fn join(&self, namespace: &str, group_id: &str, request: JoinRequest) -> Result<JoinReply, GroupError> {
         let tenant = self.tenant(namespace);
         let mut groups = tenant.groups();
+        if !tenant.admits(&groups, group_id, self.limit(namespace)) {
+            return Err(GroupError::QuotaExceeded);
+        }
         let slot = groups.entry(group_id.to_string()).or_default();
         let joined = slot.group.join(Instant::now(), request);
         let reply = match joined {
@@ -296,6 +339,9 @@ impl Groups {
         let tenant = self.tenant(namespace);
         {
             let mut groups = tenant.groups();
+            if !tenant.admits(&groups, group_id, self.limit(namespace)) {
+                return Err(GroupError::QuotaExceeded.into());
+            }
             match groups.get_mut(group_id) {
                 Some(slot) => slot.group.check_commit(Instant::now(), member.id, member.instance_id, generation)?,
                 None if generation < 0 => {}
@@ -308,6 +354,7 @@ impl Groups {
         }
         let next = offsets.document.with_commits(group_id, commits);
         offsets.document = self.save(next).await?;
+        tenant.with_offsets().insert(group_id.to_owned());
         Ok(())
     }
 
@@ -373,6 +420,7 @@ impl Groups {
         }
         let next = offsets.document.without(group_id);
         offsets.document = self.save(next).await?;
+        tenant.with_offsets().remove(group_id);
         Ok(())
     }
 }
@@ -403,6 +451,7 @@ fn error_code(error: GroupError) -> i16 {
         GroupError::InconsistentGroupProtocol => ResponseError::InconsistentGroupProtocol,
         GroupError::InvalidSessionTimeout => ResponseError::InvalidSessionTimeout,
         GroupError::FencedInstanceId => ResponseError::FencedInstanceId,
+        GroupError::QuotaExceeded => ResponseError::PolicyViolation,
     }
     .code()
 }
@@ -446,6 +495,45 @@ mod tests {
         assert!(groups.summaries("a").await.is_empty());
         groups.delete("b", "g").await.unwrap();
         assert!(matches!(groups.delete("b", "g").await, Err(GroupsError::NotFound)));
+        std::fs::remove_dir_all(data).unwrap();
+    }
+    fn join_request() -> JoinRequest {
+        JoinRequest {
+            member_id: String::new(),
+            fresh_id: uuid::Uuid::new_v4().to_string(),
+            instance_id: None,
+            require_known_id: false,
+            session_timeout: Duration::from_secs(10),
+            rebalance_timeout: Duration::from_secs(10),
+            protocol_type: "consumer".into(),
+            protocols: vec![("range".into(), Bytes::new())],
+            client_id: "test".into(),
+            client_host: "/127.0.0.1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_namespace_has_at_most_its_quota_of_groups_and_keeps_those_it_has() {
+        let data = dir();
+        let groups = Groups::open(&data).unwrap();
+        groups.set_limit("a", Some(2));
+        let simple = MemberRef { id: "", instance_id: None };
+        assert!(groups.join("a", "members", join_request()).is_ok());
+        groups.commit("a", "offsets", simple, -1, &[("t".into(), 0, committed(1))]).await.unwrap();
+        assert!(matches!(groups.join("a", "third", join_request()), Err(GroupError::QuotaExceeded)));
+        let third = groups.commit("a", "third", simple, -1, &[("t".into(), 0, committed(1))]).await;
+        assert!(matches!(third, Err(GroupsError::Group(GroupError::QuotaExceeded))));
+        assert_eq!(error_code(GroupError::QuotaExceeded), kafka_protocol::ResponseError::PolicyViolation.code());
+        // The groups it has go on; another namespace is not counted.
+        assert!(groups.join("a", "members", join_request()).is_ok());
+        groups.commit("a", "offsets", simple, -1, &[("t".into(), 0, committed(2))]).await.unwrap();
+        assert!(groups.join("b", "third", join_request()).is_ok());
+        // Deleting one makes room; so does a higher quota.
+        groups.delete("a", "offsets").await.unwrap();
+        assert!(groups.join("a", "third", join_request()).is_ok());
+        assert!(groups.join("a", "fourth", join_request()).is_err());
+        groups.set_limit("a", None);
+        assert!(groups.join("a", "fourth", join_request()).is_ok());
         std::fs::remove_dir_all(data).unwrap();
     }
 }

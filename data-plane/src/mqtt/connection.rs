@@ -549,6 +549,8 @@ impl Live<'_> {
             max_packet_size: self.accepted.max_packet_size,
             store: self.shared.hub.store(),
             meters: self.meters,
+            quotas: self.shared.tenancy.quotas(),
+            rates: self.shared.tenancy.quotas().of(&self.session.key.namespace),
         };
         let ack_control = control.clone();
         let read_half = async {

@@ -35,6 +35,9 @@ pub struct RateLimits {
 pub struct KafkaLimits {
     pub max_topics: Option<u32>,
     pub max_partitions: Option<u32>,
+    /// Consumer groups (with members or committed offsets).
+    #[serde(default)]
+    pub max_consumer_groups: Option<u32>,
 }
 
 /// What the namespace's MQTT clients may use, from its plan; `None`: the

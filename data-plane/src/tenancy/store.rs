@@ -112,7 +112,7 @@ mod tests {
             plan: "pro".into(),
             durability: WriteDurability::Interval { flush_interval_ms: 250 },
             mqtt_limits: crate::tenancy::MqttLimits { max_connections: Some(3), ..Default::default() },
-            kafka_limits: crate::tenancy::KafkaLimits { max_topics: Some(7), max_partitions: None },
+            kafka_limits: crate::tenancy::KafkaLimits { max_topics: Some(7), ..Default::default() },
             rate_limits: crate::tenancy::RateLimits { messages_in_per_second: Some(50), ..Default::default() },
         });
         let credential = Credential {

@@ -251,7 +251,11 @@ pub async fn topics_are_held_to_the_instances_quotas(env: Env) {
         env.call(Method::POST, &topics, Some(&token), Some(json!({"name": name, "partitions": partitions})))
     };
     let plans = env.call(Method::GET, "/v1/plans", None, None).await;
-    assert_eq!(plans.body["items"][0]["kafka"], json!({"max_topics": 10, "max_partitions": 30}), "{plans:?}");
+    assert_eq!(
+        plans.body["items"][0]["kafka"],
+        json!({"max_topics": 10, "max_partitions": 30, "max_consumer_groups": 20}),
+        "{plans:?}"
+    );
 
     // The default mapping's topic `mqtt` (3 partitions) is one of the ten.
     let detail = create("wide".into(), 28).await.problem(403);
@@ -293,7 +297,11 @@ pub async fn topics_are_held_to_the_instances_quotas(env: Env) {
             Some(json!({"max_topics": 12})),
         )
         .await;
-    assert_eq!(raised.body["effective_kafka"], json!({"max_topics": 12, "max_partitions": 30}), "{raised:?}");
+    assert_eq!(
+        raised.body["effective_kafka"],
+        json!({"max_topics": 12, "max_partitions": 30, "max_consumer_groups": 20}),
+        "{raised:?}"
+    );
     let got = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&token), None).await;
     assert_eq!(got.body["status"], "ready", "{got:?}");
     let listed = env.call(Method::GET, &topics, Some(&token), None).await;

@@ -34,6 +34,10 @@ pub enum GroupError {
     InvalidSessionTimeout,
     #[error("another member now has this group instance id")]
     FencedInstanceId,
+    /// A new group past the namespace's consumer group quota (raised by
+    /// `Groups`, which counts a namespace's groups; never by one group).
+    #[error("the instance has as many consumer groups as its quota allows")]
+    QuotaExceeded,
 }
 
 /// Where the group is in its rebalance cycle (Kafka's names).

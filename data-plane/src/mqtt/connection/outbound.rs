@@ -26,6 +26,7 @@ use crate::mqtt::message::now_ms;
 use crate::mqtt::metrics::Meters;
 use crate::mqtt::session::{Outgoing, Phase};
 use crate::mqtt::store::{Op, Store, StoreError};
+use crate::quota::{NamespaceRates, Quotas};
 
 /// Messages taken off the queue in one go.
 const BATCH: usize = 64;
@@ -50,6 +51,10 @@ pub struct Writing<'a> {
     pub max_packet_size: Option<u32>,
     pub store: &'a Store,
     pub meters: &'a Meters,
+    /// The namespace's rate quotas: past its bytes out, the writer waits
+    /// before it writes more (the queue holds what it has not written).
+    pub quotas: &'a Quotas,
+    pub rates: Arc<NamespaceRates>,
 }
 
 impl Writing<'_> {
@@ -82,12 +87,20 @@ impl Writing<'_> {
                 while let Ok(packet) = control.try_recv() {
                     sink.feed(*packet).await?;
                 }
+                let mut payload_bytes = 0u64;
                 for outgoing in batch {
                     let payload = outgoing.publish.payload.len();
                     sink.feed(Packet::Publish(outgoing.publish)).await?;
                     self.meters.message_out(payload);
+                    payload_bytes += payload as u64;
                 }
                 self.meters.bytes_out(sink.encoder_mut().take_bytes_encoded());
+                let wait = self.quotas.take_out(&self.rates, payload_bytes);
+                if !wait.is_zero() {
+                    sink.flush().await?;
+                    self.meters.bytes_out(sink.encoder_mut().take_bytes_encoded());
+                    tokio::time::sleep(wait).await;
+                }
                 continue;
             }
             sink.flush().await?;
