@@ -734,6 +734,10 @@ pub struct PlanKafkaLimits {
     pub max_partitions: u32,
     /// Consumer groups with members or committed offsets.
     pub max_consumer_groups: u32,
+    /// Bytes the instance's logs may hold, measured every second; past it
+    /// Produce is refused (`POLICY_VIOLATION`) and so is an MQTT publish
+    /// that would be written to Kafka (5.0: 0x97 Quota exceeded).
+    pub max_storage_bytes: u64,
 }
 
 /// What an instance may use per second, over all of its connections and
@@ -763,7 +767,7 @@ pub struct PlanRateLimits {
         "max_retained_messages": 100000, "max_packet_size": 1048576, "max_inflight": 128,
         "max_sessions": 10000
     },
-    "kafka": {"max_topics": 200, "max_partitions": 2000, "max_consumer_groups": 1000},
+    "kafka": {"max_topics": 200, "max_partitions": 2000, "max_consumer_groups": 1000, "max_storage_bytes": 1099511627776u64},
     "rates": {"bytes_in_per_second": 104857600, "bytes_out_per_second": 314572800, "messages_in_per_second": 200000, "connections_per_second": 1000}
 }))]
 pub struct Plan {
@@ -898,6 +902,8 @@ pub struct QuotaOverrides {
     pub max_partitions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_consumer_groups: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_storage_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_in_per_second: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

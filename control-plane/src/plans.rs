@@ -75,6 +75,8 @@ pub struct KafkaLimits {
     pub max_partitions: u32,
     /// Consumer groups with members or committed offsets.
     pub max_consumer_groups: u32,
+    /// Bytes its logs may hold.
+    pub max_storage_bytes: u64,
 }
 
 impl KafkaLimits {
@@ -84,6 +86,7 @@ impl KafkaLimits {
             max_topics: overrides.max_topics.unwrap_or(self.max_topics),
             max_partitions: overrides.max_partitions.unwrap_or(self.max_partitions),
             max_consumer_groups: overrides.max_consumer_groups.unwrap_or(self.max_consumer_groups),
+            max_storage_bytes: overrides.max_storage_bytes.unwrap_or(self.max_storage_bytes),
         }
     }
 }
@@ -94,6 +97,7 @@ impl From<KafkaLimits> for PlanKafkaLimits {
             max_topics: limits.max_topics,
             max_partitions: limits.max_partitions,
             max_consumer_groups: limits.max_consumer_groups,
+            max_storage_bytes: limits.max_storage_bytes,
         }
     }
 }
@@ -149,6 +153,7 @@ pub struct Plan {
 }
 
 const MIB: u32 = 1024 * 1024;
+const GIB: u64 = 1 << 30;
 
 /// Plans an instance can be created on.
 pub const PLANS: &[Plan] = &[
@@ -165,7 +170,7 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 32,
             max_sessions: 100,
         },
-        kafka: KafkaLimits { max_topics: 10, max_partitions: 30, max_consumer_groups: 20 },
+        kafka: KafkaLimits { max_topics: 10, max_partitions: 30, max_consumer_groups: 20, max_storage_bytes: GIB },
         rates: RateLimits {
             bytes_in_per_second: 10 * MIB,
             bytes_out_per_second: 30 * MIB,
@@ -186,7 +191,12 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 128,
             max_sessions: 10_000,
         },
-        kafka: KafkaLimits { max_topics: 200, max_partitions: 2_000, max_consumer_groups: 1_000 },
+        kafka: KafkaLimits {
+            max_topics: 200,
+            max_partitions: 2_000,
+            max_consumer_groups: 1_000,
+            max_storage_bytes: 1024 * GIB,
+        },
         rates: RateLimits {
             bytes_in_per_second: 100 * MIB,
             bytes_out_per_second: 300 * MIB,
@@ -207,7 +217,12 @@ pub const PLANS: &[Plan] = &[
             max_inflight: 1024,
             max_sessions: 100_000,
         },
-        kafka: KafkaLimits { max_topics: 2_000, max_partitions: 20_000, max_consumer_groups: 10_000 },
+        kafka: KafkaLimits {
+            max_topics: 2_000,
+            max_partitions: 20_000,
+            max_consumer_groups: 10_000,
+            max_storage_bytes: 10 * 1024 * GIB,
+        },
         rates: RateLimits {
             bytes_in_per_second: 500 * MIB,
             bytes_out_per_second: 1500 * MIB,
@@ -245,6 +260,7 @@ pub fn namespace(id: &str, plan_name: &str, overrides: &QuotaOverrides) -> fleet
         max_topics: limits.max_topics,
         max_partitions: limits.max_partitions,
         max_consumer_groups: limits.max_consumer_groups,
+        max_storage_bytes: limits.max_storage_bytes,
     });
     let rate_limits = plan.map(|plan| plan.rates.overridden(overrides)).map(|limits| fleet::RateLimits {
         bytes_in_per_second: limits.bytes_in_per_second,

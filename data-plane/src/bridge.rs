@@ -139,6 +139,14 @@ impl ToKafka {
         written
     }
 
+    /// Whether a message on MQTT `topic` would be written to a Kafka topic of
+    /// the namespace while its logs hold its storage quota (then it is
+    /// refused whole, MQTT delivery included).
+    pub fn storage_full(&self, namespace: &str, topic: &str) -> bool {
+        self.catalog.storage_full(namespace).is_some()
+            && self.tenancy.mappings(namespace).iter().any(|m| m.to_kafka() && topic::matches(&m.mqtt_filter, topic))
+    }
+
     /// The mapping's topic, created on first use.
     async fn topic(&self, namespace: &Arc<str>, name: &str) -> Result<Arc<Topic>, BridgeError> {
         if let Some(topic) = self.catalog.topic(namespace, name) {

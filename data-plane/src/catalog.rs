@@ -158,6 +158,10 @@ struct Document {
 pub struct Catalog {
     dir: PathBuf,
     state: Mutex<State>,
+    /// Each namespace's log bytes, as [`Catalog::measure_storage`] last found
+    /// them: what the storage quota is checked against, without a lock on
+    /// any log on the produce path.
+    storage: Mutex<HashMap<String, u64>>,
 }
 
 #[derive(Default)]
@@ -220,7 +224,7 @@ impl Catalog {
             }
         }
         let state = State { document, topics, durability: durabilities, limits: HashMap::new() };
-        Ok(Catalog { dir: data_dir.to_path_buf(), state: Mutex::new(state) })
+        Ok(Catalog { dir: data_dir.to_path_buf(), state: Mutex::new(state), storage: Mutex::default() })
     }
 
     /// Sets the namespace's write durability (its plan changed or it was
@@ -257,6 +261,22 @@ impl Catalog {
 
     pub fn topics(&self, namespace: &str) -> Vec<Arc<Topic>> {
         self.lock().topics.get(namespace).map(|t| t.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Measures every namespace's log bytes for the storage quota.
+    pub fn measure_storage(&self) {
+        let namespaces: Vec<String> = self.lock().topics.keys().cloned().collect();
+        let measured: HashMap<String, u64> =
+            namespaces.into_iter().map(|namespace| (namespace.clone(), self.storage(&namespace).1)).collect();
+        *self.storage.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = measured;
+    }
+
+    /// The namespace's storage quota when its logs, as last measured, hold
+    /// that much or more: no more may be written to them.
+    pub fn storage_full(&self, namespace: &str) -> Option<u64> {
+        let max = self.lock().limits.get(namespace).and_then(|limits| limits.max_storage_bytes)?;
+        let used = self.storage.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(namespace).copied();
+        (used.unwrap_or(0) >= max).then_some(max)
     }
 
     /// The namespace's partitions and the bytes their logs hold, for the meter.
@@ -539,6 +559,32 @@ mod tests {
         assert!(catalog.topics("ns-a").is_empty());
         assert!(!dir.join("logs").join("ns-a").exists());
         assert_eq!(catalog.topics("ns-b").len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_namespace_is_full_once_its_logs_hold_its_storage_quota() {
+        let dir = dir();
+        let catalog = Catalog::open(&dir, |_| WriteDurability::Fsync).unwrap();
+        let topic = catalog.create_topic("small", "t", 1, TopicConfig::default()).unwrap();
+        catalog.create_topic("other", "t", 1, TopicConfig::default()).unwrap();
+        let value = [7u8; 100];
+        let record = omnibus_commit_log::Record { key: None, value: Some(&value), timestamp_delta: 0, headers: &[] };
+        let batch = omnibus_commit_log::encode_batch(&[record], 0).unwrap();
+        let size = batch.len() as u64;
+        catalog.set_limits("small", KafkaLimits { max_storage_bytes: Some(2 * size), ..KafkaLimits::default() });
+        catalog.set_limits("other", KafkaLimits { max_storage_bytes: Some(size), ..KafkaLimits::default() });
+        let log = topic.partitions[0].clone();
+        log.append(batch.clone(), omnibus_commit_log::TimestampType::CreateTime).await.unwrap();
+        catalog.measure_storage();
+        assert_eq!(catalog.storage_full("small"), None, "half used");
+        log.append(batch, omnibus_commit_log::TimestampType::CreateTime).await.unwrap();
+        assert_eq!(catalog.storage_full("small"), None, "not measured yet");
+        catalog.measure_storage();
+        assert_eq!(catalog.storage_full("small"), Some(2 * size));
+        assert_eq!(catalog.storage_full("other"), None, "another namespace is measured on its own");
+        catalog.set_limits("small", KafkaLimits::default());
+        assert_eq!(catalog.storage_full("small"), None, "no quota, never full");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

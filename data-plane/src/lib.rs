@@ -99,6 +99,8 @@ const MAX_QUEUED_MESSAGES: usize = 100_000;
 
 /// How often retention runs over every partition log.
 const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often every namespace's log bytes are measured for the storage quota.
+const STORAGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Broker {
     /// Loads persisted metadata from `config.data_dir` and binds all
@@ -276,15 +278,25 @@ impl Broker {
     }
 }
 
-/// Applies retention to every log now and then, until `stop`.
+/// Measures every namespace's log bytes each second (for the storage
+/// quota) and applies retention to every log now and then, until `stop`.
 async fn retain(catalog: Arc<Catalog>, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(RETENTION_INTERVAL);
+    let mut tick = tokio::time::interval(STORAGE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retained_at: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let measuring = catalog.clone();
+        if let Err(error) = tokio::task::spawn_blocking(move || measuring.measure_storage()).await {
+            tracing::warn!(%error, "storage measurement failed");
+        }
+        if retained_at.is_some_and(|at| at.elapsed() < RETENTION_INTERVAL) {
+            continue;
+        }
+        retained_at = Some(tokio::time::Instant::now());
         let catalog = catalog.clone();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -2,7 +2,9 @@
 //! (librdkafka 2.0, strict about ApiVersions) produce and consume over SASL
 //! PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and another instance sees none of it.
 
-use omnibus_tests::clients::{KafkaLogin, kafka_acl, kafka_admin, kafka_quota, kafka_roundtrip, kafka_throttle, kcat};
+use omnibus_tests::clients::{
+    KafkaLogin, Login, kafka_acl, kafka_admin, kafka_quota, kafka_roundtrip, kafka_throttle, kcat,
+};
 use omnibus_tests::crash::{produce_through_kill_9, python_producer};
 use omnibus_tests::process::Omnibus;
 use omnibus_tests::rest::{Api, override_quotas};
@@ -147,6 +149,55 @@ async fn topic_quotas_answer_policy_violation() {
     let neighbour = KafkaLogin::from_credential(omnibus.kafka, &neighbour);
     kafka_roundtrip(&neighbour, "SCRAM-SHA-256", "orders").await.expect("the neighbour makes topics as usual");
     omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The storage quota: once an instance's logs hold its max_storage_bytes,
+/// Produce answers POLICY_VIOLATION and an MQTT 5 publish that would be
+/// written to Kafka is refused with 0x97; what it frees makes room again, and
+/// the instance beside it writes as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_instance_refuses_writes_until_it_frees_storage() {
+    let dir = temp_dir("omnibus-e2e-kafka-storage");
+    let omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("storage@example.com", "Storage").await;
+    let (small, credential) = api.instance_with_credential("small").await;
+    let (_, neighbour) = api.instance_with_credential("neighbour").await;
+    let quotas = override_quotas(&omnibus, &small, serde_json::json!({"max_storage_bytes": 20_000})).await;
+    assert_eq!(quotas["effective_kafka"]["max_storage_bytes"], 20_000, "{quotas}");
+    let id = small["id"].as_str().unwrap();
+    api.post(&format!("/v1/instances/{id}/topics"), serde_json::json!({"name": "fill", "partitions": 1})).await;
+    let login = KafkaLogin::from_credential(omnibus.kafka, &credential);
+    let lines = |n: usize| (0..n).map(|i| format!("{i:0>500}\n")).collect::<String>();
+
+    // 30 KB go in while the logs are measured below the quota.
+    let filled = kcat(&login, "PLAIN", &["-P", "-t", "fill", "-p", "0"], &lines(60)).await;
+    assert!(filled.success, "{}", filled.stderr);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let refused = kcat(&login, "PLAIN", &["-P", "-t", "fill", "-p", "0"], &lines(1)).await;
+    assert!(refused.stderr.contains("Policy violation"), "produced past max_storage_bytes: {}", refused.stderr);
+    let mqtt = Login::from_credential(omnibus.mqtt, &credential);
+    let published = tokio::process::Command::new("mosquitto_pub")
+        .args(mqtt.args())
+        .args(["-V", "5", "-q", "1", "-t", "sensors/full", "-m", "reading"])
+        .output()
+        .await
+        .expect("mosquitto_pub runs");
+    let stderr = String::from_utf8_lossy(&published.stderr);
+    assert!(stderr.contains("Quota exceeded"), "an MQTT publish bound for Kafka was taken: {stderr}");
+    let read = kcat(&login, "PLAIN", &["-C", "-t", "fill", "-p", "0", "-o", "beginning", "-e", "-f", "x\n"], "").await;
+    assert_eq!(read.stdout.lines().count(), 60, "only what was acknowledged is stored");
+    let beside = KafkaLogin::from_credential(omnibus.kafka, &neighbour);
+    kafka_roundtrip(&beside, "PLAIN", "orders").await.expect("the neighbour writes as usual");
+
+    // Deleting the topic frees the storage: writes go in again.
+    let (status, _) = api.call(reqwest::Method::DELETE, &format!("/v1/instances/{id}/topics/fill"), None).await;
+    assert_eq!(status, 204);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let again = kcat(&login, "PLAIN", &["-P", "-t", "mqtt", "-p", "0"], &lines(1)).await;
+    assert!(again.success && !again.stderr.contains("Policy violation"), "{}", again.stderr);
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -244,6 +244,9 @@ pub async fn put_quotas(
             return Err(ApiError::validation(field, format!("{field} must be at least 1")));
         }
     }
+    if overrides.max_storage_bytes == Some(0) {
+        return Err(ApiError::validation("max_storage_bytes", "max_storage_bytes must be at least 1"));
+    }
     // MQTT's remaining-length field caps a packet at 268,435,455 bytes + 5 of header.
     if overrides.max_packet_size.is_some_and(|size| !(128..=268_435_460).contains(&size)) {
         return Err(ApiError::validation("max_packet_size", "max_packet_size must be 128 to 268,435,460 bytes"));

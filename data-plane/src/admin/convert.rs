@@ -61,6 +61,7 @@ pub fn namespace(namespace: Option<fleet::Namespace>) -> Result<Namespace, Statu
         max_topics: limit(l.max_topics),
         max_partitions: limit(l.max_partitions),
         max_consumer_groups: limit(l.max_consumer_groups),
+        max_storage_bytes: (l.max_storage_bytes > 0).then_some(l.max_storage_bytes),
     });
     let rate_limits = namespace.rate_limits.map_or_else(RateLimits::default, |l| RateLimits {
         bytes_in_per_second: limit(l.bytes_in_per_second),
@@ -407,10 +408,12 @@ mod tests {
 
     #[test]
     fn kafka_limits_of_zero_are_none() {
-        let limits = fleet::KafkaLimits { max_topics: 3, max_partitions: 0, max_consumer_groups: 5 };
+        let limits =
+            fleet::KafkaLimits { max_topics: 3, max_partitions: 0, max_consumer_groups: 5, max_storage_bytes: 0 };
         let applied = fleet::Namespace { id: "ns".into(), kafka_limits: Some(limits), ..Default::default() };
         let limits = namespace(Some(applied)).unwrap().kafka_limits;
         assert_eq!((limits.max_topics, limits.max_partitions, limits.max_consumer_groups), (Some(3), None, Some(5)));
+        assert_eq!(limits.max_storage_bytes, None);
         let bare = fleet::Namespace { id: "ns".into(), ..Default::default() };
         assert_eq!(namespace(Some(bare)).unwrap().kafka_limits, KafkaLimits::default());
     }

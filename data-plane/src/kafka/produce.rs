@@ -110,6 +110,7 @@ pub fn start(ctx: &Ctx<'_>, request: ProduceRequest, usage: &Usage) -> Started {
         let name = topic_data.name.0.as_str().to_string();
         let topic = ctx.topic(Action::Produce, &name);
         let mapped = ctx.shared.to_mqtt.wants(ctx.principal.namespace_id(), &name);
+        let storage_full = ctx.shared.catalog.storage_full(ctx.principal.namespace_id());
         let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
         for data in topic_data.partition_data {
             let answer = PartitionProduceResponse::default().with_index(data.index);
@@ -124,6 +125,14 @@ pub fn start(ctx: &Ctx<'_>, request: ProduceRequest, usage: &Usage) -> Started {
                 partitions.push(Partition::Answered(answer.with_error_code(ResponseError::CorruptMessage.code())));
                 continue;
             };
+            if let Some(max) = storage_full {
+                let message = format!("the instance's logs hold its max_storage_bytes ({max}); nothing more is stored");
+                let answer = answer
+                    .with_error_code(ResponseError::PolicyViolation.code())
+                    .with_error_message(Some(StrBytes::from_string(message)));
+                partitions.push(Partition::Answered(answer));
+                continue;
+            }
             let bytes = records.len();
             let count = records_in(&records);
             let mqtt = mapped.then(|| records.clone());

@@ -607,6 +607,12 @@ impl Hub {
         }
     }
 
+    /// Whether a message on `topic` would go to a Kafka log of the namespace
+    /// that holds its storage quota already.
+    pub fn kafka_storage_full(&self, namespace: &str, topic: &str) -> bool {
+        self.to_kafka.as_ref().is_some_and(|to_kafka| to_kafka.storage_full(namespace, topic))
+    }
+
     /// Whether a retained message on `topic` fits a namespace allowed `max`
     /// retained messages (replacing one always does).
     pub fn retained_room(&self, namespace: &str, topic: &str, max: usize) -> bool {

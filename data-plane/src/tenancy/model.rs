@@ -38,6 +38,9 @@ pub struct KafkaLimits {
     /// Consumer groups (with members or committed offsets).
     #[serde(default)]
     pub max_consumer_groups: Option<u32>,
+    /// Bytes the namespace's logs may hold; past it writes are refused.
+    #[serde(default)]
+    pub max_storage_bytes: Option<u64>,
 }
 
 /// What the namespace's MQTT clients may use, from its plan; `None`: the

@@ -253,7 +253,7 @@ pub async fn topics_are_held_to_the_instances_quotas(env: Env) {
     let plans = env.call(Method::GET, "/v1/plans", None, None).await;
     assert_eq!(
         plans.body["items"][0]["kafka"],
-        json!({"max_topics": 10, "max_partitions": 30, "max_consumer_groups": 20}),
+        json!({"max_topics": 10, "max_partitions": 30, "max_consumer_groups": 20, "max_storage_bytes": 1_073_741_824u64}),
         "{plans:?}"
     );
 
@@ -299,7 +299,7 @@ pub async fn topics_are_held_to_the_instances_quotas(env: Env) {
         .await;
     assert_eq!(
         raised.body["effective_kafka"],
-        json!({"max_topics": 12, "max_partitions": 30, "max_consumer_groups": 20}),
+        json!({"max_topics": 12, "max_partitions": 30, "max_consumer_groups": 20, "max_storage_bytes": 1_073_741_824u64}),
         "{raised:?}"
     );
     let got = env.call(Method::GET, &format!("/v1/instances/{id}"), Some(&token), None).await;

@@ -338,6 +338,9 @@ impl<'a> Reading<'a> {
         {
             ack.properties.reason_string = Some(match reason {
                 ReasonCode::NotAuthorized => format!("the credential may not publish to {topic}"),
+                ReasonCode::QuotaExceeded if self.hub.kafka_storage_full(&self.session.key.namespace, topic) => {
+                    "the instance's Kafka logs hold its max_storage_bytes".into()
+                }
                 ReasonCode::QuotaExceeded => "the plan's limit of retained messages is reached".into(),
                 ReasonCode::PayloadFormatInvalid => "the payload is not UTF-8 as its format indicator says".into(),
                 ReasonCode::TopicNameInvalid => "a delayed publish is $delayed/{seconds}/{topic}".into(),
@@ -391,6 +394,9 @@ impl<'a> Reading<'a> {
             && let Some(max) = self.limits.max_retained_messages
             && !self.hub.retained_room(&self.session.key.namespace, &topic, max as usize)
         {
+            return Err(ReasonCode::QuotaExceeded);
+        }
+        if self.hub.kafka_storage_full(&self.session.key.namespace, &topic) {
             return Err(ReasonCode::QuotaExceeded);
         }
         let received = Received {
