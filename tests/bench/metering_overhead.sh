@@ -17,7 +17,12 @@
 # mapping deleted (pure MQTT), runs mqtt-load's QoS 0 and QoS 1 fan-in
 # (4 publishers -> 1 wildcard subscriber, 64-byte payloads) and stops it;
 # prints the delivered messages/s of each run and the median with / without
-# ratio.
+# ratio. Then the Kafka path: each round and build, Apache Kafka's
+# kafka-producer-perf-test (kafka-tools, one JVM on the same cores) sends
+# KAFKA_RECORDS (200,000) records of 1 KiB, acks=all, unthrottled, to a
+# 3-partition topic of a `standard` instance over SCRAM-SHA-256; prints
+# records/s and the median ratio. Needs java 17+ and the jars scripts/test
+# fetches into /var/tmp/omnibus-cache/kafka-java-lib (OMNIBUS_KAFKA_JAVA_LIB).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/../.."
@@ -29,7 +34,10 @@ cache=/var/tmp/omnibus-cache
 without="$cache/omnibus-$baseline"
 if [ ! -x "$without" ]; then
   src="$cache/baseline-src-$baseline"
-  [ -d "$src" ] || git worktree add --detach "$src" "$baseline" >/dev/null
+  if [ ! -d "$src" ]; then
+    mkdir -p "$src"
+    git archive "$baseline" | tar -x -C "$src"
+  fi
   (cd "$src" && CARGO_TARGET_DIR="$cache/baseline-target" cargo build --release -q -p omnibus --bin omnibus)
   cp "$cache/baseline-target/release/omnibus" "$without"
 fi
@@ -53,6 +61,30 @@ for round in $(seq 1 "$rounds"); do
     stop_omnibus
   done
 done
+lib="${OMNIBUS_KAFKA_JAVA_LIB:-$cache/kafka-java-lib}"
+records="${KAFKA_RECORDS:-200000}"
+for round in $(seq 1 "$rounds"); do
+  for name in without with; do
+    start_omnibus "${build[$name]}"
+    instance="$(call "$token" POST /v1/instances '{"name":"kafka","plan":"standard"}' | json '["id"]')"
+    call "$token" POST "/v1/instances/$instance/topics" '{"name":"bench","partitions":3}' >/dev/null
+    credential="$(call "$token" POST "/v1/instances/$instance/credentials" '{"name":"bench"}')"
+    {
+      echo "security.protocol=SASL_PLAINTEXT"
+      echo "sasl.mechanism=SCRAM-SHA-256"
+      echo "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required" \
+        "username=\"$(echo "$credential" | json '["username"]')\"" \
+        "password=\"$(echo "$credential" | json '["password"]')\";"
+    } >"$work/client.properties"
+    java -Xms1g -Xmx1g -cp "$lib/*" org.apache.kafka.tools.ProducerPerformance \
+      --bootstrap-server "127.0.0.1:$kafka" --topic bench --record-size 1024 --num-records "$records" \
+      --throughput -1 --command-property acks=all --command-config "$work/client.properties" 2>/dev/null \
+      | tail -n 1 \
+      | python3 -c "import json,re,sys; line=sys.stdin.read(); rate=float(re.search(r'([0-9.]+) records/sec', line).group(1)); print(json.dumps({'round': $round, 'metering': '$name', 'kafka_records_per_s': rate}))" \
+      >>"$results"
+    stop_omnibus
+  done
+done
 python3 - "$results" "$(git rev-parse --short HEAD)" "$baseline" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -60,8 +92,15 @@ print(f"commit {sys.argv[2]} against {sys.argv[3]}")
 print("| QoS | with metering: delivered msg/s per round | without | median with / without |")
 print("| --- | --- | --- | --- |")
 for qos in (0, 1):
-    on = [r["delivered_per_s"] for r in runs if r["qos"] == qos and r["metering"] == "with"]
-    off = [r["delivered_per_s"] for r in runs if r["qos"] == qos and r["metering"] == "without"]
+    on = [r["delivered_per_s"] for r in runs if r.get("qos") == qos and r["metering"] == "with"]
+    off = [r["delivered_per_s"] for r in runs if r.get("qos") == qos and r["metering"] == "without"]
     ratio = statistics.median(on) / statistics.median(off)
     print(f"| {qos} | {', '.join(f'{x:,.0f}' for x in on)} | {', '.join(f'{x:,.0f}' for x in off)} | {ratio:.3f} |")
+on = [r["kafka_records_per_s"] for r in runs if r["metering"] == "with" and "kafka_records_per_s" in r]
+off = [r["kafka_records_per_s"] for r in runs if r["metering"] == "without" and "kafka_records_per_s" in r]
+print()
+print("| Kafka produce, 1 KiB, acks=all | with metering: records/s per round | without | median with / without |")
+print("| --- | --- | --- | --- |")
+ratio = statistics.median(on) / statistics.median(off)
+print(f"| kafka-producer-perf-test | {', '.join(f'{x:,.0f}' for x in on)} | {', '.join(f'{x:,.0f}' for x in off)} | {ratio:.3f} |")
 PY

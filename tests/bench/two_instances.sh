@@ -6,7 +6,7 @@
 # instance (its default mapping deleted), sets an operator's quota overrides
 # when given, and fills user[NAME] and password[NAME] with a credential.
 # Starts this build's omnibus unless BENCH_START=manual.
-# Sets: bin, work, broker (pid), http, mqtt, api, token, operator.
+# Sets: bin, work, broker (pid), http, mqtt, kafka, api, token, operator.
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/omnibus-target}"
 cargo build --release -q -p omnibus -p omnibus-tests --bin omnibus --bin mqtt-load
@@ -30,10 +30,11 @@ start_omnibus() {
   state="$(mktemp -d "$work/omnibus.XXXXXX")"
   http="$(free_port)"
   mqtt="$(free_port)"
+  kafka="$(free_port)"
   "$1" dev --data-dir "$state" --http-listen "127.0.0.1:$http" \
     --mqtt-listen "127.0.0.1:$mqtt" --mqtt-ws-listen "127.0.0.1:$(free_port)" \
     --mqtt-tls-listen "127.0.0.1:$(free_port)" --mqtt-wss-listen "127.0.0.1:$(free_port)" \
-    --kafka-listen "127.0.0.1:$(free_port)" --grpc-listen "127.0.0.1:$(free_port)" \
+    --kafka-listen "127.0.0.1:$kafka" --grpc-listen "127.0.0.1:$(free_port)" \
     >"$state.log" 2>&1 &
   broker=$!
   pids+=("$broker")
