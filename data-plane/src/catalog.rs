@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use omnibus_commit_log::{Durability, LogConfig, LogError, PartitionLog};
@@ -158,10 +159,12 @@ struct Document {
 pub struct Catalog {
     dir: PathBuf,
     state: Mutex<State>,
-    /// Each namespace's log bytes, as [`Catalog::measure_storage`] last found
-    /// them: what the storage quota is checked against, without a lock on
-    /// any log on the produce path.
-    storage: Mutex<HashMap<String, u64>>,
+    /// The namespaces whose logs, as [`Catalog::measure_storage`] last found
+    /// them, hold their storage quota, with that quota; `any_full` says
+    /// whether there is one, so the produce and publish paths pay one atomic
+    /// load while none is full.
+    full: RwLock<HashMap<String, u64>>,
+    any_full: AtomicBool,
 }
 
 #[derive(Default)]
@@ -224,7 +227,12 @@ impl Catalog {
             }
         }
         let state = State { document, topics, durability: durabilities, limits: HashMap::new() };
-        Ok(Catalog { dir: data_dir.to_path_buf(), state: Mutex::new(state), storage: Mutex::default() })
+        Ok(Catalog {
+            dir: data_dir.to_path_buf(),
+            state: Mutex::new(state),
+            full: RwLock::default(),
+            any_full: AtomicBool::new(false),
+        })
     }
 
     /// Sets the namespace's write durability (its plan changed or it was
@@ -263,20 +271,26 @@ impl Catalog {
         self.lock().topics.get(namespace).map(|t| t.values().cloned().collect()).unwrap_or_default()
     }
 
-    /// Measures every namespace's log bytes for the storage quota.
+    /// Measures the log bytes of every namespace with a storage quota and
+    /// notes those that hold it.
     pub fn measure_storage(&self) {
-        let namespaces: Vec<String> = self.lock().topics.keys().cloned().collect();
-        let measured: HashMap<String, u64> =
-            namespaces.into_iter().map(|namespace| (namespace.clone(), self.storage(&namespace).1)).collect();
-        *self.storage.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = measured;
+        let quotas: Vec<(String, u64)> = {
+            let state = self.lock();
+            state.limits.iter().filter_map(|(ns, limits)| Some((ns.clone(), limits.max_storage_bytes?))).collect()
+        };
+        let full: HashMap<String, u64> =
+            quotas.into_iter().filter(|(namespace, max)| self.storage(namespace).1 >= *max).collect();
+        self.any_full.store(!full.is_empty(), Ordering::Release);
+        *self.full.write().unwrap_or_else(std::sync::PoisonError::into_inner) = full;
     }
 
     /// The namespace's storage quota when its logs, as last measured, hold
     /// that much or more: no more may be written to them.
     pub fn storage_full(&self, namespace: &str) -> Option<u64> {
-        let max = self.lock().limits.get(namespace).and_then(|limits| limits.max_storage_bytes)?;
-        let used = self.storage.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(namespace).copied();
-        (used.unwrap_or(0) >= max).then_some(max)
+        if !self.any_full.load(Ordering::Acquire) {
+            return None;
+        }
+        self.full.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(namespace).copied()
     }
 
     /// The namespace's partitions and the bytes their logs hold, for the meter.
@@ -583,7 +597,9 @@ mod tests {
         catalog.measure_storage();
         assert_eq!(catalog.storage_full("small"), Some(2 * size));
         assert_eq!(catalog.storage_full("other"), None, "another namespace is measured on its own");
+        // A changed quota counts from the next measurement (within a second).
         catalog.set_limits("small", KafkaLimits::default());
+        catalog.measure_storage();
         assert_eq!(catalog.storage_full("small"), None, "no quota, never full");
         std::fs::remove_dir_all(dir).unwrap();
     }
