@@ -49,7 +49,9 @@ declare -A build=([without]="$without" [with]="$bin/omnibus")
 results="$work/results.jsonl"
 : >"$results"
 for round in $(seq 1 "$rounds"); do
-  for name in without with; do
+  # Alternate which build goes first, so a drift of the machine favours neither.
+  order="without with"; [ $((round % 2)) = 0 ] && order="with without"
+  for name in $order; do
     start_omnibus "${build[$name]}"
     make_instance "$name" business
     for qos in 0 1; do
@@ -64,7 +66,9 @@ done
 lib="${OMNIBUS_KAFKA_JAVA_LIB:-$cache/kafka-java-lib}"
 records="${KAFKA_RECORDS:-200000}"
 for round in $(seq 1 "$rounds"); do
-  for name in without with; do
+  # Alternate which build goes first, so a drift of the machine favours neither.
+  order="without with"; [ $((round % 2)) = 0 ] && order="with without"
+  for name in $order; do
     start_omnibus "${build[$name]}"
     instance="$(call "$token" POST /v1/instances '{"name":"kafka","plan":"standard"}' | json '["id"]')"
     call "$token" POST "/v1/instances/$instance/topics" '{"name":"bench","partitions":3}' >/dev/null
