@@ -16,5 +16,6 @@ mod metering;
 mod mqtt_load;
 mod mqtt_sessions;
 mod mqtt_transports;
+mod terraform;
 mod tour;
 mod tracing;

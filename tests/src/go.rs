@@ -31,34 +31,41 @@ pub fn kafkacheck_bin() -> &'static Path {
 }
 
 fn build() -> PathBuf {
-    let module = module_dir();
+    build_module(&module_dir(), "./kafkacheck", "kafkacheck")
+}
+
+/// Builds `package` of the Go module in `module` as `name`, into
+/// `{cache}/go-bin/{name}-{hash of the module's files}/{name}` unless it is
+/// there already; answers that path.
+pub(crate) fn build_module(module: &Path, package: &str, name: &str) -> PathBuf {
     let cache = std::env::var_os("OMNIBUS_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/tmp/omnibus-cache"))
         .join("go-bin");
-    let bin = cache.join(format!("kafkacheck-{}", tree_hash(&module)));
+    let dir = cache.join(format!("{name}-{}", tree_hash(module)));
+    let bin = dir.join(name);
     if bin.exists() {
         return bin;
     }
-    std::fs::create_dir_all(&cache).expect("create the Go binary cache");
+    std::fs::create_dir_all(&dir).expect("create the Go binary cache");
     // Built beside its final name and renamed, so a concurrent test process
     // never runs half a binary.
-    let partial = cache.join(format!("kafkacheck.{}.partial", std::process::id()));
+    let partial = dir.join(format!("{name}.{}.partial", std::process::id()));
     let output = Command::new("go")
         .args(["build", "-trimpath", "-buildvcs=false", "-o"])
         .arg(&partial)
-        .arg("./kafkacheck")
-        .current_dir(&module)
+        .arg(package)
+        .current_dir(module)
         .env("GOFLAGS", "-mod=readonly")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run `go build` (Go 1.26+ is needed for tests/go): {e}"));
+        .unwrap_or_else(|e| panic!("cannot run `go build` (Go 1.26+ is needed): {e}"));
     assert!(
         output.status.success(),
-        "go build ./kafkacheck in {} failed:\n{}",
+        "go build {package} in {} failed:\n{}",
         module.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    std::fs::rename(&partial, &bin).expect("move the kafkacheck binary into place");
+    std::fs::rename(&partial, &bin).expect("move the binary into place");
     bin
 }
 
@@ -66,8 +73,8 @@ fn build() -> PathBuf {
 /// in path order.
 fn tree_hash(dir: &Path) -> String {
     fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("read tests/go") {
-            let path = entry.expect("read tests/go").path();
+        for entry in std::fs::read_dir(dir).expect("read a Go module") {
+            let path = entry.expect("read a Go module").path();
             if path.is_dir() {
                 files(&path, out);
             } else {
@@ -80,10 +87,10 @@ fn tree_hash(dir: &Path) -> String {
     all.sort();
     let mut hash = Sha256::new();
     for path in all {
-        let relative = path.strip_prefix(dir).expect("under tests/go");
+        let relative = path.strip_prefix(dir).expect("under the module");
         hash.update(relative.to_string_lossy().as_bytes());
         hash.update([0]);
-        hash.update(std::fs::read(&path).expect("read a tests/go file"));
+        hash.update(std::fs::read(&path).expect("read a Go module's file"));
         hash.update([0]);
     }
     hash.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()

@@ -1,7 +1,8 @@
 //! Harness for the end-to-end tests: starts the real `omnibus` binary on free
 //! ports with its own data directory, talks to its REST API, and runs the
 //! real third-party clients (mosquitto_pub/sub, paho-mqtt, kcat, confluent-kafka,
-//! Apache Kafka's Java client and tools, franz-go) against it. `loadgen` is
+//! Apache Kafka's Java client and tools, franz-go, the Terraform CLI with
+//! our provider) against it. `loadgen` is
 //! the MQTT load generator behind the `mqtt-load` binary and
 //! `bench/mqtt_compare.sh`.
 
@@ -13,6 +14,7 @@ pub mod loadgen;
 pub mod process;
 pub mod rest;
 pub mod split;
+pub mod terraform;
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
