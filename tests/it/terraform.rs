@@ -94,3 +94,51 @@ async fn terraform_provisions_what_clients_use_without_drift_and_destroys_it() {
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const COMPLETE: &str = include_str!("../../terraform/examples/complete/main.tf");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_manages_topics_mappings_and_api_keys_in_place_or_by_replacement() {
+    let dir = temp_dir("omnibus-e2e-terraform-complete");
+    let omnibus = Omnibus::start(&dir, &[]);
+    let mut api = Api::new(omnibus.base_url());
+    api.signup("factory@example.com", "Factory").await;
+    let key = api.post("/v1/api-keys", json!({"name": "terraform", "role": "admin"})).await;
+    let key = key["key"].as_str().unwrap().to_owned();
+    let workspace = Workspace::new(&dir.join("tf"), COMPLETE, &omnibus.base_url(), &key);
+
+    let applied = workspace.terraform(&["apply", "-auto-approve", "-no-color"]).await;
+    assert_eq!(applied.code, 0, "terraform apply failed:\n{}\n{}", applied.stdout, applied.stderr);
+    let outputs = workspace.outputs().await;
+    let id = outputs["instance_id"]["value"].as_str().unwrap().to_owned();
+    assert_eq!(outputs["instance_names"]["value"], json!(["factory"]));
+    let (_, topic) = api.get(&format!("/v1/instances/{id}/topics/telemetry")).await;
+    assert_eq!((topic["partitions"].as_i64(), topic["retention_ms"].as_i64()), (Some(3), Some(86_400_000)), "{topic}");
+    let (_, mappings) = api.get(&format!("/v1/instances/{id}/mappings")).await;
+    let mapping = mappings["items"].as_array().unwrap().iter().find(|m| m["mqtt_filter"] == "machines/#").cloned();
+    assert_eq!(mapping.as_ref().map(|m| m["direction"].clone()), Some(json!("mqtt_to_kafka")), "{mappings}");
+    assert_eq!(mapping.map(|m| m["mqtt_topic_prefix"].clone()), Some(json!("machines/")));
+    let mut ci = Api::new(omnibus.base_url());
+    ci.token = Some(outputs["ci_key"]["value"].as_str().unwrap().to_owned());
+    assert_eq!(ci.get("/v1/instances").await.0, 200, "the API key Terraform made works");
+    assert_eq!(ci.call(reqwest::Method::POST, "/v1/instances", Some(json!({"name": "x", "plan": "developer"}))).await.0, 403);
+
+    let plan = workspace.terraform(&["plan", "-detailed-exitcode", "-no-color"]).await;
+    assert_eq!(plan.code, 0, "a plan right after apply has changes:\n{}", plan.stdout);
+
+    // More partitions: in place. Fewer: the plan says the topic is replaced.
+    let grown = workspace.terraform(&["apply", "-auto-approve", "-no-color", "-var", "partitions=6"]).await;
+    assert_eq!(grown.code, 0, "{}\n{}", grown.stdout, grown.stderr);
+    assert!(grown.stdout.contains("0 added, 1 changed, 0 destroyed"), "{}", grown.stdout);
+    assert_eq!(api.get(&format!("/v1/instances/{id}/topics/telemetry")).await.1["partitions"], 6);
+    let shrink = workspace.terraform(&["plan", "-no-color", "-var", "partitions=2"]).await;
+    assert!(shrink.stdout.contains("must be replaced"), "{}", shrink.stdout);
+
+    let destroyed = workspace.terraform(&["destroy", "-auto-approve", "-no-color", "-var", "partitions=6"]).await;
+    assert_eq!(destroyed.code, 0, "{}\n{}", destroyed.stdout, destroyed.stderr);
+    assert_eq!(ci.get("/v1/instances").await.0, 401, "the API key was not revoked");
+    assert_eq!(api.get("/v1/instances").await.1["items"], json!([]));
+    omnibus.assert_no_errors();
+    drop(omnibus);
+    let _ = std::fs::remove_dir_all(&dir);
+}

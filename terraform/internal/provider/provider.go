@@ -83,11 +83,15 @@ func (p *omnibusProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *omnibusProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newInstanceResource, newCredentialResource}
+	return []func() resource.Resource{
+		newInstanceResource, newCredentialResource, newTopicResource, newMappingResource, newAPIKeyResource,
+	}
 }
 
 func (p *omnibusProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newPlansDataSource}
+	return []func() datasource.DataSource{
+		newPlansDataSource, newRegionsDataSource, newInstanceDataSource, newInstancesDataSource,
+	}
 }
 
 // valueOr is the configured value, or fallback when it is null or unknown.

@@ -26,13 +26,18 @@ func TestSchemasAreServedAndValid(t *testing.T) {
 			t.Fatalf("schema error: %s: %s", d.Summary, d.Detail)
 		}
 	}
-	for _, name := range []string{"omnibus_instance", "omnibus_credential"} {
+	for _, name := range []string{"omnibus_instance", "omnibus_credential", "omnibus_topic", "omnibus_mapping", "omnibus_api_key"} {
 		if schemas.ResourceSchemas[name] == nil {
 			t.Errorf("no resource %s", name)
 		}
 	}
-	if schemas.DataSourceSchemas["omnibus_plans"] == nil {
-		t.Error("no data source omnibus_plans")
+	for _, name := range []string{"omnibus_plans", "omnibus_regions", "omnibus_instance", "omnibus_instances"} {
+		if schemas.DataSourceSchemas[name] == nil {
+			t.Errorf("no data source %s", name)
+		}
+	}
+	if key := attribute(schemas.ResourceSchemas["omnibus_api_key"], "key"); key == nil || !key.Sensitive {
+		t.Errorf("an API key must be sensitive: %+v", key)
 	}
 	password := attribute(schemas.ResourceSchemas["omnibus_credential"], "password")
 	if password == nil || !password.Sensitive || !password.Computed {
