@@ -98,7 +98,7 @@ async fn terraform_provisions_what_clients_use_without_drift_and_destroys_it() {
 const COMPLETE: &str = include_str!("../../terraform/examples/complete/main.tf");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn terraform_manages_topics_mappings_and_api_keys_in_place_or_by_replacement() {
+async fn terraform_manages_topics_mappings_keys_invitations_and_rotates_credentials() {
     let dir = temp_dir("omnibus-e2e-terraform-complete");
     let omnibus = Omnibus::start(&dir, &[]);
     let mut api = Api::new(omnibus.base_url());
@@ -121,7 +121,10 @@ async fn terraform_manages_topics_mappings_and_api_keys_in_place_or_by_replaceme
     let mut ci = Api::new(omnibus.base_url());
     ci.token = Some(outputs["ci_key"]["value"].as_str().unwrap().to_owned());
     assert_eq!(ci.get("/v1/instances").await.0, 200, "the API key Terraform made works");
-    assert_eq!(ci.call(reqwest::Method::POST, "/v1/instances", Some(json!({"name": "x", "plan": "developer"}))).await.0, 403);
+    assert_eq!(
+        ci.call(reqwest::Method::POST, "/v1/instances", Some(json!({"name": "x", "plan": "developer"}))).await.0,
+        403
+    );
 
     let plan = workspace.terraform(&["plan", "-detailed-exitcode", "-no-color"]).await;
     assert_eq!(plan.code, 0, "a plan right after apply has changes:\n{}", plan.stdout);
@@ -134,10 +137,32 @@ async fn terraform_manages_topics_mappings_and_api_keys_in_place_or_by_replaceme
     let shrink = workspace.terraform(&["plan", "-no-color", "-var", "partitions=2"]).await;
     assert!(shrink.stdout.contains("must be replaced"), "{}", shrink.stdout);
 
-    let destroyed = workspace.terraform(&["destroy", "-auto-approve", "-no-color", "-var", "partitions=6"]).await;
+    // The invitation went out, to the organization of the key.
+    let (_, orgs) = api.get("/v1/organizations").await;
+    let org = orgs["items"][0]["organization"]["id"].as_str().unwrap().to_owned();
+    let (_, invitations) = api.get(&format!("/v1/organizations/{org}/invitations")).await;
+    assert_eq!(invitations["items"][0]["email"], "operator@example.com", "{invitations}");
+
+    // Rotation: a new credential is made before the old one goes.
+    let before = outputs["machines_username"]["value"].as_str().unwrap().to_owned();
+    let vars = ["-var", "partitions=6", "-var", "credential_generation=2"];
+    let rotate = workspace.terraform(&[&["plan", "-no-color"][..], &vars].concat()).await;
+    assert!(rotate.stdout.contains("create replacement and then destroy"), "{}", rotate.stdout);
+    let rotated = workspace.terraform(&[&["apply", "-auto-approve", "-no-color"][..], &vars].concat()).await;
+    assert_eq!(rotated.code, 0, "{}\n{}", rotated.stdout, rotated.stderr);
+    let after = workspace.outputs().await["machines_username"]["value"].as_str().unwrap().to_owned();
+    assert_ne!(before, after, "the credential was not replaced");
+    let (_, credentials) = api.get(&format!("/v1/instances/{id}/credentials")).await;
+    let names: Vec<&str> =
+        credentials["items"].as_array().unwrap().iter().filter_map(|c| c["username"].as_str()).collect();
+    assert!(names.contains(&after.as_str()) && !names.contains(&before.as_str()), "{names:?}");
+
+    let destroyed = workspace.terraform(&[&["destroy", "-auto-approve", "-no-color"][..], &vars].concat()).await;
     assert_eq!(destroyed.code, 0, "{}\n{}", destroyed.stdout, destroyed.stderr);
     assert_eq!(ci.get("/v1/instances").await.0, 401, "the API key was not revoked");
     assert_eq!(api.get("/v1/instances").await.1["items"], json!([]));
+    let (_, invitations) = api.get(&format!("/v1/organizations/{org}/invitations")).await;
+    assert_eq!(invitations["items"], json!([]), "destroy left the invitation open");
     omnibus.assert_no_errors();
     drop(omnibus);
     let _ = std::fs::remove_dir_all(&dir);

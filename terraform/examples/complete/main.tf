@@ -13,6 +13,13 @@ variable "partitions" {
   default = 3
 }
 
+# Change it to rotate the machines' credential: the new one is made before the
+# old one is deleted.
+variable "credential_generation" {
+  type    = string
+  default = "1"
+}
+
 data "omnibus_regions" "all" {}
 
 resource "omnibus_instance" "factory" {
@@ -36,6 +43,21 @@ resource "omnibus_mapping" "machines" {
   mqtt_topic_prefix = "machines/"
 }
 
+resource "omnibus_credential" "machines" {
+  instance_id = omnibus_instance.factory.id
+  name        = "machines"
+  acl         = [{ topic = "machines/#", actions = ["publish"] }]
+  keepers     = { generation = var.credential_generation }
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "omnibus_member_invitation" "operator" {
+  email = "operator@example.com"
+  role  = "developer"
+}
+
 resource "omnibus_api_key" "ci" {
   name = "ci"
   role = "viewer"
@@ -50,6 +72,10 @@ data "omnibus_instances" "all" {
 
 output "instance_id" {
   value = omnibus_instance.factory.id
+}
+
+output "machines_username" {
+  value = omnibus_credential.machines.username
 }
 
 output "ci_key" {

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -25,6 +26,7 @@ type apiKeyModel struct {
 	ExpiresAt types.String `tfsdk:"expires_at"`
 	Prefix    types.String `tfsdk:"prefix"`
 	Key       types.String `tfsdk:"key"`
+	Keepers   types.Map    `tfsdk:"keepers"`
 }
 
 type apiKeyAnswer struct {
@@ -54,6 +56,11 @@ func (r *apiKeyResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			"expires_at": schema.StringAttribute{Optional: true, PlanModifiers: replace, Description: "RFC 3339; never when not set."},
 			"prefix":     schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "The key's first characters, to recognise it."},
 			"key":        schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: keep, Description: "Shown by the API only at creation; null for an imported key."},
+			"keepers": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+				Description:   "Arbitrary values; changing one issues a new key (rotation).",
+			},
 		},
 	}
 }
@@ -79,6 +86,7 @@ func apiKeyState(answer *apiKeyAnswer, key types.String) apiKeyModel {
 		ExpiresAt: expires,
 		Prefix:    types.StringValue(answer.Prefix),
 		Key:       key,
+		Keepers:   types.MapNull(types.StringType),
 	}
 }
 
@@ -95,12 +103,13 @@ func (r *apiKeyResource) Create(ctx context.Context, req resource.CreateRequest,
 		Key string `json:"key"`
 	}
 	if err := r.api.Do(ctx, http.MethodPost, "/v1/api-keys", body, &created); err != nil {
-		resp.Diagnostics.AddError("Cannot create omnibus_api_key "+plan.Name.ValueString(), err.Error())
+		addProblem(&resp.Diagnostics, "Cannot create omnibus_api_key "+plan.Name.ValueString(), err)
 		return
 	}
 	state := apiKeyState(&created.apiKeyAnswer, types.StringValue(created.Key))
 	// The API answers the expiry in its own spelling; keep the configured one when they are the same instant.
 	state.ExpiresAt = plan.ExpiresAt
+	state.Keepers = plan.Keepers
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -121,6 +130,7 @@ func (r *apiKeyResource) Read(ctx context.Context, req resource.ReadRequest, res
 		return
 	}
 	next := apiKeyState(&answer, state.Key)
+	next.Keepers = state.Keepers
 	if !state.ExpiresAt.IsNull() && answer.ExpiresAt != nil && sameInstant(state.ExpiresAt.ValueString(), *answer.ExpiresAt) {
 		next.ExpiresAt = state.ExpiresAt
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -29,6 +30,7 @@ type credentialModel struct {
 	ACL        types.List   `tfsdk:"acl"`
 	Username   types.String `tfsdk:"username"`
 	Password   types.String `tfsdk:"password"`
+	Keepers    types.Map    `tfsdk:"keepers"`
 }
 
 // aclRuleType is one ACL rule: a topic filter and the actions it allows.
@@ -68,6 +70,14 @@ func (r *credentialResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Description: "Rules `{ topic = \"sensors/#\", actions = [\"publish\", \"subscribe\"] }` (actions: publish, " +
 					"subscribe, produce, consume, group); everything on every topic when not set. Changed in place; " +
 					"the credential's connections reconnect under the new rules.",
+			},
+			"keepers": schema.MapAttribute{
+				Optional:      true,
+				ElementType:   types.StringType,
+				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
+				Description: "Arbitrary values; changing one issues a new credential (user name and password). With " +
+					"`lifecycle { create_before_destroy = true }` the new one exists before the old one is deleted, " +
+					"so clients can switch without downtime.",
 			},
 			"username": schema.StringAttribute{Computed: true, PlanModifiers: keep},
 			"password": schema.StringAttribute{
@@ -110,10 +120,11 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	var created client.Credential
 	if err := r.api.Do(ctx, http.MethodPost, credentialPath(plan.InstanceID.ValueString(), ""), body, &created); err != nil {
-		resp.Diagnostics.AddError("Cannot create omnibus_credential", err.Error())
+		addProblem(&resp.Diagnostics, "Cannot create omnibus_credential", err)
 		return
 	}
 	state, diags := credentialState(&created, types.StringValue(created.Password))
+	state.Keepers = plan.Keepers
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
@@ -135,6 +146,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	next, diags := credentialState(&credential, state.Password)
+	next.Keepers = state.Keepers
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
 }
@@ -161,10 +173,11 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 	var changed client.Credential
 	path := credentialPath(state.InstanceID.ValueString(), state.ID.ValueString())
 	if err := r.api.Do(ctx, http.MethodPatch, path, body, &changed); err != nil {
-		resp.Diagnostics.AddError("Cannot change omnibus_credential "+state.ID.ValueString(), err.Error())
+		addProblem(&resp.Diagnostics, "Cannot change omnibus_credential "+state.ID.ValueString(), err)
 		return
 	}
 	next, diags := credentialState(&changed, state.Password)
+	next.Keepers = plan.Keepers
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
 }
@@ -183,8 +196,8 @@ func (r *credentialResource) Delete(ctx context.Context, req resource.DeleteRequ
 
 // ImportState takes `INSTANCE_ID/CREDENTIAL_ID`; the password stays null (the API never shows it again).
 func (r *credentialResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	instanceID, id, ok := strings.Cut(req.ID, "/")
-	if !ok || instanceID == "" || id == "" {
+	instanceID, id, ok := cutPair(req.ID)
+	if !ok {
 		resp.Diagnostics.AddError("Invalid import id", "expected INSTANCE_ID/CREDENTIAL_ID, got "+req.ID)
 		return
 	}
@@ -239,5 +252,6 @@ func credentialState(credential *client.Credential, password types.String) (cred
 		ACL:        acl,
 		Username:   types.StringValue(credential.Username),
 		Password:   password,
+		Keepers:    types.MapNull(types.StringType),
 	}, diags
 }

@@ -98,7 +98,7 @@ func (r *instanceResource) Create(ctx context.Context, req resource.CreateReques
 	}
 	var created client.Instance
 	if err := r.api.Do(ctx, http.MethodPost, "/v1/instances", body, &created); err != nil {
-		resp.Diagnostics.AddError("Cannot create omnibus_instance "+plan.Name.ValueString(), err.Error())
+		addProblem(&resp.Diagnostics, "Cannot create omnibus_instance "+plan.Name.ValueString(), err)
 		return
 	}
 	ready, err := r.waitReady(ctx, created.ID)
@@ -145,7 +145,7 @@ func (r *instanceResource) Update(ctx context.Context, req resource.UpdateReques
 	id := state.ID.ValueString()
 	if len(body) > 0 {
 		if err := r.api.Do(ctx, http.MethodPatch, "/v1/instances/"+id, body, nil); err != nil {
-			resp.Diagnostics.AddError("Cannot change omnibus_instance "+state.Name.ValueString(), err.Error())
+			addProblem(&resp.Diagnostics, "Cannot change omnibus_instance "+state.Name.ValueString(), err)
 			return
 		}
 	}

@@ -106,7 +106,7 @@ func (r *mappingResource) Create(ctx context.Context, req resource.CreateRequest
 	set(body, "mqtt_topic_prefix", plan.MQTTTopicPrefix)
 	var created apiMapping
 	if err := r.api.Do(ctx, http.MethodPost, mappingPath(plan.InstanceID.ValueString(), ""), body, &created); err != nil {
-		resp.Diagnostics.AddError("Cannot create omnibus_mapping", err.Error())
+		addProblem(&resp.Diagnostics, "Cannot create omnibus_mapping", err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, mappingState(&created))...)
@@ -145,7 +145,7 @@ func (r *mappingResource) Update(ctx context.Context, req resource.UpdateRequest
 	set(body, "mqtt_topic_prefix", plan.MQTTTopicPrefix)
 	var changed apiMapping
 	if err := r.api.Do(ctx, http.MethodPatch, mappingPath(state.InstanceID.ValueString(), state.ID.ValueString()), body, &changed); err != nil {
-		resp.Diagnostics.AddError("Cannot change omnibus_mapping "+state.ID.ValueString(), err.Error())
+		addProblem(&resp.Diagnostics, "Cannot change omnibus_mapping "+state.ID.ValueString(), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, mappingState(&changed))...)
@@ -165,8 +165,8 @@ func (r *mappingResource) Delete(ctx context.Context, req resource.DeleteRequest
 
 // ImportState takes `INSTANCE_ID/MAPPING_ID`.
 func (r *mappingResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	instanceID, id, ok := strings.Cut(req.ID, "/")
-	if !ok || instanceID == "" || id == "" {
+	instanceID, id, ok := cutPair(req.ID)
+	if !ok {
 		resp.Diagnostics.AddError("Invalid import id", "expected INSTANCE_ID/MAPPING_ID, got "+req.ID)
 		return
 	}

@@ -85,6 +85,7 @@ func (p *omnibusProvider) Configure(ctx context.Context, req provider.ConfigureR
 func (p *omnibusProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newInstanceResource, newCredentialResource, newTopicResource, newMappingResource, newAPIKeyResource,
+		newInvitationResource,
 	}
 }
 

@@ -117,7 +117,7 @@ func (r *topicResource) Create(ctx context.Context, req resource.CreateRequest, 
 	var created apiTopic
 	instanceID := plan.InstanceID.ValueString()
 	if err := r.api.Do(ctx, http.MethodPost, topicPath(instanceID, ""), body, &created); err != nil {
-		resp.Diagnostics.AddError("Cannot create omnibus_topic "+plan.Name.ValueString(), err.Error())
+		addProblem(&resp.Diagnostics, "Cannot create omnibus_topic "+plan.Name.ValueString(), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, topicState(instanceID, &created))...)
@@ -163,7 +163,7 @@ func (r *topicResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	var changed apiTopic
 	instanceID := state.InstanceID.ValueString()
 	if err := r.api.Do(ctx, http.MethodPatch, topicPath(instanceID, state.Name.ValueString()), body, &changed); err != nil {
-		resp.Diagnostics.AddError("Cannot change omnibus_topic "+state.ID.ValueString(), err.Error())
+		addProblem(&resp.Diagnostics, "Cannot change omnibus_topic "+state.ID.ValueString(), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, topicState(instanceID, &changed))...)
@@ -183,8 +183,8 @@ func (r *topicResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 
 // ImportState takes `INSTANCE_ID/NAME`.
 func (r *topicResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	instanceID, name, ok := strings.Cut(req.ID, "/")
-	if !ok || instanceID == "" || name == "" {
+	instanceID, name, ok := cutPair(req.ID)
+	if !ok {
 		resp.Diagnostics.AddError("Invalid import id", "expected INSTANCE_ID/NAME, got "+req.ID)
 		return
 	}
