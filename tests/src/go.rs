@@ -3,7 +3,7 @@
 //! print one JSON document for a test to judge.
 //!
 //! It is built with `go build` the first time a test needs it, into
-//! `{OMNIBUS_CACHE or /var/tmp/omnibus-cache}/go-bin/kafkacheck-{hash}`, where
+//! `{OMNIBUS_CACHE or /var/tmp/omnibus-cache}/go-bin/kafkacheck.{hash}/kafkacheck`, where
 //! the hash covers every file of `tests/go`, so an edit rebuilds it and an
 //! unchanged tree reuses it. `GOFLAGS=-mod=readonly`: `go.sum` pins every
 //! module, and a cold module cache is filled from the Go module proxy
@@ -35,14 +35,14 @@ fn build() -> PathBuf {
 }
 
 /// Builds `package` of the Go module in `module` as `name`, into
-/// `{cache}/go-bin/{name}-{hash of the module's files}/{name}` unless it is
+/// `{cache}/go-bin/{name}.{hash of the module's files}/{name}` unless it is
 /// there already; answers that path.
 pub(crate) fn build_module(module: &Path, package: &str, name: &str) -> PathBuf {
     let cache = std::env::var_os("OMNIBUS_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/tmp/omnibus-cache"))
         .join("go-bin");
-    let dir = cache.join(format!("{name}-{}", tree_hash(module)));
+    let dir = cache.join(format!("{name}.{}", tree_hash(module)));
     let bin = dir.join(name);
     if bin.exists() {
         return bin;
