@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -173,16 +174,59 @@ func TestAccInstanceCredentialTopicAndMapping(t *testing.T) {
 	})
 }
 
-func TestAccAPIKeyAndDataSources(t *testing.T) {
+// A refused value is an error on its attribute, with the API's words.
+func TestAccAProblemNamesTheAttribute(t *testing.T) {
 	omnibusDev(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV5ProviderFactories: factories,
 		Steps: []resource.TestStep{{
 			Config: `
-resource "omnibus_api_key" "acc" {
-  name = "acc-ci"
-  role = "viewer"
+resource "omnibus_instance" "bad" {
+  name = "bad"
+  plan = "gold"
+}`,
+			ExpectError: regexp.MustCompile(`(?s)Cannot create omnibus_instance bad.*plan must be one of.*field "plan"`),
+		}},
+	})
 }
+
+func apiKeyConfig(generation string) string {
+	return fmt.Sprintf(`
+resource "omnibus_api_key" "acc" {
+  name    = "acc-ci"
+  role    = "viewer"
+  keepers = { generation = %q }
+  lifecycle {
+    create_before_destroy = true
+  }
+}`, generation)
+}
+
+func TestAccAPIKeyRotatesAndDataSources(t *testing.T) {
+	omnibusDev(t)
+	var first string
+	resource.Test(t, resource.TestCase{
+		ProtoV5ProviderFactories: factories,
+		Steps: []resource.TestStep{{
+			Config: apiKeyConfig("1"),
+			Check: resource.TestCheckResourceAttrWith("omnibus_api_key.acc", "id", func(id string) error {
+				first = id
+				return nil
+			}),
+		}, {
+			Config: apiKeyConfig("2"),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttrWith("omnibus_api_key.acc", "id", func(id string) error {
+					if id == first {
+						return fmt.Errorf("a new keeper did not issue a new key")
+					}
+					return nil
+				}),
+				resource.TestCheckResourceAttrSet("omnibus_api_key.acc", "key"),
+			),
+		}, {
+			Config: apiKeyConfig("2") + `
+
 data "omnibus_plans" "all" {}
 data "omnibus_regions" "all" {}
 data "omnibus_instances" "all" {}
