@@ -19,6 +19,11 @@
 //! last, the namespace's log bytes and partitions (byte-seconds,
 //! partition-seconds).
 //!
+//! A use is counted right after it happened (a batch appended, an answer
+//! written to the socket), never before: a SIGKILL in the instant between the
+//! two leaves that one use unmetered, so metering may fall short by what was
+//! in hand at the kill, and never counts what was not stored or sent.
+//!
 //! Owns dimensions, slots per namespace, sealing and the journal; knows no
 //! wire protocol (front ends call [`Usage`]) and no catalog (the sealer is
 //! handed the storage figures).
