@@ -139,7 +139,7 @@ async fn metered_kafka_usage_equals_what_was_stored_and_fetched_through_kills() 
     let stored = read.stdout.lines().count() as u64;
     assert!(stored >= produced, "acknowledged records were lost: {stored} stored, {produced} acknowledged");
     let bytes = log_bytes(&planes.broker_dir.join("logs").join(&id));
-    assert!(bytes > 0 && bytes % stored == 0, "{bytes} bytes do not split into {stored} equal batches");
+    assert!(bytes > 0 && bytes.is_multiple_of(stored), "{bytes} bytes do not split into {stored} equal batches");
     let batch = bytes / stored;
 
     // Once more each, after the workload: records sealed but not yet

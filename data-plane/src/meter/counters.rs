@@ -77,7 +77,7 @@ impl Counters {
 
     /// The word at byte `offset`, which is 8-aligned and inside the map.
     fn word(&self, offset: usize) -> &AtomicU64 {
-        assert!(offset % 8 == 0 && offset + 8 <= self.map.len(), "counter word out of the map");
+        assert!(offset.is_multiple_of(8) && offset + 8 <= self.map.len(), "counter word out of the map");
         // SAFETY: the mapping is page-aligned, so an 8-aligned offset is an
         // aligned `u64`; it lives as long as `self`; every access to mapped
         // words goes through atomics, so shared references are sound.
