@@ -19,10 +19,10 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::client_addr::ClientAddr;
-use super::extract::{ApiQuery, PageParams, paginate};
+use super::extract::{ApiQuery, PageParams, paginate, time_param};
 use crate::auth::{Caller, Permission};
-use crate::clock::{now_ms, parse_rfc3339, rfc3339};
-use crate::error::{ApiError, ApiResult};
+use crate::clock::{now_ms, rfc3339};
+use crate::error::ApiResult;
 use crate::store::{AuditEventRow, AuditFilter, AuditScope};
 
 /// Attached by the sign-in handlers to their answers: whose account it was,
@@ -135,20 +135,13 @@ pub async fn read(
     scope: AuditScope<'_>,
     query: &AuditQuery,
 ) -> ApiResult<axum::Json<AuditEventPage>> {
-    let time = |field: &'static str, text: &Option<String>| -> ApiResult<Option<i64>> {
-        text.as_deref()
-            .map(|t| {
-                parse_rfc3339(t).ok_or_else(|| ApiError::validation(field, format!("{field} must be an RFC 3339 time")))
-            })
-            .transpose()
-    };
     let filter = AuditFilter {
         actor: query.actor.as_deref(),
         action: query.action.as_deref(),
         target: query.target.as_deref(),
         outcome: query.outcome.as_deref(),
-        since: time("since", &query.since)?,
-        until: time("until", &query.until)?,
+        since: time_param("since", query.since.as_deref())?,
+        until: time_param("until", query.until.as_deref())?,
     };
     let page = PageParams { page_size: query.page_size, page_token: query.page_token.clone() }.page()?;
     let rows = state.store.audit_events(scope, &filter, page.after.as_deref(), page.size + 1).await?;

@@ -62,6 +62,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// A display name (of a credential, an API key, an organization): trimmed,
 /// 1-100 characters.
+/// An optional RFC 3339 time of a query, as unix milliseconds; one that is
+/// not a time is a validation problem naming `field`.
+pub fn time_param(field: &'static str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
+    text.map(|t| {
+        crate::clock::parse_rfc3339(t)
+            .ok_or_else(|| ApiError::validation(field, format!("{field} must be an RFC 3339 time")))
+    })
+    .transpose()
+}
+
 pub fn display_name(field: &'static str, name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {

@@ -10,9 +10,9 @@ use omnibus_api::rest::{Problem, UsagePoint, UsageReport, UsageSeries};
 use serde::Deserialize;
 
 use super::AppState;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, time_param};
 use crate::auth::{Caller, Permission};
-use crate::clock::{now_ms, parse_rfc3339, rfc3339};
+use crate::clock::{now_ms, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{DIMENSIONS, UsageBucket, UsageScope};
 
@@ -46,15 +46,8 @@ struct Asked {
 }
 
 fn asked(query: &UsageQuery, headers: &HeaderMap) -> ApiResult<Asked> {
-    let time = |field: &'static str, text: &Option<String>| -> ApiResult<Option<i64>> {
-        text.as_deref()
-            .map(|t| {
-                parse_rfc3339(t).ok_or_else(|| ApiError::validation(field, format!("{field} must be an RFC 3339 time")))
-            })
-            .transpose()
-    };
-    let to = time("to", &query.to)?.unwrap_or_else(now_ms);
-    let from = time("from", &query.from)?.unwrap_or(to - DAY_MS);
+    let to = time_param("to", query.to.as_deref())?.unwrap_or_else(now_ms);
+    let from = time_param("from", query.from.as_deref())?.unwrap_or(to - DAY_MS);
     if from >= to {
         return Err(ApiError::validation("from", "from must be before to"));
     }

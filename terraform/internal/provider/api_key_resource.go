@@ -71,7 +71,9 @@ func (r *apiKeyResource) Configure(_ context.Context, req resource.ConfigureRequ
 	}
 }
 
-func apiKeyState(answer *apiKeyAnswer, key types.String) apiKeyModel {
+// apiKeyState is a key's state as the API answers it, with the key itself
+// (shown once) and the configuration's keepers, which the API does not hold.
+func apiKeyState(answer *apiKeyAnswer, key types.String, keepers types.Map) apiKeyModel {
 	expires := types.StringNull()
 	if answer.ExpiresAt != nil {
 		expires = types.StringValue(*answer.ExpiresAt)
@@ -86,7 +88,7 @@ func apiKeyState(answer *apiKeyAnswer, key types.String) apiKeyModel {
 		ExpiresAt: expires,
 		Prefix:    types.StringValue(answer.Prefix),
 		Key:       key,
-		Keepers:   types.MapNull(types.StringType),
+		Keepers:   keepers,
 	}
 }
 
@@ -106,10 +108,9 @@ func (r *apiKeyResource) Create(ctx context.Context, req resource.CreateRequest,
 		addProblem(&resp.Diagnostics, "Cannot create omnibus_api_key "+plan.Name.ValueString(), err)
 		return
 	}
-	state := apiKeyState(&created.apiKeyAnswer, types.StringValue(created.Key))
+	state := apiKeyState(&created.apiKeyAnswer, types.StringValue(created.Key), plan.Keepers)
 	// The API answers the expiry in its own spelling; keep the configured one when they are the same instant.
 	state.ExpiresAt = plan.ExpiresAt
-	state.Keepers = plan.Keepers
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -129,8 +130,7 @@ func (r *apiKeyResource) Read(ctx context.Context, req resource.ReadRequest, res
 		resp.Diagnostics.AddError("Cannot read omnibus_api_key "+state.ID.ValueString(), err.Error())
 		return
 	}
-	next := apiKeyState(&answer, state.Key)
-	next.Keepers = state.Keepers
+	next := apiKeyState(&answer, state.Key, state.Keepers)
 	if !state.ExpiresAt.IsNull() && answer.ExpiresAt != nil && sameInstant(state.ExpiresAt.ValueString(), *answer.ExpiresAt) {
 		next.ExpiresAt = state.ExpiresAt
 	}

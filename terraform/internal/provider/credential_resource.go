@@ -123,8 +123,7 @@ func (r *credentialResource) Create(ctx context.Context, req resource.CreateRequ
 		addProblem(&resp.Diagnostics, "Cannot create omnibus_credential", err)
 		return
 	}
-	state, diags := credentialState(&created, types.StringValue(created.Password))
-	state.Keepers = plan.Keepers
+	state, diags := credentialState(&created, types.StringValue(created.Password), plan.Keepers)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
@@ -145,8 +144,7 @@ func (r *credentialResource) Read(ctx context.Context, req resource.ReadRequest,
 		resp.Diagnostics.AddError("Cannot read omnibus_credential "+state.ID.ValueString(), err.Error())
 		return
 	}
-	next, diags := credentialState(&credential, state.Password)
-	next.Keepers = state.Keepers
+	next, diags := credentialState(&credential, state.Password, state.Keepers)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
 }
@@ -176,8 +174,7 @@ func (r *credentialResource) Update(ctx context.Context, req resource.UpdateRequ
 		addProblem(&resp.Diagnostics, "Cannot change omnibus_credential "+state.ID.ValueString(), err)
 		return
 	}
-	next, diags := credentialState(&changed, state.Password)
-	next.Keepers = plan.Keepers
+	next, diags := credentialState(&changed, state.Password, plan.Keepers)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
 }
@@ -222,8 +219,9 @@ func aclRules(ctx context.Context, list types.List) ([]client.AclRule, diag.Diag
 }
 
 // credentialState is the Terraform state of a credential as the API answers
-// it, with the password known so far (the API shows it once).
-func credentialState(credential *client.Credential, password types.String) (credentialModel, diag.Diagnostics) {
+// it, with the password known so far (the API shows it once) and the
+// configuration's keepers (which the API does not hold).
+func credentialState(credential *client.Credential, password types.String, keepers types.Map) (credentialModel, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	rules := make([]attr.Value, 0, len(credential.ACL))
 	for _, rule := range credential.ACL {
@@ -252,6 +250,6 @@ func credentialState(credential *client.Credential, password types.String) (cred
 		ACL:        acl,
 		Username:   types.StringValue(credential.Username),
 		Password:   password,
-		Keepers:    types.MapNull(types.StringType),
+		Keepers:    keepers,
 	}, diags
 }

@@ -86,6 +86,16 @@ func mappingState(m *apiMapping) mappingModel {
 	}
 }
 
+// mappingBody is the planned mapping as the API takes it (create and update alike).
+func mappingBody(plan mappingModel) map[string]any {
+	body := map[string]any{}
+	set(body, "mqtt_filter", plan.MQTTFilter)
+	set(body, "kafka_topic", plan.KafkaTopic)
+	set(body, "direction", plan.Direction)
+	set(body, "mqtt_topic_prefix", plan.MQTTTopicPrefix)
+	return body
+}
+
 // set adds value to body under key when it is set in the plan.
 func set(body map[string]any, key string, value types.String) {
 	if !value.IsNull() && !value.IsUnknown() {
@@ -99,11 +109,7 @@ func (r *mappingResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	body := map[string]any{}
-	set(body, "mqtt_filter", plan.MQTTFilter)
-	set(body, "kafka_topic", plan.KafkaTopic)
-	set(body, "direction", plan.Direction)
-	set(body, "mqtt_topic_prefix", plan.MQTTTopicPrefix)
+	body := mappingBody(plan)
 	var created apiMapping
 	if err := r.api.Do(ctx, http.MethodPost, mappingPath(plan.InstanceID.ValueString(), ""), body, &created); err != nil {
 		addProblem(&resp.Diagnostics, "Cannot create omnibus_mapping", err)
@@ -138,11 +144,7 @@ func (r *mappingResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	body := map[string]any{}
-	set(body, "mqtt_filter", plan.MQTTFilter)
-	set(body, "kafka_topic", plan.KafkaTopic)
-	set(body, "direction", plan.Direction)
-	set(body, "mqtt_topic_prefix", plan.MQTTTopicPrefix)
+	body := mappingBody(plan)
 	var changed apiMapping
 	if err := r.api.Do(ctx, http.MethodPatch, mappingPath(state.InstanceID.ValueString(), state.ID.ValueString()), body, &changed); err != nil {
 		addProblem(&resp.Diagnostics, "Cannot change omnibus_mapping "+state.ID.ValueString(), err)

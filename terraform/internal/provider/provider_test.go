@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov5"
 
 	"github.com/omnibus/terraform-provider-omnibus/internal/client"
@@ -68,7 +69,7 @@ func TestCredentialStateKeepsTheACLAndThePassword(t *testing.T) {
 		ID: "c1", InstanceID: "i1", Name: "gateway", Username: "sensors-x",
 		ACL: []client.AclRule{{Topic: "sensors/#", Actions: []string{"subscribe", "publish"}}},
 	}
-	created, diags := credentialState(&api, typesString("secret"))
+	created, diags := credentialState(&api, typesString("secret"), types.MapNull(types.StringType))
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
@@ -82,7 +83,7 @@ func TestCredentialStateKeepsTheACLAndThePassword(t *testing.T) {
 	if len(rules) != 1 || rules[0].Topic != "sensors/#" || len(rules[0].Actions) != 2 {
 		t.Errorf("rules %+v", rules)
 	}
-	imported, _ := credentialState(&api, typesString(""))
+	imported, _ := credentialState(&api, typesString(""), types.MapNull(types.StringType))
 	if !imported.Password.IsNull() {
 		t.Error("an imported credential's password must be null, not empty")
 	}
