@@ -36,13 +36,21 @@ func omnibusDev(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" || bin == "" {
 		t.Skip("acceptance tests run with TF_ACC and OMNIBUS_BIN set (scripts/test sets them)")
 	}
+	// Ports come from 15000-32767, below Linux's ephemeral range: a port
+	// from Listen(":0") can become an outgoing connection's local port
+	// before omnibus binds it ("address already in use").
+	next := os.Getpid() * 7919
 	port := func() string {
-		listener, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+		for tries := 0; tries < 17768; tries++ {
+			address := fmt.Sprintf("127.0.0.1:%d", 15000+next%17768)
+			next++
+			if listener, err := net.Listen("tcp", address); err == nil {
+				listener.Close()
+				return address
+			}
 		}
-		defer listener.Close()
-		return listener.Addr().String()
+		t.Fatal("no free port in 15000-32767")
+		return ""
 	}
 	http_ := port()
 	dir := t.TempDir()
