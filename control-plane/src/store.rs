@@ -55,6 +55,7 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    sqlite: bool,
 }
 
 impl Store {
@@ -76,7 +77,16 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(StoreError::Connect)?;
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, sqlite: is_sqlite })
+    }
+
+    /// A transaction that writes. On SQLite it takes the write lock first
+    /// (`BEGIN IMMEDIATE`), so a concurrent writer makes it wait (the busy
+    /// timeout) rather than fail with "database is locked" when it writes
+    /// after reading, as a deferred transaction does once another connection
+    /// has written since its read.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        if self.sqlite { self.pool.begin_with("BEGIN IMMEDIATE").await } else { self.pool.begin().await }
     }
 
     /// Whether the database answers.
@@ -161,7 +171,7 @@ impl Store {
             .execute(&self.pool)
             .await
             .unwrap();
-        let mut tx = self.pool.begin().await.unwrap();
+        let mut tx = self.begin().await.unwrap();
         usage::open_period_in(&mut tx, instance_id, organization_id, instance_name, plan, at).await.unwrap();
         tx.commit().await.unwrap();
     }
@@ -248,7 +258,7 @@ mod tests {
                 .unwrap();
             }
             MIGRATOR.run(&pool).await.unwrap();
-            let store = Store { pool };
+            let store = Store { sqlite: url.starts_with("sqlite:"), pool };
             let mappings = store.instance_mappings("0193a3c6-0000-7000-8000-000000000001").await.unwrap();
             assert_eq!(
                 mappings,

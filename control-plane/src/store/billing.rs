@@ -126,7 +126,7 @@ impl Store {
         prices: &str,
         now: i64,
     ) -> Result<Option<PriceBookRow>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let (latest_version, latest_from): (i64, i64) =
             sqlx::query_as("SELECT COALESCE(MAX(version), 0), COALESCE(MAX(effective_from), -1) FROM price_books")
                 .fetch_one(&mut *tx)
@@ -161,7 +161,7 @@ impl Store {
     /// finalized (by another control plane).
     pub async fn finalize_invoice(&self, invoice: &FinalInvoice<'_>) -> Result<bool, sqlx::Error> {
         let row = invoice.row;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "INSERT INTO invoices (id, organization_id, period, period_start, period_end, price_book_version, \
              currency, total, finalized_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -333,7 +333,7 @@ impl Store {
 
     /// Deletes a spend alert and its crossings; false when the organization has none by that id.
     pub async fn delete_spend_alert(&self, organization_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query("DELETE FROM spend_alerts WHERE organization_id = $1 AND id = $2")
             .bind(organization_id)
             .bind(id)

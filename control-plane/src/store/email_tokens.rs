@@ -29,7 +29,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
             .bind(now)
             .bind(user_id)
@@ -58,7 +58,7 @@ impl Store {
         purpose: Purpose,
         now: i64,
     ) -> Result<Option<String>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let user: Option<String> = sqlx::query_scalar(
             "SELECT user_id FROM email_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL \
              AND expires_at > $3",

@@ -38,7 +38,7 @@ pub struct NewSignup<'a> {
 impl Store {
     /// Creates a user, their organization and their owner membership, all or nothing.
     pub async fn create_signup(&self, new: NewSignup<'_>) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&new.user.id)
             .bind(&new.user.email)
@@ -154,7 +154,7 @@ impl Store {
     /// Replaces a user's password hash and revokes all of their refresh tokens
     /// (every other login ends), in one transaction.
     pub async fn change_password(&self, user_id: &str, password_hash: &str, now: i64) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(user_id)

@@ -40,7 +40,7 @@ impl Store {
     /// is written first, which serialises creates on one fleet on both
     /// engines, so several control planes never fill a fleet past capacity.
     pub async fn insert_instance(&self, row: &InstanceRow, mappings: &[MappingRow]) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         if let Some(fleet) = &row.fleet_id {
             let active = sqlx::query("UPDATE fleets SET updated_at = updated_at WHERE id = $1 AND state = 'active'")
                 .bind(fleet)
@@ -160,7 +160,7 @@ impl Store {
         now: i64,
         expected: Option<&InstanceRow>,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = match expected {
             None => {
                 sqlx::query(
@@ -213,7 +213,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let status = if plan == current.plan { current.status.as_str() } else { "updating" };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE instances SET name = $1, plan = $2, status = $3, updated_at = $4 \
              WHERE id = $5 AND organization_id = $6 AND status <> 'deleting' AND name = $7 AND plan = $8 \
@@ -266,7 +266,7 @@ impl Store {
     /// Removes an instance, its credentials and its mappings once the fleet has
     /// forgotten it.
     pub async fn delete_instance(&self, id: &str) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM credentials WHERE instance_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM mappings WHERE instance_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM instances WHERE id = $1 AND status = 'deleting'").bind(id).execute(&mut *tx).await?;

@@ -39,7 +39,7 @@ impl Store {
     /// insert are serialised per instance by first writing the instance's row
     /// (a row lock on PostgreSQL, the write lock on SQLite).
     pub async fn insert_mapping(&self, row: &MappingRow, max: i64) -> Result<MappingInsert, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let live = sqlx::query("UPDATE instances SET updated_at = updated_at WHERE id = $1 AND status <> 'deleting'")
             .bind(&row.instance_id)
             .execute(&mut *tx)

@@ -48,7 +48,7 @@ macro_rules! invitation_columns {
 impl Store {
     /// Creates an organization with `owner` as its owner, in one transaction.
     pub async fn create_organization(&self, organization: &OrganizationRow, owner: &str) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&organization.id)
             .bind(&organization.name)
@@ -127,7 +127,7 @@ impl Store {
         expected: Option<&str>,
         now: i64,
     ) -> Result<MembershipChange, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE organizations SET name = name WHERE id = $1")
             .bind(organization_id)
             .execute(&mut *tx)
@@ -265,7 +265,7 @@ impl Store {
         user_id: &str,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let spent = sqlx::query(
             "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
         )

@@ -22,7 +22,7 @@ impl Store {
         at: i64,
         expires_at: i64,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM rate_limit_events WHERE expires_at <= $1").bind(at).execute(&mut *tx).await?;
         for bucket in buckets {
             sqlx::query("INSERT INTO rate_limit_events (bucket, at, expires_at) VALUES ($1, $2, $3)")

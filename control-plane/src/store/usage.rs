@@ -148,7 +148,7 @@ impl Store {
         records: &[UsageRecord],
         now: i64,
     ) -> Result<u64, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut owners: HashMap<&str, Option<(String, String)>> = HashMap::new();
         let mut inserted = 0;
         for record in records {
