@@ -65,6 +65,10 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
+    /// Switch: the new pair acts in this organization (one the user belongs
+    /// to) instead of the refresh token's.
+    #[serde(default)]
+    pub organization_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -672,6 +676,30 @@ pub struct TopicPage {
     pub items: Vec<Topic>,
     #[serde(default)]
     pub next_page_token: Option<String>,
+}
+
+/// One record of a topic as stored. Keys and values are text when they are
+/// UTF-8, else base64 with `binary` set.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"partition": 0, "offset": 41, "timestamp": "2026-12-01T12:00:00Z", "key": "sensors/t1", "value": "21.5", "binary": false, "value_truncated": false}))]
+pub struct TopicMessage {
+    pub partition: i32,
+    pub offset: i64,
+    /// The record's timestamp (its producer's, or the log's append time).
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    pub key: Option<String>,
+    pub value: Option<String>,
+    /// `key` and `value` are base64: one of them is not UTF-8.
+    pub binary: bool,
+    /// `value` holds only the first 4 KiB.
+    pub value_truncated: bool,
+}
+
+/// The newest records of a topic across its partitions, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TopicMessagePage {
+    pub items: Vec<TopicMessage>,
 }
 
 // ---- regions --------------------------------------------------------------

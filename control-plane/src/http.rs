@@ -8,6 +8,7 @@ mod auth;
 mod billing;
 mod client_addr;
 mod conditional;
+mod console;
 mod credentials;
 mod extract;
 mod idempotency;
@@ -133,6 +134,25 @@ another request is 422 `idempotency-key-reused`; a repeat while the first still 
     }
 }
 
+/// Makes every operation id unique, as OpenAPI requires and generated clients
+/// need (utoipa takes the handler's name, and many are `list` or `get`): the
+/// operation's tag comes first, `instances_list`, `credentials_rotate`.
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let tag = operation.tags.as_ref().and_then(|t| t.first()).map(|t| t.replace('-', "_"));
+                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+                    *id = format!("{tag}_{id}");
+                }
+            }
+        }
+    }
+}
+
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::signup))
@@ -162,6 +182,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(credentials::rotate))
         .routes(routes!(topics::create, topics::list))
         .routes(routes!(topics::get, topics::update, topics::delete))
+        .routes(routes!(topics::messages))
         .routes(routes!(mappings::create, mappings::list))
         .routes(routes!(mappings::get, mappings::update, mappings::delete))
         .routes(routes!(usage::instance))
@@ -190,6 +211,7 @@ fn api_router() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut openapi = api_router().into_openapi();
     IdempotencyKeyHeader.modify(&mut openapi);
+    UniqueOperationIds.modify(&mut openapi);
     openapi
 }
 
@@ -204,12 +226,13 @@ pub fn openapi_json() -> String {
 /// sent none. It is on the request's span (so in every log line and trace of
 /// the request) and echoed in the response, problem documents included.
 /// `/docs` is Swagger UI over `/openapi.json`, its assets built into the
-/// binary (the `vendored` feature), so it works with no internet.
+/// binary (the `vendored` feature), so it works with no internet; every
+/// other path outside `/v1/` is the web console.
 pub fn router(state: AppState) -> Router {
     let (router, _) = api_router().split_for_parts();
     router
         .merge(SwaggerUi::new("/docs").config(Config::from("/openapi.json")))
-        .fallback(|| async { ApiError::NotFound("no such resource") })
+        .fallback(console::fallback)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(middleware::from_fn_with_state(state.clone(), audit::layer))

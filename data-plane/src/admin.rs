@@ -7,6 +7,7 @@
 
 mod convert;
 mod fleet;
+mod messages;
 mod topics;
 mod trace;
 

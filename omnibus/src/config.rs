@@ -94,6 +94,10 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
     config.control_plane.regions =
         vec![RegionConfig::new("local", format!("http://{}", reachable(config.broker.grpc_listen)))];
     config.control_plane.default_region = None;
+    if config.control_plane.public_url == ControlPlaneConfig::default().public_url {
+        // Links in mails lead to this process's console, on whatever port it serves.
+        config.control_plane.public_url = format!("http://localhost:{}", config.control_plane.listen.port());
+    }
     secrets_from_env(&mut config.control_plane);
     Ok(config)
 }

@@ -1,10 +1,12 @@
 //! End-to-end tests: the real `omnibus dev` binary on free ports, driven over
-//! HTTP, by real MQTT clients (mosquitto_pub/sub, paho-mqtt; over TCP, TLS,
+//! HTTP, in Chromium (the web console, with Playwright), by real MQTT clients
+//! (mosquitto_pub/sub, paho-mqtt; over TCP, TLS,
 //! WebSocket and WebSocket over TLS) and by real Kafka
 //! clients (kcat, confluent-kafka, Apache Kafka's Java client and tools,
 //! franz-go).
 
 mod bridge;
+mod console;
 mod kafka;
 mod kafka_franz;
 mod kafka_groups;

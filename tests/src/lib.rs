@@ -2,11 +2,13 @@
 //! ports with its own data directory, talks to its REST API, and runs the
 //! real third-party clients (mosquitto_pub/sub, paho-mqtt, kcat, confluent-kafka,
 //! Apache Kafka's Java client and tools, franz-go, the Terraform CLI with
-//! our provider) against it. `loadgen` is
+//! our provider, Playwright driving Chromium on the web console) against it.
+//! `loadgen` is
 //! the MQTT load generator behind the `mqtt-load` binary and
 //! `bench/mqtt_compare.sh`.
 
 pub mod clients;
+pub mod console;
 pub mod crash;
 pub mod go;
 pub mod java;

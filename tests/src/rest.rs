@@ -50,7 +50,11 @@ impl Api {
     }
 
     pub async fn login(&mut self, email: &str) {
-        let body = self.post("/v1/auth/login", json!({"email": email, "password": PASSWORD})).await;
+        self.login_with(email, PASSWORD).await;
+    }
+
+    pub async fn login_with(&mut self, email: &str, password: &str) {
+        let body = self.post("/v1/auth/login", json!({"email": email, "password": password})).await;
         self.token = Some(body["access_token"].as_str().expect("access_token").to_string());
     }
 

@@ -27,6 +27,7 @@ pub enum Permission {
     MappingsWrite,
     TopicsRead,
     TopicsWrite,
+    MessagesRead,
     ApiKeysRead,
     ApiKeysWrite,
     AuditRead,
@@ -40,7 +41,7 @@ pub enum Permission {
 
 impl Permission {
     #[cfg(test)]
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::InstancesRead,
         Permission::InstancesWrite,
         Permission::CredentialsRead,
@@ -49,6 +50,7 @@ impl Permission {
         Permission::MappingsWrite,
         Permission::TopicsRead,
         Permission::TopicsWrite,
+        Permission::MessagesRead,
         Permission::ApiKeysRead,
         Permission::ApiKeysWrite,
         Permission::AuditRead,
@@ -70,6 +72,7 @@ impl Permission {
             Permission::MappingsWrite => "mappings:write",
             Permission::TopicsRead => "topics:read",
             Permission::TopicsWrite => "topics:write",
+            Permission::MessagesRead => "messages:read",
             Permission::ApiKeysRead => "api_keys:read",
             Permission::ApiKeysWrite => "api_keys:write",
             Permission::AuditRead => "audit:read",
@@ -94,6 +97,7 @@ impl Permission {
             Permission::MappingsWrite => "create, change and delete mappings",
             Permission::TopicsRead => "list and get an instance's Kafka topics",
             Permission::TopicsWrite => "create, grow, configure and delete topics (deleting drops their data)",
+            Permission::MessagesRead => "read the latest records of a topic (their keys and values)",
             Permission::ApiKeysRead => "list and get API keys (never the keys)",
             Permission::ApiKeysWrite => "create and revoke API keys, of the caller's role or below",
             Permission::AuditRead => "read the organization's audit log",
@@ -123,7 +127,7 @@ impl Role {
     /// The table: owners and admins do everything here; developers build
     /// (instances, credentials, mappings, topics) but hold no API keys, read no
     /// audit log or invoices and manage no members; viewers read
-    /// what developers build; billing sees which instances there are and what
+    /// what developers build, but not the messages in it; billing sees which instances there are and what
     /// they used (what is billed), the invoices and the spend alerts,
     /// nothing inside the instances. Everyone reads usage.
     pub fn allows(self, permission: Permission) -> bool {

@@ -130,6 +130,7 @@ fn signed_in(answer: impl IntoResponse, user_id: &str, organization_id: &str) ->
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; the refresh token sent is spent", body = TokenPair),
+        (status = 422, description = "`organization_id` names an organization the user is not in; the refresh token stays unspent", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(State(state): State<AppState>, ApiJson(request): ApiJson<RefreshRequest>) -> ApiResult<Response> {
@@ -141,14 +142,30 @@ pub async fn refresh(State(state): State<AppState>, ApiJson(request): ApiJson<Re
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(ApiError::Unauthorized(REFRESH_INVALID));
     }
-    if row.used_at.is_some() || !state.store.use_refresh_token(&digest, now).await? {
-        // A spent token came back: someone holds a copy. End the whole login.
-        state.store.revoke_refresh_family(&row.family_id, now).await?;
-        tracing::warn!(user = %row.user_id, "refresh token reused; its family is revoked");
-        return Err(ApiError::Unauthorized(REFRESH_INVALID));
+    if row.used_at.is_some() {
+        return reused(&state, &row, now).await;
     }
-    let pair = issue_pair(&state, &row.user_id, &row.organization_id, Some(row.family_id)).await?;
-    Ok(signed_in(axum::Json(pair), &row.user_id, &row.organization_id))
+    let organization_id = match request.organization_id {
+        Some(wanted) if wanted != row.organization_id => {
+            if !state.store.organization_ids(&row.user_id).await?.contains(&wanted) {
+                return Err(ApiError::validation("organization_id", "you are not a member of that organization"));
+            }
+            wanted
+        }
+        _ => row.organization_id.clone(),
+    };
+    if !state.store.use_refresh_token(&digest, now).await? {
+        return reused(&state, &row, now).await;
+    }
+    let pair = issue_pair(&state, &row.user_id, &organization_id, Some(row.family_id)).await?;
+    Ok(signed_in(axum::Json(pair), &row.user_id, &organization_id))
+}
+
+/// A spent refresh token came back: someone holds a copy. Ends the whole login.
+async fn reused(state: &AppState, row: &RefreshTokenRow, now: i64) -> ApiResult<Response> {
+    state.store.revoke_refresh_family(&row.family_id, now).await?;
+    tracing::warn!(user = %row.user_id, "refresh token reused; its family is revoked");
+    Err(ApiError::Unauthorized(REFRESH_INVALID))
 }
 
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = LogoutRequest,

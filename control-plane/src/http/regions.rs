@@ -7,7 +7,7 @@ use omnibus_api::rest::{Region, RegionPage};
 use super::AppState;
 use crate::error::ApiResult;
 
-#[utoipa::path(get, path = "/v1/regions", tag = "plans",
+#[utoipa::path(get, path = "/v1/regions", tag = "plans", operation_id = "list_regions",
     responses((status = 200, description = "The regions, by name; no login needed", body = RegionPage)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<axum::Json<RegionPage>> {
     let default = state.config.default_region();

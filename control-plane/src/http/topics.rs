@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omnibus_api::fleet;
-use omnibus_api::rest::{CreateTopicRequest, Problem, Topic, TopicPage, UpdateTopicRequest};
+use omnibus_api::rest::{CreateTopicRequest, Problem, Topic, TopicMessage, TopicMessagePage, TopicPage, UpdateTopicRequest};
 
 use super::AppState;
 use super::conditional::{Preconditions, etag, with_etag};
@@ -144,6 +144,75 @@ pub async fn get(
     caller.require(Permission::TopicsRead)?;
     let instance = live_instance(&state, &caller, &instance_id).await?;
     Ok(with_etag(&preconditions, topic(&state, &instance, &name).await?))
+}
+
+/// `?limit=` of the message browser.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesParams {
+    /// Records to return, 1-100. Default 20.
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/instances/{id}/topics/{name}/messages", tag = "topics",
+    params(("id" = String, Path, description = "Instance id"), ("name" = String, Path), MessagesParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The newest records, read without consuming anything", body = TopicMessagePage),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, name)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<MessagesParams>,
+) -> ApiResult<axum::Json<TopicMessagePage>> {
+    caller.require(Permission::MessagesRead)?;
+    let limit = params.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::validation("limit", "limit must be 1-100"));
+    }
+    let instance = live_instance(&state, &caller, &instance_id).await?;
+    let answer = client(&state, &instance)
+        .await?
+        .read_messages(fleet::ReadMessagesRequest { namespace_id: instance.id.clone(), topic: name, limit })
+        .await
+        .map_err(refused)?;
+    let items = answer.into_inner().records.into_iter().map(to_message).collect();
+    Ok(axum::Json(TopicMessagePage { items }))
+}
+
+fn to_message(mut record: fleet::StoredRecord) -> TopicMessage {
+    use base64::Engine as _;
+    // A value cut at 4 KiB may end inside a character: drop its first bytes.
+    if let Some(value) = record.value.as_mut().filter(|_| record.value_truncated)
+        && let Err(error) = std::str::from_utf8(value)
+        && error.error_len().is_none()
+    {
+        value.truncate(error.valid_up_to());
+    }
+    let text = |b: &Option<Vec<u8>>| b.as_deref().is_none_or(|b| std::str::from_utf8(b).is_ok());
+    let binary = !(text(&record.key) && text(&record.value));
+    let show = |b: Option<Vec<u8>>| {
+        b.map(|b| {
+            if binary {
+                base64::engine::general_purpose::STANDARD.encode(b)
+            } else {
+                String::from_utf8(b).unwrap_or_default()
+            }
+        })
+    };
+    TopicMessage {
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: crate::clock::rfc3339(record.timestamp_ms),
+        key: show(record.key),
+        value: show(record.value),
+        binary,
+        value_truncated: record.value_truncated,
+    }
 }
 
 /// The topic as the fleet has it now.

@@ -92,6 +92,18 @@ fn openapi_document_is_checked_in() {
     if std::env::var_os("OMNIBUS_UPDATE_OPENAPI").is_some() {
         std::fs::write(path, &generated).unwrap();
     }
+    let document: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    let mut ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids must be unique (generated clients key on them)");
     let checked_in = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         checked_in == generated,

@@ -15,13 +15,13 @@ use omnibus_api::fleet::{
     AcknowledgeUsageRequest, AcknowledgeUsageResponse, ApplyCredentialRequest, ApplyCredentialResponse,
     ApplyMappingsRequest, ApplyMappingsResponse, ApplyNamespaceRequest, ApplyNamespaceResponse, CreateTopicRequest,
     CreateTopicResponse, DeleteNamespaceRequest, DeleteNamespaceResponse, DeleteTopicRequest, DeleteTopicResponse,
-    Endpoints, HealthRequest, HealthResponse, ListTopicsRequest, ListTopicsResponse, ReadUsageRequest,
+    Endpoints, HealthRequest, HealthResponse, ListTopicsRequest, ListTopicsResponse, ReadMessagesRequest, ReadMessagesResponse, ReadUsageRequest,
     ReadUsageResponse, RevokeCredentialRequest, RevokeCredentialResponse, UpdateTopicRequest, UpdateTopicResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::{error, info};
 
-use super::{convert, topics};
+use super::{convert, messages, topics};
 use crate::catalog::{Catalog, CatalogError};
 use crate::kafka::Groups;
 use crate::meter::MeterError;
@@ -213,6 +213,13 @@ impl Fleet for FleetService {
         request: Request<DeleteTopicRequest>,
     ) -> Result<Response<DeleteTopicResponse>, Status> {
         topics::delete(&self.tenancy, &self.catalog, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn read_messages(
+        &self,
+        request: Request<ReadMessagesRequest>,
+    ) -> Result<Response<ReadMessagesResponse>, Status> {
+        messages::read(&self.tenancy, &self.catalog, request.into_inner()).await.map(Response::new)
     }
 
     async fn read_usage(&self, request: Request<ReadUsageRequest>) -> Result<Response<ReadUsageResponse>, Status> {

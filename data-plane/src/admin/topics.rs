@@ -33,7 +33,7 @@ fn status(error: CatalogError) -> Status {
     }
 }
 
-fn known_namespace(tenancy: &Tenancy, namespace_id: String) -> Result<String, Status> {
+pub(super) fn known_namespace(tenancy: &Tenancy, namespace_id: String) -> Result<String, Status> {
     let namespace_id = convert::name("namespace_id", namespace_id)?;
     if !tenancy.has_namespace(&namespace_id) {
         return Err(Status::failed_precondition(format!("namespace {namespace_id} is not on this broker")));

@@ -88,6 +88,22 @@ pub async fn organizations_members_and_invitations(env: Env) {
         )
         .await;
     let grace_in = login.body["access_token"].as_str().unwrap().to_string();
+
+    // Or she switches with her refresh token, as the console does: not into an
+    // organization she is not in (the token stays good), into Ada's.
+    let refresh = grace_signup["refresh_token"].as_str().unwrap();
+    let bob_org = env.call(Method::GET, "/v1/me", Some(&bob), None).await.body["organization_id"].clone();
+    let switch = |organization_id: serde_json::Value| json!({"refresh_token": refresh, "organization_id": organization_id});
+    assert!(
+        env.call(Method::POST, "/v1/auth/refresh", None, Some(switch(bob_org)))
+            .await
+            .problem(422)
+            .contains("not a member")
+    );
+    let switched = env.call(Method::POST, "/v1/auth/refresh", None, Some(switch(json!(org)))).await;
+    assert_eq!(switched.status, StatusCode::OK, "{switched:?}");
+    let me = env.call(Method::GET, "/v1/me", Some(switched.body["access_token"].as_str().unwrap()), None).await;
+    assert_eq!(me.body["organization_id"], org.as_str());
     let made = env
         .call(Method::POST, "/v1/instances", Some(&grace_in), Some(json!({"name": "by-grace", "plan": "developer"})))
         .await;

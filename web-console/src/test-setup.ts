@@ -1,0 +1,2 @@
+// Component tests run in jsdom with Testing Library's matchers.
+import "@testing-library/jest-dom/vitest";
