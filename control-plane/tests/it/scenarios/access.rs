@@ -270,7 +270,7 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
             (cells[1].trim_matches('`').to_string(), allowed)
         })
         .collect();
-    assert_eq!(rows.len(), 17, "{rows:?}");
+    assert_eq!(rows.len(), 18, "{rows:?}");
 
     let (owner, _, signup) = env.signup("table@example.com").await;
     let org = signup["organization"]["id"].as_str().unwrap().to_string();
@@ -302,6 +302,7 @@ pub async fn every_endpoint_checks_the_roles_table(env: Env) {
                 "topics:write" => {
                     (Method::POST, format!("{base}/topics"), Some(json!({"name": format!("topic-{role}")})))
                 }
+                "messages:read" => (Method::GET, format!("{base}/topics/mqtt/messages"), None),
                 "api_keys:read" => (Method::GET, "/v1/api-keys".to_string(), None),
                 "api_keys:write" => {
                     (Method::POST, "/v1/api-keys".to_string(), Some(json!({"name": "child", "role": "viewer"})))
