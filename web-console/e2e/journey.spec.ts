@@ -3,7 +3,8 @@
 // email from the dev outbox, create an instance and watch it turn ready, make
 // a credential, copy a snippet, create a topic, publish from the browser over
 // MQTT over WebSocket and see mosquitto_sub receive it and the topic's browser
-// show it, usage and billing, API keys, members (an invitation accepted by a
+// show it, rotating and deleting the credential, usage and billing, API
+// keys, members (an invitation accepted by a
 // second user who then switches organizations), the audit log, a refused
 // request's message, a phone-width layout, logging out, and a password reset.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -131,6 +132,15 @@ test("a new user goes from sign-up to a message delivered, and manages the organ
   await page.getByRole("button", { name: "Latest messages of mqtt" }).click();
   await expect(page.getByRole("cell", { name: "hello from the browser" })).toBeVisible();
   await shot(page, "topics");
+
+  // Rotating the credential shows a new password once; deleting it empties the list.
+  await page.getByRole("navigation", { name: "Instance" }).getByRole("link", { name: "Credentials" }).click();
+  await page.getByRole("button", { name: "Rotate browser" }).click();
+  await expect(page.getByTestId("secret")).not.toHaveText(mqttPassword);
+  await expect(page.getByText(`New password of ${username}`)).toBeVisible();
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("button", { name: "Delete browser" }).click();
+  await expect(page.getByText("No credentials yet")).toBeVisible();
 
   // A refusal shows the API's own words.
   await page.goto("/instances/new");
