@@ -4,6 +4,7 @@ import { useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { Schemas } from "../api/client";
 import { bytes, count } from "../lib/format";
+import { DataTable } from "./DataTable";
 import { Empty } from "./ui";
 
 type Series = Schemas["UsageSeries"];
@@ -38,9 +39,11 @@ const CHARTS: { title: string; dimensions: [string, string][]; format: (n: numbe
 
 const COLORS = ["#1d4ed8", "#b45309", "#047857", "#7c3aed"];
 
+type Row = Record<string, number | string>;
+
 /** Rows for one chart: one per bucket, a column per dimension, summed over instances. */
-export function chartRows(series: Series[], dimensions: string[], divisor: number): Record<string, number | string>[] {
-  const rows = new Map<string, Record<string, number | string>>();
+export function chartRows(series: Series[], dimensions: string[], divisor: number): Row[] {
+  const rows = new Map<string, Row>();
   for (const s of series) {
     if (!dimensions.includes(s.dimension)) continue;
     for (const p of s.points) {
@@ -70,28 +73,14 @@ export function UsageCharts({ series, granularity }: { series: Series[]; granula
           <figure key={chart.title} className="chart">
             <figcaption>{chart.title}</figcaption>
             {table ? (
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">From</th>
-                    {chart.dimensions.map(([d, name]) => (
-                      <th scope="col" key={d}>
-                        {name}
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((r) => (
-                    <tr key={String(r.start)}>
-                      <td>{label(String(r.start))}</td>
-                      {chart.dimensions.map(([d]) => (
-                        <td key={d}>{chart.format(Math.round(Number(r[d] ?? 0)))}</td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                rows={rows}
+                rowKey={(r) => String(r.start)}
+                columns={[
+                  { header: "From", cell: (r) => label(String(r.start)) },
+                  ...chart.dimensions.map(([d, name]) => ({ header: name, cell: (r: Row) => chart.format(Math.round(Number(r[d] ?? 0))) })),
+                ]}
+              />
             ) : (
               <ResponsiveContainer width="100%" height={220}>
                 <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>

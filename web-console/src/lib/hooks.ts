@@ -1,7 +1,7 @@
 // Loading and acting: `useResource` loads what a page shows (with its error
 // and a reload), `useAction` runs what a button does (busy while it runs, the
-// API's message when it fails). Pages hold no other async plumbing.
-import { useCallback, useEffect, useRef, useState } from "react";
+// API's message when it fails), `submitting` makes a form run an action. Pages hold no other async plumbing.
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 
 export type Resource<T> = {
   data: T | undefined;
@@ -41,7 +41,6 @@ export type Action<A extends unknown[]> = {
   run: (...args: A) => Promise<boolean>;
   busy: boolean;
   error: unknown;
-  clear: () => void;
 };
 
 export function useAction<A extends unknown[]>(act: (...args: A) => Promise<unknown>): Action<A> {
@@ -63,5 +62,13 @@ export function useAction<A extends unknown[]>(act: (...args: A) => Promise<unkn
     },
     [act],
   );
-  return { run, busy, error, clear: () => setError(undefined) };
+  return { run, busy, error };
+}
+
+/** A form's submit handler that runs `act` instead of reloading the page. */
+export function submitting(act: () => unknown): (event: FormEvent) => void {
+  return (event) => {
+    event.preventDefault();
+    void act();
+  };
 }

@@ -1,10 +1,11 @@
 // API keys of the organization: create one (shown once), see when each was
 // last used, revoke.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Button, Empty, ErrorMessage, Field, Loading, SecretOnce, Select } from "../components/ui";
+import { DataTable, ListView } from "../components/DataTable";
+import { Button, Empty, ErrorMessage, Field, SecretOnce, Select } from "../components/ui";
 import { when } from "../lib/format";
-import { useAction, useResource } from "../lib/hooks";
+import { submitting, useAction, useResource } from "../lib/hooks";
 
 const ROLES: Schemas["RoleName"][] = ["owner", "admin", "developer", "viewer", "billing"];
 
@@ -22,10 +23,6 @@ export function ApiKeys() {
     await unwrap(api.DELETE("/v1/api-keys/{id}", { params: { path: { id } } }));
     await keys.reload();
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void create.run();
-  };
   return (
     <section className="stack">
       <h1>API keys</h1>
@@ -33,58 +30,46 @@ export function ApiKeys() {
       {created && <SecretOnce label={`API key ${created.name}`} value={created.key} onDone={() => setCreated(null)} />}
       <section className="panel" aria-labelledby="keys">
         <h2 id="keys">Keys</h2>
-        <ErrorMessage error={keys.error ?? revoke.error} />
-        {!keys.data ? (
-          !keys.error && <Loading what="API keys" />
-        ) : keys.data.items.length === 0 ? (
-          <Empty title="No API keys">Create one below to use the API or the Terraform provider without a password.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data.items.map((k) => (
-                  <tr key={k.id}>
-                    <td>{k.name}</td>
-                    <td>
-                      <code>{k.prefix}…</code>
-                    </td>
-                    <td>{k.role}</td>
-                    <td>{when(k.last_used_at)}</td>
-                    <td>{k.expires_at ? when(k.expires_at) : "never"}</td>
-                    <td>
-                      <Button
-                        variant="danger"
-                        busy={revoke.busy}
-                        aria-label={`Revoke ${k.name}`}
-                        onClick={() => {
-                          if (confirm(`Revoke ${k.name}? Whatever uses it stops working at once.`)) void revoke.run(k.id);
-                        }}
-                      >
-                        Revoke
-                      </Button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ErrorMessage error={revoke.error} />
+        <ListView
+          resource={keys}
+          what="API keys"
+          empty={<Empty title="No API keys">Create one below to use the API or the Terraform provider without a password.</Empty>}
+        >
+          {(items) => (
+            <DataTable
+              rows={items}
+              rowKey={(k) => k.id}
+              columns={[
+                { header: "Name", cell: (k) => k.name },
+                { header: "Key", cell: (k) => <code>{k.prefix}…</code> },
+                { header: "Role", cell: (k) => k.role },
+                { header: "Last used", cell: (k) => when(k.last_used_at) },
+                { header: "Expires", cell: (k) => (k.expires_at ? when(k.expires_at) : "never") },
+                {
+                  header: "Actions",
+                  hiddenHeader: true,
+                  cell: (k) => (
+                    <Button
+                      variant="danger"
+                      busy={revoke.busy}
+                      aria-label={`Revoke ${k.name}`}
+                      onClick={() => {
+                        if (confirm(`Revoke ${k.name}? Whatever uses it stops working at once.`)) void revoke.run(k.id);
+                      }}
+                    >
+                      Revoke
+                    </Button>
+                  ),
+                },
+              ]}
+            />
+          )}
+        </ListView>
       </section>
       <section className="panel" aria-labelledby="new-key">
         <h2 id="new-key">New API key</h2>
-        <form className="row" onSubmit={onSubmit}>
+        <form className="row" onSubmit={submitting(create.run)}>
           <Field label="Key name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
           <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as Schemas["RoleName"])}>
             {ROLES.map((r) => (

@@ -2,7 +2,8 @@
 // time, newest first, a page at a time.
 import { useState, type FormEvent } from "react";
 import { api, unwrap } from "../api/client";
-import { Button, Empty, ErrorMessage, Field, Loading, Select } from "../components/ui";
+import { DataTable, ListView } from "../components/DataTable";
+import { Button, Empty, Field, Select } from "../components/ui";
 import { when } from "../lib/format";
 import { useResource } from "../lib/hooks";
 
@@ -50,45 +51,33 @@ export function AuditLog() {
         <Field label="Until" type="datetime-local" value={draft.until} onChange={set("until")} />
         <Button type="submit">Apply filters</Button>
       </form>
-      <ErrorMessage error={page.error} />
-      {!page.data ? (
-        !page.error && <Loading what="events" />
-      ) : page.data.items.length === 0 ? (
-        <Empty title="No events match">Everything done through the API or this console is recorded here; try fewer filters.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.data.items.map((e) => (
-                <tr key={e.id}>
-                  <td>{when(e.created_at)}</td>
-                  <td>
-                    <code>{e.actor}</code>
-                  </td>
-                  <td>{e.action}</td>
-                  <td>
-                    <code>{e.target}</code>
-                  </td>
-                  <td className={`outcome ${e.outcome}`}>
+      <ListView
+        resource={page}
+        what="events"
+        empty={<Empty title="No events match">Everything done through the API or this console is recorded here; try fewer filters.</Empty>}
+      >
+        {(items) => (
+          <DataTable
+            rows={items}
+            rowKey={(e) => e.id}
+            columns={[
+              { header: "When", cell: (e) => when(e.created_at) },
+              { header: "Actor", cell: (e) => <code>{e.actor}</code> },
+              { header: "Action", cell: (e) => e.action },
+              { header: "Target", cell: (e) => <code>{e.target}</code> },
+              {
+                header: "Outcome",
+                cell: (e) => (
+                  <span className={`outcome ${e.outcome}`}>
                     {e.outcome} ({e.status})
-                  </td>
-                  <td>{e.source_address}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+                  </span>
+                ),
+              },
+              { header: "From", cell: (e) => e.source_address },
+            ]}
+          />
+        )}
+      </ListView>
       <div className="actions">
         {pages.length > 0 && (
           <Button variant="secondary" onClick={() => setPages(pages.slice(0, -1))}>

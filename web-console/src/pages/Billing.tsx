@@ -2,6 +2,7 @@
 // forecast, usage charts over every instance (and a CSV export), and invoices.
 import { useState } from "react";
 import { api, unwrap, usageReport } from "../api/client";
+import { DataTable, ListView } from "../components/DataTable";
 import { Button, Empty, ErrorMessage, Loading } from "../components/ui";
 import { GranularityPicker, periodStart, UsageCharts, type Granularity } from "../components/UsageCharts";
 import { count, money, when } from "../lib/format";
@@ -24,21 +25,21 @@ export function Billing() {
       }),
     );
     const link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([text as unknown as string], { type: "text/csv" }));
+    link.href = URL.createObjectURL(new Blob([String(text)], { type: "text/csv" }));
     link.download = `omnibus-usage-${granularity}.csv`;
     link.click();
-    URL.revokeObjectURL(link.href);
+    // The download has started from the object URL by the next task.
+    setTimeout(() => URL.revokeObjectURL(link.href), 0);
   });
   const draft = invoices.data?.items.find((i) => i.status === "draft");
   return (
     <section>
       <h1>Usage &amp; billing</h1>
-      <ErrorMessage error={invoices.error} />
       <div className="grid">
         <section className="panel" aria-labelledby="this-month">
           <h2 id="this-month">This month</h2>
           {!invoices.data ? (
-            !invoices.error && <Loading what="the bill" />
+            invoices.error ? <ErrorMessage error={invoices.error} /> : <Loading what="the bill" />
           ) : draft ? (
             <dl className="figures">
               <div>
@@ -68,73 +69,53 @@ export function Billing() {
       </section>
       <section className="panel" aria-labelledby="invoices">
         <h2 id="invoices">Invoices</h2>
-        {invoices.data && invoices.data.items.length === 0 ? (
-          <Empty title="No invoices yet">Each calendar month gets an invoice, a draft while it runs.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Period</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Total</th>
-                  <th scope="col">Finalized</th>
-                  <th scope="col">
-                    <span className="sr-only">Lines</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {invoices.data?.items.map((i) => (
-                  <tr key={i.id}>
-                    <td>{i.period}</td>
-                    <td>{i.status}</td>
-                    <td>{money(i.total, i.currency)}</td>
-                    <td>{when(i.finalized_at)}</td>
-                    <td>
+        <ListView
+          resource={invoices}
+          what="invoices"
+          empty={<Empty title="No invoices yet">Each calendar month gets an invoice, a draft while it runs.</Empty>}
+        >
+          {(items) => (
+            <>
+              <DataTable
+                rows={items}
+                rowKey={(i) => i.id}
+                columns={[
+                  { header: "Period", cell: (i) => i.period },
+                  { header: "Status", cell: (i) => i.status },
+                  { header: "Total", cell: (i) => money(i.total, i.currency) },
+                  { header: "Finalized", cell: (i) => when(i.finalized_at) },
+                  {
+                    header: "Lines",
+                    hiddenHeader: true,
+                    cell: (i) => (
                       <Button variant="secondary" aria-expanded={open === i.id} onClick={() => setOpen(open === i.id ? null : i.id)}>
                         {open === i.id ? "Hide lines" : "Show lines"}
                       </Button>
-                    </td>
-                  </tr>
+                    ),
+                  },
+                ]}
+              />
+              {items
+                .filter((i) => i.id === open)
+                .map((i) => (
+                  <DataTable
+                    key={i.id}
+                    label={`Lines of ${i.period}`}
+                    rows={i.lines}
+                    rowKey={(l) => `${l.instance_id}-${l.plan}-${l.dimension}`}
+                    columns={[
+                      { header: "Instance", cell: (l) => l.instance_name },
+                      { header: "Plan", cell: (l) => l.plan },
+                      { header: "What", cell: (l) => l.dimension.replaceAll("_", " ") },
+                      { header: "Quantity", cell: (l) => `${count(l.quantity)} ${l.measured_in}` },
+                      { header: "Free", cell: (l) => count(l.free_quantity) },
+                      { header: "Amount", cell: (l) => money(l.amount, i.currency) },
+                    ]}
+                  />
                 ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {open &&
-          invoices.data?.items
-            .filter((i) => i.id === open)
-            .map((i) => (
-              <div className="table-wrap" key={i.id}>
-                <table aria-label={`Lines of ${i.period}`}>
-                  <thead>
-                    <tr>
-                      <th scope="col">Instance</th>
-                      <th scope="col">Plan</th>
-                      <th scope="col">What</th>
-                      <th scope="col">Quantity</th>
-                      <th scope="col">Free</th>
-                      <th scope="col">Amount</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {i.lines.map((l) => (
-                      <tr key={`${l.instance_id}-${l.plan}-${l.dimension}`}>
-                        <td>{l.instance_name}</td>
-                        <td>{l.plan}</td>
-                        <td>{l.dimension.replaceAll("_", " ")}</td>
-                        <td>
-                          {count(l.quantity)} {l.measured_in}
-                        </td>
-                        <td>{count(l.free_quantity)}</td>
-                        <td>{money(l.amount, i.currency)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            ))}
+            </>
+          )}
+        </ListView>
       </section>
     </section>
   );

@@ -1,7 +1,8 @@
 // The organization's instances: name, plan, region and status at a glance.
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client";
-import { Empty, ErrorMessage, Loading } from "../components/ui";
+import { DataTable, ListView } from "../components/DataTable";
+import { Empty } from "../components/ui";
 import { when } from "../lib/format";
 import { useResource } from "../lib/hooks";
 
@@ -15,44 +16,30 @@ export function Instances() {
           Create an instance
         </Link>
       </div>
-      <ErrorMessage error={instances.error} />
-      {instances.loading && !instances.data ? (
-        <Loading what="instances" />
-      ) : instances.data && instances.data.items.length === 0 ? (
-        <Empty title="No instances yet">
-          An instance is your own MQTT and Kafka endpoint. Create one, make a credential, and send your first message in a
-          minute. <Link to="/instances/new">Create your first instance</Link>.
-        </Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Plan</th>
-                <th scope="col">Region</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {instances.data?.items.map((i) => (
-                <tr key={i.id}>
-                  <td>
-                    <Link to={`/instances/${i.id}`}>{i.name}</Link>
-                  </td>
-                  <td>
-                    <Status status={i.status} />
-                  </td>
-                  <td>{i.plan}</td>
-                  <td>{i.region}</td>
-                  <td>{when(i.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListView
+        resource={instances}
+        what="instances"
+        empty={
+          <Empty title="No instances yet">
+            An instance is your own MQTT and Kafka endpoint. Create one, make a credential, and send your first message in a
+            minute. <Link to="/instances/new">Create your first instance</Link>.
+          </Empty>
+        }
+      >
+        {(items) => (
+          <DataTable
+            rows={items}
+            rowKey={(i) => i.id}
+            columns={[
+              { header: "Name", cell: (i) => <Link to={`/instances/${i.id}`}>{i.name}</Link> },
+              { header: "Status", cell: (i) => <Status status={i.status} /> },
+              { header: "Plan", cell: (i) => i.plan },
+              { header: "Region", cell: (i) => i.region },
+              { header: "Created", cell: (i) => when(i.created_at) },
+            ]}
+          />
+        )}
+      </ListView>
     </section>
   );
 }

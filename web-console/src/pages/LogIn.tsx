@@ -1,9 +1,9 @@
 // Log in with email and password.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { Button, ErrorMessage, Field } from "../components/ui";
-import { useAction } from "../lib/hooks";
+import { submitting, useAction } from "../lib/hooks";
 import { useSession } from "../session";
 import { AuthFrame, nextPath } from "./AuthFrame";
 
@@ -18,13 +18,9 @@ export function LogIn() {
     await signIn(tokens);
     navigate(nextPath(search));
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void submit.run();
-  };
   return (
     <AuthFrame title="Log in">
-      <form onSubmit={onSubmit}>
+      <form onSubmit={submitting(submit.run)}>
         <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
         <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         <ErrorMessage error={submit.error} />

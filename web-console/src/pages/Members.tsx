@@ -2,7 +2,8 @@
 // change a member's role, remove members, revoke invitations.
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Button, ErrorMessage, Field, Loading, Select } from "../components/ui";
+import { DataTable, ListView } from "../components/DataTable";
+import { Button, ErrorMessage, Field, Select } from "../components/ui";
 import { when } from "../lib/format";
 import { useAction, useResource } from "../lib/hooks";
 import { useSession } from "../session";
@@ -47,27 +48,18 @@ export function Members() {
       <h1>Members</h1>
       <section className="panel" aria-labelledby="member-list">
         <h2 id="member-list">People in this organization</h2>
-        <ErrorMessage error={members.error ?? change.error ?? remove.error} />
-        {!members.data ? (
-          !members.error && <Loading what="members" />
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {members.data.items.map((m) => (
-                  <tr key={m.user_id}>
-                    <td>{m.email}</td>
-                    <td>
+        <ErrorMessage error={change.error ?? remove.error} />
+        <ListView resource={members} what="members" empty={null}>
+          {(items) => (
+            <DataTable
+              rows={items}
+              rowKey={(m) => m.user_id}
+              columns={[
+                { header: "Email", cell: (m) => m.email },
+                {
+                  header: "Role",
+                  cell: (m) => (
+                    <>
                       <label className="sr-only" htmlFor={`role-${m.user_id}`}>
                         Role of {m.email}
                       </label>
@@ -76,28 +68,31 @@ export function Members() {
                           <option key={r}>{r}</option>
                         ))}
                       </select>
-                    </td>
-                    <td>{when(m.joined_at)}</td>
-                    <td>
-                      {m.user_id !== me!.user.id && (
-                        <Button
-                          variant="danger"
-                          busy={remove.busy}
-                          aria-label={`Remove ${m.email}`}
-                          onClick={() => {
-                            if (confirm(`Remove ${m.email} from the organization?`)) void remove.run(m.user_id);
-                          }}
-                        >
-                          Remove
-                        </Button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                    </>
+                  ),
+                },
+                { header: "Joined", cell: (m) => when(m.joined_at) },
+                {
+                  header: "Actions",
+                  hiddenHeader: true,
+                  cell: (m) =>
+                    m.user_id !== me!.user.id && (
+                      <Button
+                        variant="danger"
+                        busy={remove.busy}
+                        aria-label={`Remove ${m.email}`}
+                        onClick={() => {
+                          if (confirm(`Remove ${m.email} from the organization?`)) void remove.run(m.user_id);
+                        }}
+                      >
+                        Remove
+                      </Button>
+                    ),
+                },
+              ]}
+            />
+          )}
+        </ListView>
       </section>
       <section className="panel" aria-labelledby="invite">
         <h2 id="invite">Invite someone</h2>
@@ -118,37 +113,30 @@ export function Members() {
             {invited}
           </p>
         )}
-        {invitations.data && invitations.data.items.length > 0 && (
-          <div className="table-wrap">
-            <table aria-label="Open invitations">
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {invitations.data.items.map((i) => (
-                  <tr key={i.id}>
-                    <td>{i.email}</td>
-                    <td>{i.role}</td>
-                    <td>{when(i.expires_at)}</td>
-                    <td>
-                      <Button variant="secondary" busy={revoke.busy} onClick={() => void revoke.run(i.id)} aria-label={`Revoke the invitation of ${i.email}`}>
-                        Revoke
-                      </Button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        <ErrorMessage error={invitations.error ?? revoke.error} />
+        <ErrorMessage error={revoke.error} />
+        <ListView resource={invitations} what="invitations" empty={null}>
+          {(items) => (
+            <DataTable
+              label="Open invitations"
+              rows={items}
+              rowKey={(i) => i.id}
+              columns={[
+                { header: "Email", cell: (i) => i.email },
+                { header: "Role", cell: (i) => i.role },
+                { header: "Expires", cell: (i) => when(i.expires_at) },
+                {
+                  header: "Actions",
+                  hiddenHeader: true,
+                  cell: (i) => (
+                    <Button variant="secondary" busy={revoke.busy} onClick={() => void revoke.run(i.id)} aria-label={`Revoke the invitation of ${i.email}`}>
+                      Revoke
+                    </Button>
+                  ),
+                },
+              ]}
+            />
+          )}
+        </ListView>
       </section>
     </section>
   );

@@ -1,10 +1,10 @@
 // Create an instance: a name, a region, and a plan with its quotas and price.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { api, unwrap } from "../api/client";
 import { Button, ErrorMessage, Field, Loading, Select } from "../components/ui";
 import { bytes, count, money } from "../lib/format";
-import { useAction, useResource } from "../lib/hooks";
+import { submitting, useAction, useResource } from "../lib/hooks";
 
 export function NewInstance() {
   const navigate = useNavigate();
@@ -17,17 +17,13 @@ export function NewInstance() {
     const instance = await unwrap(api.POST("/v1/instances", { body: { name, plan, region: region || null } }));
     navigate(`/instances/${instance.id}`);
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void create.run();
-  };
   const failed = plans.error ?? regions.error;
   if (failed) return <ErrorMessage error={failed} />;
   if (!plans.data || !regions.data) return <Loading what="plans and regions" />;
   return (
     <section>
       <h1>Create an instance</h1>
-      <form onSubmit={onSubmit} className="stack">
+      <form onSubmit={submitting(create.run)} className="stack">
         <Field
           label="Name"
           required

@@ -1,9 +1,9 @@
 // Forgotten passwords: ask for a reset link, then set a new password with it.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { Button, ErrorMessage, Field } from "../components/ui";
-import { useAction } from "../lib/hooks";
+import { submitting, useAction } from "../lib/hooks";
 import { AuthFrame } from "./AuthFrame";
 
 export function ForgotPassword() {
@@ -13,16 +13,12 @@ export function ForgotPassword() {
     await unwrap(api.POST("/v1/auth/password-reset", { body: { email } }));
     setSent(true);
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void submit.run();
-  };
   return (
     <AuthFrame title="Reset your password">
       {sent ? (
         <p role="status">If an account uses {email}, a reset link is on its way. It works once, for a limited time.</p>
       ) : (
-        <form onSubmit={onSubmit}>
+        <form onSubmit={submitting(submit.run)}>
           <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
           <ErrorMessage error={submit.error} />
           <Button type="submit" busy={submit.busy}>
@@ -46,10 +42,6 @@ export function ResetPassword() {
     await unwrap(api.POST("/v1/auth/password-reset/confirm", { body: { token, new_password: password } }));
     setDone(true);
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void submit.run();
-  };
   return (
     <AuthFrame title="Choose a new password">
       {done ? (
@@ -57,7 +49,7 @@ export function ResetPassword() {
           Your password is changed and every other login has ended. <Link to="/login">Log in</Link> with the new one.
         </p>
       ) : (
-        <form onSubmit={onSubmit}>
+        <form onSubmit={submitting(submit.run)}>
           <Field
             label="New password"
             type="password"

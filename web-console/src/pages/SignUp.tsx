@@ -1,9 +1,9 @@
 // Sign up: an account, its first organization, and a mailed verification link.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client";
 import { Button, ErrorMessage, Field } from "../components/ui";
-import { useAction } from "../lib/hooks";
+import { submitting, useAction } from "../lib/hooks";
 import { useSession } from "../session";
 import { AuthFrame, nextPath } from "./AuthFrame";
 
@@ -17,13 +17,9 @@ export function SignUp() {
     await signIn(answer);
     navigate(nextPath(search));
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void submit.run();
-  };
   return (
     <AuthFrame title="Create your account">
-      <form onSubmit={onSubmit}>
+      <form onSubmit={submitting(submit.run)}>
         <Field label="Email" type="email" autoComplete="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
         <Field
           label="Password"

@@ -1,11 +1,12 @@
 // An instance's credentials: create one with its ACL (the password shown
 // once), rotate it (a new password, the old one revoked) or delete it.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { Link } from "react-router";
 import { api, unwrap, type Schemas } from "../../api/client";
-import { Button, Empty, ErrorMessage, Field, Loading, SecretOnce } from "../../components/ui";
+import { DataTable, ListView } from "../../components/DataTable";
+import { Button, Empty, ErrorMessage, Field, SecretOnce } from "../../components/ui";
 import { when } from "../../lib/format";
-import { useAction, useResource } from "../../lib/hooks";
+import { submitting, useAction, useResource } from "../../lib/hooks";
 import { rememberPassword } from "../../lib/secrets";
 
 type Instance = Schemas["Instance"];
@@ -90,53 +91,45 @@ export function Credentials({ instance }: { instance: Instance }) {
     await unwrap(api.DELETE("/v1/instances/{id}/credentials/{cid}", { params: { path: { id: instance.id, cid: credential.id } } }));
     await list.reload();
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void create.run();
-  };
   return (
     <div className="stack">
       {secret && <SecretOnce label={secret.label} value={secret.password} onDone={() => setSecret(null)} />}
       <section className="panel" aria-labelledby="credential-list">
         <h2 id="credential-list">Credentials</h2>
-        <ErrorMessage error={list.error ?? rotate.error ?? remove.error} />
-        {!list.data ? (
-          !list.error && <Loading what="credentials" />
-        ) : list.data.items.length === 0 ? (
-          <Empty title="No credentials yet">
-            MQTT and Kafka clients sign in with a credential's username and password. Create one below, then open the{" "}
-            <Link to={`/instances/${instance.id}/connect`}>connect panel</Link>.
-          </Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Username</th>
-                  <th scope="col">ACL</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((c) => (
-                  <tr key={c.id}>
-                    <td>{c.name}</td>
-                    <td>
-                      <code>{c.username}</code>
-                    </td>
-                    <td>
-                      {c.acl.map((r) => (
-                        <div key={r.topic}>
-                          <code>{r.topic}</code>: {r.actions.join(", ")}
-                        </div>
-                      ))}
-                    </td>
-                    <td>{when(c.created_at)}</td>
-                    <td className="row-actions">
+        <ErrorMessage error={rotate.error ?? remove.error} />
+        <ListView
+          resource={list}
+          what="credentials"
+          empty={
+            <Empty title="No credentials yet">
+              MQTT and Kafka clients sign in with a credential's username and password. Create one below, then open the{" "}
+              <Link to={`/instances/${instance.id}/connect`}>connect panel</Link>.
+            </Empty>
+          }
+        >
+          {(items) => (
+            <DataTable
+              rows={items}
+              rowKey={(c) => c.id}
+              columns={[
+                { header: "Name", cell: (c) => c.name },
+                { header: "Username", cell: (c) => <code>{c.username}</code> },
+                {
+                  header: "ACL",
+                  cell: (c) =>
+                    c.acl.map((r) => (
+                      <div key={r.topic}>
+                        <code>{r.topic}</code>: {r.actions.join(", ")}
+                      </div>
+                    )),
+                },
+                { header: "Created", cell: (c) => when(c.created_at) },
+                {
+                  header: "Actions",
+                  hiddenHeader: true,
+                  className: "row-actions",
+                  cell: (c) => (
+                    <>
                       <Button variant="secondary" busy={rotate.busy} onClick={() => void rotate.run(c)} aria-label={`Rotate ${c.name}`}>
                         Rotate
                       </Button>
@@ -150,17 +143,17 @@ export function Credentials({ instance }: { instance: Instance }) {
                       >
                         Delete
                       </Button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                    </>
+                  ),
+                },
+              ]}
+            />
+          )}
+        </ListView>
       </section>
       <section className="panel" aria-labelledby="new-credential">
         <h2 id="new-credential">New credential</h2>
-        <form onSubmit={onSubmit} className="stack">
+        <form onSubmit={submitting(create.run)} className="stack">
           <Field label="Credential name" hint="To tell credentials apart, e.g. gateway." value={name} onChange={(e) => setName(e.target.value)} />
           <AclEditor rules={rules} onChange={setRules} />
           <ErrorMessage error={create.error} />

@@ -1,7 +1,8 @@
 // The latest records of a Kafka topic, read through the API (the broker
 // decodes its stored batches; nothing is consumed or committed).
 import { api, unwrap } from "../../api/client";
-import { Button, Empty, ErrorMessage, Loading } from "../../components/ui";
+import { DataTable, ListView } from "../../components/DataTable";
+import { Button, Empty } from "../../components/ui";
 import { when } from "../../lib/format";
 import { useResource } from "../../lib/hooks";
 
@@ -25,40 +26,35 @@ export function LatestMessages({ instanceId, topic }: { instanceId: string; topi
           Refresh
         </Button>
       </div>
-      <ErrorMessage error={messages.error} />
-      {!messages.data ? (
-        !messages.error && <Loading what="messages" />
-      ) : messages.data.items.length === 0 ? (
-        <Empty title="No messages yet">Nothing is stored in {topic}. Publish a test message below, or produce with any Kafka client.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Partition</th>
-                <th scope="col">Offset</th>
-                <th scope="col">Time</th>
-                <th scope="col">Key</th>
-                <th scope="col">Value</th>
-              </tr>
-            </thead>
-            <tbody>
-              {messages.data.items.map((m) => (
-                <tr key={`${m.partition}-${m.offset}`}>
-                  <td>{m.partition}</td>
-                  <td>{m.offset}</td>
-                  <td>{when(m.timestamp)}</td>
-                  <td>{m.key === null || m.key === undefined ? <em>none</em> : <code>{m.key}</code>}</td>
-                  <td className="value">
+      <ListView
+        resource={messages}
+        what="messages"
+        empty={<Empty title="No messages yet">Nothing is stored in {topic}. Publish a test message below, or produce with any Kafka client.</Empty>}
+      >
+        {(items) => (
+          <DataTable
+            rows={items}
+            rowKey={(m) => `${m.partition}-${m.offset}`}
+            columns={[
+              { header: "Partition", cell: (m) => m.partition },
+              { header: "Offset", cell: (m) => m.offset },
+              { header: "Time", cell: (m) => when(m.timestamp) },
+              { header: "Key", cell: (m) => (m.key === null || m.key === undefined ? <em>none</em> : <code>{m.key}</code>) },
+              {
+                header: "Value",
+                className: "value",
+                cell: (m) => (
+                  <>
                     {m.value ?? <em>null</em>}
                     {m.binary && <em> (binary, base64)</em>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+                    {m.value_truncated && <em> (first 4 KiB)</em>}
+                  </>
+                ),
+              },
+            ]}
+          />
+        )}
+      </ListView>
     </section>
   );
 }

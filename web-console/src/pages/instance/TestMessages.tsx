@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
 import { Button, ErrorMessage, Field, Loading, Select } from "../../components/ui";
-import { useAction, useResource } from "../../lib/hooks";
+import { submitting, useAction, useResource } from "../../lib/hooks";
 import { publishOnce, watch, type Login, type Received } from "../../lib/mqtt";
 import { shownPassword } from "../../lib/secrets";
 
@@ -47,10 +47,6 @@ export function TestMessages({ instance }: { instance: Schemas["Instance"] }) {
     stop.current = null;
     setWatching(false);
   };
-  const onPublish = (e: FormEvent) => {
-    e.preventDefault();
-    void publish.run();
-  };
   const onWatch = (e: FormEvent) => {
     e.preventDefault();
     if (watching) stopWatch();
@@ -77,7 +73,7 @@ export function TestMessages({ instance }: { instance: Schemas["Instance"] }) {
         </Select>
         <Field label="Password" type="password" autoComplete="off" value={password} onChange={(e) => setPassword(e.target.value)} />
       </div>
-      <form onSubmit={onPublish} className="row" aria-label="Publish a test message">
+      <form onSubmit={submitting(publish.run)} className="row" aria-label="Publish a test message">
         <Field label="Topic" required value={topic} onChange={(e) => setTopic(e.target.value)} />
         <Field label="Message" value={payload} onChange={(e) => setPayload(e.target.value)} />
         <label className="inline">

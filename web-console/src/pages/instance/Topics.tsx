@@ -1,10 +1,11 @@
 // An instance's Kafka topics (list, create, configure, delete), the latest
 // records of one, and test messages over MQTT from the browser.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
-import { Button, Empty, ErrorMessage, Field, Loading } from "../../components/ui";
+import { DataTable, ListView } from "../../components/DataTable";
+import { Button, Empty, ErrorMessage, Field } from "../../components/ui";
 import { duration } from "../../lib/format";
-import { useAction, useResource } from "../../lib/hooks";
+import { submitting, useAction, useResource } from "../../lib/hooks";
 import { LatestMessages } from "./LatestMessages";
 import { TestMessages } from "./TestMessages";
 
@@ -24,12 +25,8 @@ function TopicSettings({ instanceId, topic, onSaved }: { instanceId: string; top
     await unwrap(api.PATCH("/v1/instances/{id}/topics/{name}", { params: { path: { id: instanceId, name: topic.name } }, body }));
     await onSaved();
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void save.run();
-  };
   return (
-    <form className="row" onSubmit={onSubmit} aria-label={`Settings of ${topic.name}`}>
+    <form className="row" onSubmit={submitting(save.run)} aria-label={`Settings of ${topic.name}`}>
       <Field label="Partitions" type="number" min={topic.partitions} value={partitions} onChange={(e) => setPartitions(Number(e.target.value))} />
       <Field label="Retention (days, -1 forever)" type="number" step="any" min={-1} value={retentionDays} onChange={(e) => setRetentionDays(Number(e.target.value))} />
       <Field label="Retention bytes per partition (-1 no limit)" type="number" min={-1} value={retentionBytes} onChange={(e) => setRetentionBytes(Number(e.target.value))} />
@@ -58,47 +55,42 @@ export function Topics({ instance }: { instance: Schemas["Instance"] }) {
     if (browsing === topic) setBrowsing(null);
     await topics.reload();
   });
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    void create.run();
-  };
   return (
     <div className="stack">
       <section className="panel" aria-labelledby="topic-list">
         <h2 id="topic-list">Kafka topics</h2>
-        <ErrorMessage error={topics.error ?? remove.error} />
-        {!topics.data ? (
-          !topics.error && <Loading what="topics" />
-        ) : topics.data.items.length === 0 ? (
-          <Empty title="No topics yet">
-            Create a topic below or with any Kafka admin client; MQTT messages land in <code>mqtt</code> once it exists.
-          </Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Topic</th>
-                  <th scope="col">Partitions</th>
-                  <th scope="col">Retention</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {topics.data.items.map((t) => (
-                  <tr key={t.name}>
-                    <td>
+        <ErrorMessage error={remove.error} />
+        <ListView
+          resource={topics}
+          what="topics"
+          empty={
+            <Empty title="No topics yet">
+              Create a topic below or with any Kafka admin client; MQTT messages land in <code>mqtt</code> once it exists.
+            </Empty>
+          }
+        >
+          {(items) => (
+            <DataTable
+              rows={items}
+              rowKey={(t) => t.name}
+              columns={[
+                {
+                  header: "Topic",
+                  cell: (t) => (
+                    <>
                       <code>{t.name}</code>
                       {editing === t.name && <TopicSettings instanceId={instance.id} topic={t} onSaved={async () => { setEditing(null); await topics.reload(); }} />}
-                    </td>
-                    <td>{t.partitions}</td>
-                    <td>
-                      {duration(t.retention_ms)}
-                      {t.retention_bytes >= 0 ? `, ${t.retention_bytes} bytes` : ""}
-                    </td>
-                    <td className="row-actions">
+                    </>
+                  ),
+                },
+                { header: "Partitions", cell: (t) => t.partitions },
+                { header: "Retention", cell: (t) => `${duration(t.retention_ms)}${t.retention_bytes >= 0 ? `, ${t.retention_bytes} bytes` : ""}` },
+                {
+                  header: "Actions",
+                  hiddenHeader: true,
+                  className: "row-actions",
+                  cell: (t) => (
+                    <>
                       <Button variant="secondary" onClick={() => setBrowsing(t.name)} aria-label={`Latest messages of ${t.name}`}>
                         Messages
                       </Button>
@@ -115,14 +107,14 @@ export function Topics({ instance }: { instance: Schemas["Instance"] }) {
                       >
                         Delete
                       </Button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        <form onSubmit={onSubmit} className="row" aria-label="New topic">
+                    </>
+                  ),
+                },
+              ]}
+            />
+          )}
+        </ListView>
+        <form onSubmit={submitting(create.run)} className="row" aria-label="New topic">
           <Field label="New topic name" required pattern="[A-Za-z0-9._\-]{1,249}" value={name} onChange={(e) => setName(e.target.value)} />
           <Field label="Partitions" type="number" min={1} max={1000} value={partitions} onChange={(e) => setPartitions(Number(e.target.value))} />
           <Button type="submit" busy={create.busy}>
