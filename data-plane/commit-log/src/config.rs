@@ -38,6 +38,18 @@ pub struct LogConfig {
     pub retention_bytes: Option<u64>,
     /// Default [`Durability::Fsync`].
     pub durability: Durability,
+    /// Tiered storage: `Some` when closed segments are copied to a remote tier. Local copies are then
+    /// deleted only once copied, by these limits, and `retention_ms`/`retention_bytes` are the whole log's,
+    /// which the remote tier applies. Default `None`: every segment lives on local disk only.
+    pub tiered: Option<LocalRetention>,
+}
+
+/// How long local copies of segments already in the remote tier are kept (Kafka's `local.retention.ms`
+/// and `local.retention.bytes`). A local copy goes when either limit is passed; `None` is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LocalRetention {
+    pub ms: Option<i64>,
+    pub bytes: Option<u64>,
 }
 
 impl Default for LogConfig {
@@ -49,6 +61,7 @@ impl Default for LogConfig {
             retention_ms: Some(7 * DAY_MS as i64),
             retention_bytes: None,
             durability: Durability::Fsync,
+            tiered: None,
         }
     }
 }

@@ -19,6 +19,9 @@ pub enum LogError {
     Sequence(#[from] SequenceError),
     #[error("offset {requested} is outside the log range [{log_start}, {high_watermark}]")]
     OffsetOutOfRange { requested: i64, log_start: i64, high_watermark: i64 },
+    /// The offset is in the log but below its local segments: the remote tier holds it.
+    #[error("offset {requested} is below the local log (starting at {local_start}); it is in the remote tier")]
+    InRemoteTier { requested: i64, local_start: i64 },
     /// Bytes already in a segment no longer parse (disk corruption).
     #[error("segment {segment} is corrupt at position {position}: {reason}")]
     CorruptSegment { segment: i64, position: u64, reason: BatchError },

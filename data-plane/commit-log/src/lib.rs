@@ -10,6 +10,9 @@
 //! - A batch with a producer id is appended only in sequence for its producer and epoch (KIP-98
 //!   idempotence, the batch format's own fields); a retried batch is recognised and not stored twice.
 //!
+//! - With tiered storage ([`LogConfig::tiered`]) a local segment is deleted only once the remote tier holds
+//!   it ([`PartitionLog::set_remote`]); offsets below the local segments are the remote tier's to serve.
+//!
 //! File layout per log directory (Kafka's): `{base:020}.log`, `.index`, `.timeindex`, `log-start-offset`.
 
 mod batch;
@@ -18,6 +21,7 @@ mod config;
 mod encode;
 mod error;
 mod flusher;
+pub mod format;
 mod index;
 mod log;
 mod producers;
@@ -27,8 +31,8 @@ mod segment;
 mod test_dir;
 
 pub use batch::{BatchError, HEADER_LEN};
-pub use config::{Durability, LogConfig, TimestampType};
+pub use config::{Durability, LocalRetention, LogConfig, TimestampType};
 pub use encode::{Record, encode_batch};
 pub use error::LogError;
-pub use log::{AppendInfo, LogStats, PartitionLog, PendingAppend, ReadResult};
+pub use log::{AppendInfo, ClosedSegment, LogStats, PartitionLog, PendingAppend, ReadResult, RemoteRange};
 pub use producers::SequenceError;

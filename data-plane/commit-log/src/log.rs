@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::batch::{self, BatchHeader};
 use crate::checkpoint;
-use crate::config::{Durability, LogConfig, TimestampType};
+use crate::config::{Durability, LocalRetention, LogConfig, TimestampType};
 use crate::error::LogError;
 use crate::flusher::{FlushJob, FlushSource, Flusher};
 use crate::producers::{self, BatchMeta, Producers};
@@ -81,6 +81,28 @@ pub struct ReadResult {
     pub log_start_offset: i64,
 }
 
+/// The part of the log the remote tier holds: segments from `start` up to `end`, `bytes` in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteRange {
+    pub start: i64,
+    pub end: i64,
+    pub bytes: u64,
+}
+
+/// A closed segment, for copying to the remote tier: its files never change again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosedSegment {
+    pub base_offset: i64,
+    pub next_offset: i64,
+    pub size: u64,
+    pub max_timestamp: i64,
+    /// The `.log` file.
+    pub path: PathBuf,
+    /// The `.index` and `.timeindex` files' bytes, from memory (always in step with the data).
+    pub index: Vec<u8>,
+    pub time_index: Vec<u8>,
+}
+
 /// Counters for tests and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LogStats {
@@ -108,7 +130,12 @@ struct State {
     config: LogConfig,
     /// Never empty; the last is the active segment.
     segments: Vec<Segment>,
+    /// The first offset readers may ask for, in either tier.
     log_start: i64,
+    /// The log start as last checkpointed (DeleteRecords, remote retention).
+    checkpoint: Option<i64>,
+    /// What the remote tier holds, as it last said; `None` until it says, or with no tiering.
+    remote: Option<RemoteRange>,
     /// End of the written data.
     written: Mark,
     /// End of the data readers may see: the high watermark.
@@ -161,6 +188,21 @@ impl State {
         n.checked_sub(1).map(|i| &self.segments[i])
     }
 
+    /// The first offset local segments hold.
+    fn local_start(&self) -> i64 {
+        self.segments[0].base_offset().max(self.log_start)
+    }
+
+    /// The log start from the checkpoint, the remote tier and the local segments.
+    fn derive_log_start(&mut self) {
+        let first = self.segments[0].base_offset();
+        let earliest = match self.remote {
+            Some(remote) if self.config.tiered.is_some() && remote.end >= first => remote.start.min(first),
+            _ => first,
+        };
+        self.log_start = self.checkpoint.map_or(earliest, |c| c.max(earliest)).min(self.visible.offset);
+    }
+
     fn out_of_range(&self, requested: i64) -> LogError {
         LogError::OffsetOutOfRange { requested, log_start: self.log_start, high_watermark: self.visible.offset }
     }
@@ -195,14 +237,40 @@ impl State {
         Ok(())
     }
 
-    /// Removes the oldest segment (never the active one) and returns its size.
+    /// Removes the oldest segment (never the active one) and returns its size. The log start moves past
+    /// it unless the remote tier still holds it.
     fn remove_oldest(&mut self, dir: &Path) -> u64 {
         let gone = self.segments.remove(0);
         if let Err(e) = Segment::remove_files(dir, gone.base_offset()) {
             tracing::warn!(segment = gone.base_offset(), error = %e, "could not remove segment files");
         }
-        self.log_start = self.log_start.max(self.segments[0].base_offset());
+        let kept_remotely = self.remote.is_some_and(|r| r.start <= gone.base_offset() && r.end >= gone.next_offset());
+        if !kept_remotely {
+            self.log_start = self.log_start.max(self.segments[0].base_offset());
+        }
         gone.size()
+    }
+
+    /// Local retention under tiering: the oldest local copies the remote tier holds, while past a limit.
+    fn apply_local_retention(&mut self, dir: &Path, limits: LocalRetention, now_ms: i64) -> u64 {
+        let remote_end = self.remote.map_or(i64::MIN, |r| r.end);
+        let mut total: u64 = self.segments.iter().map(Segment::size).sum();
+        let mut freed = 0;
+        while self.segments.len() > 1 {
+            let oldest = &self.segments[0];
+            if oldest.next_offset() > remote_end || oldest.next_offset() > self.visible.offset {
+                break;
+            }
+            let by_time = limits.ms.is_some_and(|ms| now_ms.saturating_sub(oldest.retention_timestamp()) > ms);
+            let by_size = limits.bytes.is_some_and(|limit| total - oldest.size() >= limit);
+            if !by_time && !by_size {
+                break;
+            }
+            let size = self.remove_oldest(dir);
+            total -= size;
+            freed += size;
+        }
+        freed
     }
 }
 
@@ -282,7 +350,13 @@ impl std::fmt::Debug for PartitionLog {
 impl PartitionLog {
     /// Opens (creating if missing) the log in `dir`, running crash recovery.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Arc<PartitionLog>, LogError> {
-        let recovered = recovery::recover(dir, u64::from(config.index_interval_bytes))?;
+        Self::open_at(dir, config, 0)
+    }
+
+    /// Like [`PartitionLog::open`], but a log with no segment yet starts at `start` (the end of what the
+    /// remote tier holds, for a partition opened on an empty disk).
+    pub fn open_at(dir: &Path, config: LogConfig, start: i64) -> Result<Arc<PartitionLog>, LogError> {
+        let recovered = recovery::recover(dir, u64::from(config.index_interval_bytes), start)?;
         let last = recovered.segments.last().ok_or_else(|| LogError::Inconsistent {
             dir: dir.to_path_buf(),
             reason: "no segment after recovery".into(),
@@ -292,6 +366,8 @@ impl PartitionLog {
             config,
             segments: recovered.segments,
             log_start: recovered.log_start,
+            checkpoint: recovered.checkpoint,
+            remote: None,
             written: mark,
             visible: mark,
             synced: mark,
@@ -428,6 +504,10 @@ impl PartitionLog {
                 return Err(state.out_of_range(offset));
             }
             let (hw, start) = (state.visible.offset, state.log_start);
+            let local_start = state.local_start();
+            if offset < local_start {
+                return Err(LogError::InRemoteTier { requested: offset, local_start });
+            }
             let seg = match state.segment_for(offset) {
                 Some(seg) if offset < hw => seg,
                 _ => return Ok(ReadResult { bytes: Bytes::new(), high_watermark: hw, log_start_offset: start }),
@@ -486,6 +566,7 @@ impl PartitionLog {
         }
         checkpoint::write(&self.shared.dir, offset)?;
         state.log_start = offset;
+        state.checkpoint = Some(offset);
         while state.segments.len() > 1 && state.segments[0].next_offset() <= offset {
             state.remove_oldest(&self.shared.dir);
         }
@@ -495,9 +576,20 @@ impl PartitionLog {
 
     /// Applies time and size retention to closed segments wholly below the high watermark, oldest first.
     /// Returns the bytes freed.
+    /// Under tiering ([`LogConfig::tiered`]) it applies only the local limits, to copies the remote tier
+    /// holds; the whole log's retention is then the remote tier's, which moves the log start with
+    /// [`PartitionLog::delete_records_before`].
     pub fn apply_retention(&self, now_ms: i64) -> Result<u64, LogError> {
         let mut state = self.shared.lock();
         state.check_open()?;
+        if let Some(limits) = state.config.tiered {
+            let freed = state.apply_local_retention(&self.shared.dir, limits, now_ms);
+            if freed > 0 {
+                let local_start = state.local_start();
+                tracing::info!(dir = %self.shared.dir.display(), freed, local_start, "applied local retention");
+            }
+            return Ok(freed);
+        }
         let mut total: u64 = state.segments.iter().map(Segment::size).sum();
         let mut freed = 0;
         while state.segments.len() > 1 {
@@ -521,8 +613,69 @@ impl PartitionLog {
         Ok(freed)
     }
 
+    /// The bytes of the local segments.
     pub fn size_bytes(&self) -> u64 {
         self.shared.lock().segments.iter().map(Segment::size).sum()
+    }
+
+    /// The bytes the log holds in both tiers, each stored byte once: the remote tier's, and the local
+    /// segments it does not hold yet.
+    pub fn total_bytes(&self) -> u64 {
+        let state = self.shared.lock();
+        let remote = state.remote.filter(|_| state.config.tiered.is_some());
+        let end = remote.map_or(i64::MIN, |r| r.end);
+        let local: u64 = state.segments.iter().filter(|s| s.base_offset() >= end).map(Segment::size).sum();
+        local + remote.map_or(0, |r| r.bytes)
+    }
+
+    /// The first offset the local segments hold; below it (down to the log start) is the remote tier's.
+    pub fn local_start_offset(&self) -> i64 {
+        self.shared.lock().local_start()
+    }
+
+    /// Tells the log what the remote tier holds (after loading its manifest, and after each change to it).
+    /// Local copies of what it holds may then go by local retention, and the log start covers it.
+    pub fn set_remote(&self, remote: Option<RemoteRange>) {
+        let mut state = self.shared.lock();
+        state.remote = remote;
+        state.derive_log_start();
+    }
+
+    /// What the remote tier holds, as last told.
+    pub fn remote(&self) -> Option<RemoteRange> {
+        self.shared.lock().remote
+    }
+
+    /// The closed segments that start at or after `from` and lie wholly below the high watermark and at or
+    /// above the log start, oldest first: what the remote tier may copy next.
+    pub fn closed_segments(&self, from: i64) -> Vec<ClosedSegment> {
+        let state = self.shared.lock();
+        let closed = &state.segments[..state.segments.len() - 1];
+        closed
+            .iter()
+            .filter(|s| s.base_offset() >= from && s.next_offset() <= state.visible.offset)
+            .filter(|s| s.next_offset() > state.log_start && s.size() > 0)
+            .map(|s| ClosedSegment {
+                base_offset: s.base_offset(),
+                next_offset: s.next_offset(),
+                size: s.size(),
+                max_timestamp: s.max_timestamp(),
+                path: crate::segment::path(&self.shared.dir, s.base_offset(), crate::segment::LOG_EXT),
+                index: s.index().to_bytes(),
+                time_index: s.time_index().to_bytes(),
+            })
+            .collect()
+    }
+
+    /// The closed segments' bytes not yet in the remote tier, and how many offsets they hold (upload lag).
+    pub fn upload_lag(&self) -> (u64, i64) {
+        let state = self.shared.lock();
+        let end = state.remote.map_or(state.log_start, |r| r.end);
+        let closed = &state.segments[..state.segments.len() - 1];
+        closed
+            .iter()
+            .filter(|s| s.base_offset() >= end)
+            .fold((0, 0), |(bytes, offsets), s| (bytes + s.size(), offsets + (s.next_offset() - s.base_offset())))
     }
 
     /// Flushes, closes and removes every file of this log and then its directory (topic deletion).
@@ -547,6 +700,7 @@ impl PartitionLog {
     pub fn reconfigure(&self, config: LogConfig) {
         let mut state = self.shared.lock();
         state.config = config;
+        state.derive_log_start();
         let unsynced = state.written.offset > state.synced.offset;
         if let Durability::Interval(interval) = state.config.durability {
             let mark = state.written;

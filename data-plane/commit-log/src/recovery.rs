@@ -20,6 +20,8 @@ use crate::segment::{self, INDEX_EXT, LOG_EXT, MAX_SPAN, Segment, TIME_INDEX_EXT
 pub(crate) struct Recovered {
     pub segments: Vec<Segment>,
     pub log_start: i64,
+    /// The log start DeleteRecords (or remote retention) last moved, if ever.
+    pub checkpoint: Option<i64>,
     pub producers: Producers,
 }
 
@@ -213,16 +215,17 @@ fn segment_bases(dir: &Path) -> io::Result<Vec<i64>> {
     Ok(logs)
 }
 
-/// Opens the log in `dir` (creating it if missing) and recovers it.
-pub(crate) fn recover(dir: &Path, index_interval: u64) -> Result<Recovered, LogError> {
+/// Opens the log in `dir` (creating it if missing) and recovers it. A log with no segment yet starts at
+/// its checkpoint, else at `empty_start`.
+pub(crate) fn recover(dir: &Path, index_interval: u64, empty_start: i64) -> Result<Recovered, LogError> {
     fs::create_dir_all(dir)?;
     let checkpoint = checkpoint::read(dir)?;
     let bases = segment_bases(dir)?;
     if bases.is_empty() {
-        let base = checkpoint.unwrap_or(0).max(0);
+        let base = checkpoint.unwrap_or(empty_start).max(0);
         let seg = Segment::create(dir, base, crate::log::now_ms())?;
         File::open(dir)?.sync_all()?;
-        return Ok(Recovered { segments: vec![seg], log_start: base, producers: Producers::default() });
+        return Ok(Recovered { segments: vec![seg], log_start: base, checkpoint, producers: Producers::default() });
     }
     let mut segments: Vec<Segment> = Vec::with_capacity(bases.len());
     for (i, &base) in bases.iter().enumerate() {
@@ -256,7 +259,7 @@ pub(crate) fn recover(dir: &Path, index_interval: u64) -> Result<Recovered, LogE
     }
     let producers = rebuild_producers(&segments)?;
     tracing::info!(dir = %dir.display(), segments = segments.len(), log_start, next_offset = end, "recovered log");
-    Ok(Recovered { segments, log_start, producers })
+    Ok(Recovered { segments, log_start, checkpoint, producers })
 }
 
 #[cfg(test)]

@@ -374,3 +374,71 @@ async fn duplicates_answer_log_append_time_of_the_original() {
     assert!(again.duplicate && !first.duplicate);
     assert_eq!((again.base_offset, again.last_offset, again.log_append_time), (0, 1, first.log_append_time));
 }
+
+#[tokio::test]
+async fn tiered_logs_keep_local_copies_until_the_remote_tier_holds_them() {
+    let dir = TestDir::new("tiered");
+    let local = LocalRetention { ms: None, bytes: Some(1) };
+    let config = LogConfig { tiered: Some(local), retention_ms: Some(1), ..tiny(400) };
+    let log = open(&dir, config);
+    for i in 0..30 {
+        append(&log, batch(2, 1000 + i)).await;
+    }
+    let closed = log.closed_segments(0);
+    assert!(closed.len() >= 3, "{} closed segments", closed.len());
+    assert_eq!(closed[0].base_offset, 0);
+    assert!(closed.windows(2).all(|w| w[0].next_offset == w[1].base_offset));
+    assert!(closed.iter().all(|s| s.path.exists() && !s.index.is_empty() && !s.time_index.is_empty()));
+    let (lag_bytes, lag_offsets) = log.upload_lag();
+    assert_eq!(lag_bytes, closed.iter().map(|s| s.size).sum::<u64>());
+    assert_eq!(lag_offsets, closed.last().unwrap().next_offset);
+
+    // Nothing is uploaded: neither the whole log's retention nor the local one deletes a thing.
+    assert_eq!(log.apply_retention(now_ms()).unwrap(), 0);
+    let before = log.size_bytes();
+
+    // The remote tier takes the first two segments: only those local copies go, and the log still starts at 0.
+    let held = RemoteRange { start: 0, end: closed[1].next_offset, bytes: closed[0].size + closed[1].size };
+    log.set_remote(Some(held));
+    assert_eq!(log.upload_lag().1, lag_offsets - held.end);
+    assert_eq!(log.total_bytes(), before, "each byte counted once across the tiers");
+    let freed = log.apply_retention(now_ms()).unwrap();
+    assert_eq!(freed, held.bytes);
+    assert_eq!(log.log_start_offset(), 0);
+    assert_eq!(log.local_start_offset(), held.end);
+    assert_eq!(log.total_bytes(), before);
+    assert!(
+        matches!(log.read(3, 100), Err(LogError::InRemoteTier { requested: 3, local_start }) if local_start == held.end)
+    );
+    assert_eq!(offsets(&log.read(held.end, 1).unwrap().bytes)[0].0, held.end);
+    assert_eq!(log.closed_segments(held.end)[0].base_offset, held.end, "the next copy starts where the remote ends");
+
+    // The remote tier drops its oldest segment (the whole log's retention): the log start moves with it.
+    log.delete_records_before(closed[1].base_offset).unwrap();
+    log.set_remote(Some(RemoteRange { start: closed[1].base_offset, end: held.end, bytes: closed[1].size }));
+    assert_eq!(log.log_start_offset(), closed[1].base_offset);
+    assert!(matches!(log.read(0, 100), Err(LogError::OffsetOutOfRange { .. })));
+    drop(log);
+
+    // Reopened, the log start is the checkpoint until the remote tier says what it holds.
+    let log = open(&dir, LogConfig { tiered: Some(local), ..tiny(400) });
+    assert_eq!(log.local_start_offset(), held.end);
+    log.set_remote(Some(RemoteRange { start: closed[1].base_offset, end: held.end, bytes: closed[1].size }));
+    assert_eq!(log.log_start_offset(), closed[1].base_offset);
+}
+
+#[tokio::test]
+async fn a_log_opened_on_an_empty_disk_continues_where_the_remote_tier_ends() {
+    let dir = TestDir::new("open-at");
+    let config = LogConfig { tiered: Some(LocalRetention::default()), ..tiny(400) };
+    let log = PartitionLog::open_at(dir.path(), config.clone(), 500).unwrap();
+    assert_eq!((log.log_start_offset(), log.high_watermark()), (500, 500));
+    log.set_remote(Some(RemoteRange { start: 0, end: 500, bytes: 9_000 }));
+    assert_eq!(log.log_start_offset(), 0);
+    assert_eq!(append(&log, batch(2, 1)).await.base_offset, 500);
+    assert!(matches!(log.read(10, 100), Err(LogError::InRemoteTier { local_start: 500, .. })));
+    drop(log);
+    // A log that has segments ignores the start it is given.
+    let log = PartitionLog::open_at(dir.path(), config, 9_999).unwrap();
+    assert_eq!(log.high_watermark(), 502);
+}
