@@ -14,7 +14,8 @@ fn main() {
     let dist = match std::env::var_os("OMNIBUS_CONSOLE_DIST") {
         Some(dist) => PathBuf::from(dist),
         None => {
-            for input in ["src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json"]
+            for input in
+                ["src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json"]
             {
                 println!("cargo::rerun-if-changed={}", here.join(input).display());
             }
@@ -52,6 +53,8 @@ fn npm(dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
         .status()
-        .unwrap_or_else(|e| panic!("cannot run npm (Node.js 20+ builds the console; or set OMNIBUS_CONSOLE_DIST): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run npm (Node.js 20+ builds the console; or set OMNIBUS_CONSOLE_DIST): {e}")
+        });
     assert!(status.success(), "npm {} failed in {}", args.join(" "), dir.display());
 }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use omnibus_commit_log::{Durability, LogConfig, LogError, PartitionLog};
+use omnibus_commit_log::{Durability, LocalRetention, LogConfig, LogError, PartitionLog};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -36,35 +36,82 @@ pub struct TopicConfig {
     pub retention_bytes: i64,
     /// `segment.bytes`. Default 1 GiB.
     pub segment_bytes: i64,
+    /// `remote.storage.enable`: closed segments are copied to the object
+    /// store (tiered storage, KIP-405). Default false; once on, it stays on.
+    #[serde(default)]
+    pub remote_storage_enable: bool,
+    /// `local.retention.ms`: how long local copies of segments already in the
+    /// object store are kept; -2 (default) is `retention.ms`, -1 forever.
+    #[serde(default = "use_total_retention")]
+    pub local_retention_ms: i64,
+    /// `local.retention.bytes` per partition, likewise; -2 (default) is
+    /// `retention.bytes`, -1 no limit.
+    #[serde(default = "use_total_retention")]
+    pub local_retention_bytes: i64,
+}
+
+/// Kafka's -2 for the local retention settings: the same as the total one.
+const TOTAL_RETENTION: i64 = -2;
+
+fn use_total_retention() -> i64 {
+    TOTAL_RETENTION
 }
 
 impl Default for TopicConfig {
     fn default() -> Self {
-        TopicConfig { retention_ms: 7 * 24 * 3600 * 1000, retention_bytes: -1, segment_bytes: 1 << 30 }
+        TopicConfig {
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            segment_bytes: 1 << 30,
+            remote_storage_enable: false,
+            local_retention_ms: TOTAL_RETENTION,
+            local_retention_bytes: TOTAL_RETENTION,
+        }
     }
 }
 
+/// The settings clients may read and change, by their Kafka names.
+pub const CONFIG_NAMES: [&str; 6] = [
+    "retention.ms",
+    "retention.bytes",
+    "segment.bytes",
+    "remote.storage.enable",
+    "local.retention.ms",
+    "local.retention.bytes",
+];
+
 impl TopicConfig {
-    /// The settings clients may read and change, as (name, value).
-    pub fn entries(&self) -> [(&'static str, String); 3] {
-        [
-            ("retention.ms", self.retention_ms.to_string()),
-            ("retention.bytes", self.retention_bytes.to_string()),
-            ("segment.bytes", self.segment_bytes.to_string()),
-        ]
+    /// The settings clients may read and change, as (name, value), in the
+    /// order of [`CONFIG_NAMES`].
+    pub fn entries(&self) -> [(&'static str, String); 6] {
+        let values = [
+            self.retention_ms.to_string(),
+            self.retention_bytes.to_string(),
+            self.segment_bytes.to_string(),
+            self.remote_storage_enable.to_string(),
+            self.local_retention_ms.to_string(),
+            self.local_retention_bytes.to_string(),
+        ];
+        std::array::from_fn(|i| (CONFIG_NAMES[i], values[i].clone()))
     }
 
     /// Applies one `name=value` setting; an unknown name or bad value is refused.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), CatalogError> {
-        if !matches!(name, "retention.ms" | "retention.bytes" | "segment.bytes") {
+        if !CONFIG_NAMES.contains(&name) {
             return Err(CatalogError::UnknownConfig(name.to_string()));
         }
         let invalid = || CatalogError::InvalidConfig(format!("{name}={value}"));
+        if name == "remote.storage.enable" {
+            self.remote_storage_enable = value.parse().map_err(|_| invalid())?;
+            return Ok(());
+        }
         let number: i64 = value.parse().map_err(|_| invalid())?;
         match name {
             "retention.ms" if number >= -1 => self.retention_ms = number,
             "retention.bytes" if number >= -1 => self.retention_bytes = number,
             "segment.bytes" if number >= 14 => self.segment_bytes = number,
+            "local.retention.ms" if number >= TOTAL_RETENTION => self.local_retention_ms = number,
+            "local.retention.bytes" if number >= TOTAL_RETENTION => self.local_retention_bytes = number,
             _ => return Err(invalid()),
         }
         Ok(())
@@ -77,17 +124,52 @@ impl TopicConfig {
             "retention.ms" => self.retention_ms = default.retention_ms,
             "retention.bytes" => self.retention_bytes = default.retention_bytes,
             "segment.bytes" => self.segment_bytes = default.segment_bytes,
+            "remote.storage.enable" => self.remote_storage_enable = default.remote_storage_enable,
+            "local.retention.ms" => self.local_retention_ms = default.local_retention_ms,
+            "local.retention.bytes" => self.local_retention_bytes = default.local_retention_bytes,
             _ => return Err(CatalogError::UnknownConfig(name.to_string())),
         }
         Ok(())
     }
 
+    /// Refuses a change from `self` to `next` that Kafka refuses: tiered
+    /// storage cannot be switched off once on (its remote data would be
+    /// orphaned), and a local retention may not exceed the total one.
+    pub fn check_change(&self, next: &TopicConfig) -> Result<(), CatalogError> {
+        if self.remote_storage_enable && !next.remote_storage_enable {
+            return Err(CatalogError::InvalidConfig(
+                "remote.storage.enable cannot be turned off once it is on".to_string(),
+            ));
+        }
+        next.check()
+    }
+
+    /// Refuses settings that contradict each other.
+    pub fn check(&self) -> Result<(), CatalogError> {
+        let exceeds = |local: i64, total: i64| local >= 0 && total >= 0 && local > total;
+        if exceeds(self.local_retention_ms, self.retention_ms) {
+            return Err(CatalogError::InvalidConfig("local.retention.ms may not exceed retention.ms".to_string()));
+        }
+        if exceeds(self.local_retention_bytes, self.retention_bytes) {
+            return Err(CatalogError::InvalidConfig(
+                "local.retention.bytes may not exceed retention.bytes".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
     fn log_config(&self, durability: WriteDurability) -> LogConfig {
+        let local = |value: i64, total: i64| if value == TOTAL_RETENTION { total } else { value };
+        let tiered = self.remote_storage_enable.then(|| LocalRetention {
+            ms: Some(local(self.local_retention_ms, self.retention_ms)).filter(|ms| *ms >= 0),
+            bytes: u64::try_from(local(self.local_retention_bytes, self.retention_bytes)).ok(),
+        });
         LogConfig {
             segment_bytes: u64::try_from(self.segment_bytes).unwrap_or(1 << 30),
             retention_ms: (self.retention_ms >= 0).then_some(self.retention_ms),
             retention_bytes: u64::try_from(self.retention_bytes).ok(),
             durability: log_durability(durability),
+            tiered,
             ..LogConfig::default()
         }
     }
@@ -142,18 +224,37 @@ pub enum CatalogError {
     Log { path: PathBuf, source: LogError },
 }
 
-/// What `catalog.json` holds per topic.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct TopicRecord {
-    id: uuid::Uuid,
-    partitions: i32,
-    config: TopicConfig,
+/// What `catalog.json` holds per topic (and the object store, for a topic
+/// with tiered storage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicRecord {
+    pub id: uuid::Uuid,
+    pub partitions: i32,
+    pub config: TopicConfig,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Document {
     /// namespace → topic name → topic.
     namespaces: BTreeMap<String, BTreeMap<String, TopicRecord>>,
+    /// Tiered topics deleted here whose objects the tier has still to delete.
+    #[serde(default)]
+    remote_garbage: Vec<DeletedTopic>,
+}
+
+/// A deleted topic with tiered storage, until its objects are gone too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedTopic {
+    pub namespace: String,
+    pub id: uuid::Uuid,
+    pub partitions: i32,
+}
+
+/// A topic with tiered storage, as the tier sees it.
+pub struct TieredTopic {
+    pub namespace: String,
+    pub topic: Arc<Topic>,
+    pub record: TopicRecord,
 }
 
 pub struct Catalog {
@@ -293,12 +394,76 @@ impl Catalog {
         self.full.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(namespace).copied()
     }
 
-    /// The namespace's partitions and the bytes their logs hold, for the meter.
+    /// The namespace's partitions and the bytes their logs hold in both
+    /// tiers (local disk and the object store), for the meter and the
+    /// storage quota.
     pub fn storage(&self, namespace: &str) -> (u64, u64) {
         self.topics(namespace)
             .iter()
             .flat_map(|topic| &topic.partitions)
-            .fold((0, 0), |(partitions, bytes), log| (partitions + 1, bytes + log.size_bytes()))
+            .fold((0, 0), |(partitions, bytes), log| (partitions + 1, bytes + log.total_bytes()))
+    }
+
+    /// Every topic with tiered storage, in every namespace.
+    pub fn tiered(&self) -> Vec<TieredTopic> {
+        let state = self.lock();
+        let mut found = Vec::new();
+        for (namespace, records) in &state.document.namespaces {
+            for (name, record) in records.iter().filter(|(_, r)| r.config.remote_storage_enable) {
+                if let Some(topic) = state.topics.get(namespace).and_then(|t| t.get(name)) {
+                    found.push(TieredTopic {
+                        namespace: namespace.clone(),
+                        topic: topic.clone(),
+                        record: record.clone(),
+                    });
+                }
+            }
+        }
+        found
+    }
+
+    /// Deleted tiered topics whose objects are still to be deleted.
+    pub fn remote_garbage(&self) -> Vec<DeletedTopic> {
+        self.lock().document.remote_garbage.clone()
+    }
+
+    /// Notes that a deleted topic's objects are gone.
+    pub fn remote_garbage_collected(&self, gone: &DeletedTopic) -> Result<(), CatalogError> {
+        let mut state = self.lock();
+        state.document.remote_garbage.retain(|g| g != gone);
+        self.save(&state.document)
+    }
+
+    /// Writes the catalog of a broker starting on an empty disk: the tiered
+    /// topics the object store holds, by namespace and name. Refused when a
+    /// catalog exists.
+    pub fn seed(data_dir: &Path, topics: Vec<(String, String, TopicRecord)>) -> Result<(), CatalogError> {
+        let path = data_dir.join(FILE_NAME);
+        if path.exists() {
+            return Err(CatalogError::Io { path, source: io::Error::from(io::ErrorKind::AlreadyExists) });
+        }
+        let mut document = Document::default();
+        for (namespace, name, record) in topics {
+            document.namespaces.entry(namespace).or_default().insert(name, record);
+        }
+        let catalog = Catalog {
+            dir: data_dir.to_path_buf(),
+            state: Mutex::default(),
+            full: RwLock::default(),
+            any_full: AtomicBool::new(false),
+        };
+        catalog.save(&document)
+    }
+
+    /// Whether this data directory has a catalog yet (a broker on an empty
+    /// disk has none).
+    pub fn exists(data_dir: &Path) -> bool {
+        data_dir.join(FILE_NAME).exists()
+    }
+
+    /// Where a partition's log lives.
+    pub fn partition_dir(data_dir: &Path, namespace: &str, id: uuid::Uuid, index: i32) -> PathBuf {
+        data_dir.join("logs").join(namespace).join(format!("{id}-{index}"))
     }
 
     pub fn topic(&self, namespace: &str, name: &str) -> Option<Arc<Topic>> {
@@ -317,6 +482,7 @@ impl Catalog {
         if !(1..=MAX_PARTITIONS).contains(&partitions) {
             return Err(CatalogError::InvalidPartitions);
         }
+        config.check()?;
         let mut state = self.lock();
         if state.topics.get(namespace).is_some_and(|t| t.contains_key(name)) {
             return Err(CatalogError::AlreadyExists);
@@ -371,6 +537,7 @@ impl Catalog {
         let Some(record) = state.document.namespaces.get(namespace).and_then(|t| t.get(name)).cloned() else {
             return Err(CatalogError::NotFound);
         };
+        record.config.check_change(&config)?;
         let changed = TopicRecord { config: config.clone(), ..record.clone() };
         self.update_record(&mut state, namespace, name, changed, record)?;
         let durability = state.durability(namespace);
@@ -407,8 +574,9 @@ impl Catalog {
         let Some(topic) = state.topics.get_mut(namespace).and_then(|t| t.remove(name)) else {
             return Err(CatalogError::NotFound);
         };
-        state.document.namespaces.get_mut(namespace).map(|t| t.remove(name));
+        let removed = state.document.namespaces.get_mut(namespace).and_then(|t| t.remove(name));
         state.document.namespaces.retain(|_, topics| !topics.is_empty());
+        state.document.remote_garbage.extend(removed.into_iter().filter_map(|r| r.garbage(namespace)));
         self.save(&state.document)?;
         drop(state);
         remove_logs(&topic);
@@ -422,7 +590,8 @@ impl Catalog {
         let topics = state.topics.remove(namespace).unwrap_or_default();
         state.durability.remove(namespace);
         state.limits.remove(namespace);
-        if state.document.namespaces.remove(namespace).is_some() {
+        if let Some(removed) = state.document.namespaces.remove(namespace) {
+            state.document.remote_garbage.extend(removed.into_values().filter_map(|r| r.garbage(namespace)));
             self.save(&state.document)?;
         }
         drop(state);
@@ -465,6 +634,18 @@ impl Catalog {
     }
 }
 
+impl TopicRecord {
+    /// What the tier must delete once this topic is gone: nothing unless it
+    /// was tiered.
+    fn garbage(self, namespace: &str) -> Option<DeletedTopic> {
+        self.config.remote_storage_enable.then(|| DeletedTopic {
+            namespace: namespace.to_string(),
+            id: self.id,
+            partitions: self.partitions,
+        })
+    }
+}
+
 fn open_topic(
     data_dir: &Path,
     namespace: &str,
@@ -485,7 +666,7 @@ fn open_partition(
     index: i32,
     durability: WriteDurability,
 ) -> Result<Arc<PartitionLog>, CatalogError> {
-    let path = data_dir.join("logs").join(namespace).join(format!("{}-{index}", record.id));
+    let path = Catalog::partition_dir(data_dir, namespace, record.id, index);
     PartitionLog::open(&path, record.config.log_config(durability)).map_err(|source| CatalogError::Log { path, source })
 }
 

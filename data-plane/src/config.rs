@@ -60,6 +60,21 @@ pub struct BrokerConfig {
     /// seconds, aligned to the wall clock (60: one record per namespace per
     /// minute, the usage API's finest grain). Default 60.
     pub usage_interval_secs: u32,
+    /// Where tiered storage keeps closed segments of topics with
+    /// `remote.storage.enable=true`: `file:///absolute/path`, or
+    /// `s3://bucket/prefix` with the endpoint, region and credentials from the
+    /// standard AWS environment (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or any source of the
+    /// default chain); `?path_style=true|false` overrides the addressing
+    /// (path style by default only with a custom endpoint). Default: none,
+    /// which is `file://{data_dir}/object-store`.
+    pub object_store: Option<String>,
+    /// Bytes of remote data (chunks and indexes) the broker caches in memory
+    /// for reads from the object store. Default 256 MiB (268435456).
+    pub remote_cache_bytes: u64,
+    /// How often closed segments are copied and the object store's copies
+    /// trimmed by retention, in milliseconds. Default 1000.
+    pub remote_interval_ms: u32,
 }
 
 impl Default for BrokerConfig {
@@ -80,6 +95,9 @@ impl Default for BrokerConfig {
             advertised_kafka_port: None,
             max_packet_size: 1024 * 1024,
             usage_interval_secs: 60,
+            object_store: None,
+            remote_cache_bytes: 256 << 20,
+            remote_interval_ms: 1000,
         }
     }
 }
@@ -100,6 +118,8 @@ mod tests {
         assert_eq!(config.grpc_listen.port(), 9190);
         assert_eq!(config.max_packet_size, 1_048_576);
         assert_eq!(config.usage_interval_secs, 60);
+        assert_eq!(config.object_store, None);
+        assert_eq!(config.remote_cache_bytes, 268_435_456);
     }
 
     #[test]

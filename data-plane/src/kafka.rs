@@ -57,6 +57,8 @@ pub struct Advertised {
 pub struct Shared {
     pub tenancy: Arc<Tenancy>,
     pub catalog: Arc<Catalog>,
+    /// Reads below the local segments of tiered partitions.
+    pub tier: Arc<crate::tier::Tier>,
     pub groups: Arc<Groups>,
     pub producer_ids: Arc<ProducerIds>,
     /// Where records produced to mapped topics go on to MQTT.

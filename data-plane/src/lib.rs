@@ -9,6 +9,8 @@
 //! - `kafka`: the Kafka wire-protocol front end;
 //! - `catalog`: each namespace's topics and their partition logs
 //!   (`omnibus-commit-log`);
+//! - `tier`: tiered storage, closed segments in the object store
+//!   (`omnibus-object-store`) and reads back from it;
 //! - `admin`: the fleet gRPC service, `/metrics` and `/healthz`.
 //!
 //! Invariants: every name a client uses lives inside the namespace of its
@@ -28,6 +30,7 @@ mod meter;
 pub mod mqtt;
 mod quota;
 pub mod tenancy;
+mod tier;
 
 use std::future::Future;
 use std::io;
@@ -78,6 +81,10 @@ pub enum BrokerError {
     MqttStore(#[from] mqtt::StoreError),
     #[error("cannot load the Kafka producer id counter: {0}")]
     ProducerIds(#[from] kafka::ProducerIdError),
+    #[error("cannot open the object store: {0}")]
+    ObjectStore(#[from] omnibus_object_store::StoreError),
+    #[error("cannot adopt the object store's tiered topics: {0}")]
+    Tier(#[from] tier::TierError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -89,6 +96,8 @@ pub struct Broker {
     kafka: KafkaListener,
     admin: AdminListener,
     catalog: Arc<Catalog>,
+    tier: Arc<tier::Tier>,
+    remote_interval: std::time::Duration,
     meter: Arc<meter::Meter>,
     usage_interval: std::time::Duration,
 }
@@ -122,9 +131,19 @@ impl Broker {
             max_request_size,
             max_packet_size,
             usage_interval_secs,
+            object_store,
+            remote_cache_bytes,
+            remote_interval_ms,
         } = config;
         let tls = mqtt::transport::tls::configured(tls_cert_path.as_deref(), tls_key_path.as_deref())?;
         let tenancy = Arc::new(Tenancy::open(&data_dir).await?);
+        let store_url = match object_store {
+            Some(url) => url,
+            None => format!("file://{}", std::path::absolute(data_dir.join("object-store"))?.display()),
+        };
+        let store = omnibus_object_store::open(&store_url).await?;
+        let adopted = tier::adopt(store.as_ref(), &data_dir).await?;
+        info!(object_store = %store_url, adopted, "object store opened");
         let meter = tenancy.meter().clone();
         let catalog_dir = data_dir.clone();
         let durability_of = tenancy.clone();
@@ -141,6 +160,9 @@ impl Broker {
                 .await
                 .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
+        let tier = Arc::new(tier::Tier::new(store, usize::try_from(remote_cache_bytes).unwrap_or(usize::MAX)));
+        // Before any client connects, so reads below the local segments find the store's copies.
+        tier.pass(&catalog).await;
         for (namespace, limits) in tenancy.kafka_limits_all() {
             catalog.set_limits(&namespace, limits);
             groups.set_limit(&namespace, limits.max_consumer_groups);
@@ -194,6 +216,7 @@ impl Broker {
         let kafka_shared = |bound: SocketAddr| kafka::Shared {
             tenancy: tenancy.clone(),
             catalog: catalog.clone(),
+            tier: tier.clone(),
             groups: groups.clone(),
             producer_ids: producer_ids.clone(),
             to_mqtt: to_mqtt.clone(),
@@ -228,7 +251,8 @@ impl Broker {
             grpc: admin.local_addr()?,
         };
         let usage_interval = std::time::Duration::from_secs(u64::from(usage_interval_secs.max(1)));
-        Ok(Broker { addrs, mqtt, kafka, admin, catalog, meter, usage_interval })
+        let remote_interval = std::time::Duration::from_millis(u64::from(remote_interval_ms.max(10)));
+        Ok(Broker { addrs, mqtt, kafka, admin, catalog, tier, remote_interval, meter, usage_interval })
     }
 
     pub fn local_addrs(&self) -> BrokerAddrs {
@@ -253,6 +277,7 @@ impl Broker {
             stop.cancel();
         };
         let retention = retain(self.catalog.clone(), stop.clone());
+        let tiering = tier::run(self.tier.clone(), self.catalog.clone(), self.remote_interval, stop.clone());
         // Sealed last, after the listeners closed their connections.
         let meter_stop = CancellationToken::new();
         let catalog = self.catalog.clone();
@@ -267,7 +292,7 @@ impl Broker {
             stop.cancel();
             result
         };
-        let ((), (), (), admin_result) = tokio::join!(mqtt, kafka, retention, admin);
+        let ((), (), (), (), admin_result) = tokio::join!(mqtt, kafka, retention, tiering, admin);
         meter_stop.cancel();
         if let Err(error) = metering.await {
             tracing::warn!(%error, "metering task failed");

@@ -96,6 +96,10 @@ pub struct DevArgs {
     /// Port Kafka clients are told to use [default: the bound Kafka port].
     #[arg(long, env = "OMNIBUS_ADVERTISED_KAFKA_PORT")]
     pub advertised_kafka_port: Option<u16>,
+    /// Object store of tiered storage: file:///path or s3://bucket/prefix (AWS_ENDPOINT_URL, AWS_REGION and
+    /// credentials from the standard AWS environment) [default: file://{data_dir}/object-store].
+    #[arg(long, env = "OMNIBUS_OBJECT_STORE")]
+    pub object_store: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +162,10 @@ pub struct BrokerArgs {
     /// Port Kafka clients are told to use [default: the bound Kafka port].
     #[arg(long, env = "OMNIBUS_ADVERTISED_KAFKA_PORT")]
     pub advertised_kafka_port: Option<u16>,
+    /// Object store of tiered storage: file:///path or s3://bucket/prefix (AWS_ENDPOINT_URL, AWS_REGION and
+    /// credentials from the standard AWS environment) [default: file://{data_dir}/object-store].
+    #[arg(long, env = "OMNIBUS_OBJECT_STORE")]
+    pub object_store: Option<String>,
 }
 
 #[derive(Debug, Args)]

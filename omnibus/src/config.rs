@@ -71,8 +71,10 @@ pub fn dev(args: &DevArgs) -> anyhow::Result<DevConfig> {
         database_url,
         advertised_host,
         advertised_kafka_port,
+        object_store,
     } = args;
     set(&mut config.data_dir, data_dir);
+    set_some(&mut config.broker.object_store, object_store);
     set(&mut config.control_plane.listen, http_listen);
     set(&mut config.broker.mqtt_listen, mqtt_listen);
     set(&mut config.broker.mqtt_ws_listen, mqtt_ws_listen);
@@ -137,8 +139,10 @@ pub fn broker(args: &BrokerArgs) -> anyhow::Result<BrokerConfig> {
         grpc_listen,
         advertised_host,
         advertised_kafka_port,
+        object_store,
     } = args;
     set(&mut config.data_dir, data_dir);
+    set_some(&mut config.object_store, object_store);
     set(&mut config.broker_id, broker_id);
     set(&mut config.mqtt_listen, mqtt_listen);
     set(&mut config.mqtt_ws_listen, mqtt_ws_listen);

@@ -30,7 +30,12 @@ pub fn free_port() -> u16 {
     const FIRST: u32 = 15_000;
     const COUNT: u32 = 32_768 - FIRST;
     static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    let _ = NEXT.compare_exchange(u32::MAX, std::process::id().wrapping_mul(7919) % COUNT, Ordering::SeqCst, Ordering::SeqCst);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % COUNT,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     for _ in 0..COUNT {
         let port = (FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % COUNT) as u16;
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {

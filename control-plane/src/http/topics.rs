@@ -10,7 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use omnibus_api::fleet;
-use omnibus_api::rest::{CreateTopicRequest, Problem, Topic, TopicMessage, TopicMessagePage, TopicPage, UpdateTopicRequest};
+use omnibus_api::rest::{
+    CreateTopicRequest, Problem, Topic, TopicMessage, TopicMessagePage, TopicPage, UpdateTopicRequest,
+};
 
 use super::AppState;
 use super::conditional::{Preconditions, etag, with_etag};

@@ -715,6 +715,11 @@ impl PartitionLog {
         }
     }
 
+    /// The settings in effect.
+    pub fn config(&self) -> LogConfig {
+        self.shared.lock().config.clone()
+    }
+
     pub fn stats(&self) -> LogStats {
         LogStats {
             appends: self.shared.appends.load(Ordering::Relaxed),

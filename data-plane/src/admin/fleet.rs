@@ -15,8 +15,9 @@ use omnibus_api::fleet::{
     AcknowledgeUsageRequest, AcknowledgeUsageResponse, ApplyCredentialRequest, ApplyCredentialResponse,
     ApplyMappingsRequest, ApplyMappingsResponse, ApplyNamespaceRequest, ApplyNamespaceResponse, CreateTopicRequest,
     CreateTopicResponse, DeleteNamespaceRequest, DeleteNamespaceResponse, DeleteTopicRequest, DeleteTopicResponse,
-    Endpoints, HealthRequest, HealthResponse, ListTopicsRequest, ListTopicsResponse, ReadMessagesRequest, ReadMessagesResponse, ReadUsageRequest,
-    ReadUsageResponse, RevokeCredentialRequest, RevokeCredentialResponse, UpdateTopicRequest, UpdateTopicResponse,
+    Endpoints, HealthRequest, HealthResponse, ListTopicsRequest, ListTopicsResponse, ReadMessagesRequest,
+    ReadMessagesResponse, ReadUsageRequest, ReadUsageResponse, RevokeCredentialRequest, RevokeCredentialResponse,
+    UpdateTopicRequest, UpdateTopicResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::{error, info};

@@ -51,7 +51,7 @@ pub async fn read(
 /// The last `limit` data records of one partition (control records skipped).
 fn latest(partition: i32, log: &PartitionLog, limit: usize) -> Result<Vec<StoredRecord>, Status> {
     let end = log.high_watermark();
-    let start = log.log_start_offset().max(end - i64::try_from(limit).unwrap_or(i64::MAX));
+    let start = log.local_start_offset().max(end - i64::try_from(limit).unwrap_or(i64::MAX));
     let mut records = Vec::new();
     let mut offset = start;
     let mut budget = READ_BUDGET;

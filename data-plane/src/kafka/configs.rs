@@ -27,6 +27,7 @@ const BROKER: i8 = 4;
 const DYNAMIC_TOPIC_CONFIG: i8 = 1;
 const DEFAULT_CONFIG: i8 = 5;
 /// ConfigType.
+const TYPE_BOOLEAN: i8 = 1;
 const TYPE_STRING: i8 = 2;
 const TYPE_INT: i8 = 3;
 const TYPE_LONG: i8 = 5;
@@ -80,7 +81,11 @@ pub fn entries(config: &TopicConfig) -> Vec<DescribeConfigsResourceResult> {
         .zip(defaults)
         .map(|((name, value), (_, default_value))| {
             let source = if value == default_value { DEFAULT_CONFIG } else { DYNAMIC_TOPIC_CONFIG };
-            let kind = if name == "segment.bytes" { TYPE_INT } else { TYPE_LONG };
+            let kind = match name {
+                "segment.bytes" => TYPE_INT,
+                "remote.storage.enable" => TYPE_BOOLEAN,
+                _ => TYPE_LONG,
+            };
             DescribeConfigsResourceResult::default()
                 .with_name(StrBytes::from_static_str(name))
                 .with_value(Some(StrBytes::from_string(value)))
@@ -133,11 +138,12 @@ async fn alter_one(
         return Err((ResponseError::TopicAuthorizationFailed, format!("not authorized to alter {name}")));
     }
     let namespace = ctx.principal.namespace_id().to_string();
-    let mut config = ctx
+    let current = ctx
         .shared
         .catalog
         .topic_config(&namespace, &name)
         .ok_or((ResponseError::UnknownTopicOrPartition, format!("no topic {name}")))?;
+    let mut config = current.clone();
     for change in &resource.configs {
         let key = change.name.as_str();
         let applied = match (change.config_operation, &change.value) {
@@ -148,6 +154,7 @@ async fn alter_one(
         };
         applied.map_err(|e| (ResponseError::InvalidConfig, e.to_string()))?;
     }
+    current.check_change(&config).map_err(|e| (ResponseError::InvalidConfig, e.to_string()))?;
     if validate_only {
         return Ok(());
     }
@@ -155,6 +162,7 @@ async fn alter_one(
     match tokio::task::spawn_blocking(move || catalog.set_topic_config(&namespace, &name, config)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(CatalogError::NotFound)) => Err((ResponseError::UnknownTopicOrPartition, "no such topic".into())),
+        Ok(Err(e @ CatalogError::InvalidConfig(_))) => Err((ResponseError::InvalidConfig, e.to_string())),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "topic config change failed");
             Err((ResponseError::KafkaStorageError, "the config could not be saved".into()))

@@ -331,7 +331,7 @@ async fn dispatch(ctx: &Ctx<'_>, request: RequestKind, version: i16) -> Option<R
             Some(ResponseKind::InitProducerId(super::init_producer_id::handle(ctx, r).await))
         }
         RequestKind::Fetch(r) => Some(ResponseKind::Fetch(fetch::handle(ctx, r).await)),
-        RequestKind::ListOffsets(r) => Some(ResponseKind::ListOffsets(list_offsets::handle(ctx, r))),
+        RequestKind::ListOffsets(r) => Some(ResponseKind::ListOffsets(list_offsets::handle(ctx, r).await)),
         RequestKind::CreateTopics(r) => Some(ResponseKind::CreateTopics(topics::create(ctx, r).await)),
         RequestKind::DeleteTopics(r) => Some(ResponseKind::DeleteTopics(topics::delete(ctx, r, version).await)),
         RequestKind::CreatePartitions(r) => {

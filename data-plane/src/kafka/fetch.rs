@@ -12,11 +12,12 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::fetch_request::FetchRequest;
 use kafka_protocol::messages::fetch_response::{FetchResponse, FetchableTopicResponse, PartitionData};
-use omnibus_commit_log::{LogError, PartitionLog};
+use omnibus_commit_log::{LogError, PartitionLog, ReadResult};
 use tokio::sync::watch;
 
 use super::connection::Ctx;
 use crate::tenancy::Action;
+use crate::tier::Tier;
 
 /// Longest wait we honour, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -47,11 +48,13 @@ pub async fn handle(ctx: &Ctx<'_>, request: FetchRequest) -> FetchResponse {
             .filter_map(|p| p.log.as_ref().ok())
             .map(|l| l.subscribe())
             .collect();
-        // Reading segment files is blocking I/O: keep it off the async workers.
+        // Reading segment files is blocking I/O (and the object store's copies
+        // are waited for there too): keep it off the async workers.
         let pass = {
             let plan = plan.clone();
             let max_bytes = request.max_bytes;
-            tokio::task::spawn_blocking(move || read(&plan, max_bytes)).await
+            let tier = ctx.shared.tier.clone();
+            tokio::task::spawn_blocking(move || read(&plan, max_bytes, &tier)).await
         };
         let (response, bytes, errors) = match pass {
             Ok(pass) => pass,
@@ -71,6 +74,21 @@ pub async fn handle(ctx: &Ctx<'_>, request: FetchRequest) -> FetchResponse {
             () = tokio::time::sleep_until(deadline) => {}
             () = ctx.shutdown.cancelled() => return response,
         }
+    }
+}
+
+/// Batches the object store's copy holds at `offset`, below the local
+/// segments; a failure of the store is a storage error the client retries.
+fn read_remote(tier: &Tier, log: &PartitionLog, offset: i64, max_bytes: usize) -> Result<ReadResult, LogError> {
+    let high_watermark = log.high_watermark();
+    let log_start_offset = log.log_start_offset();
+    match tier.read_blocking(log, offset, max_bytes) {
+        Ok(bytes) => Ok(ReadResult { bytes, high_watermark, log_start_offset }),
+        Err(e) if offset < log_start_offset => {
+            tracing::debug!(offset, error = %e, "retention moved the log start during a remote read");
+            Err(LogError::OffsetOutOfRange { requested: offset, log_start: log_start_offset, high_watermark })
+        }
+        Err(e) => Err(LogError::Io(std::io::Error::other(e))),
     }
 }
 
@@ -115,7 +133,7 @@ fn resolve(ctx: &Ctx<'_>, request: &FetchRequest) -> Vec<TopicPlan> {
 
 /// One pass over the planned partitions: the answer, the record bytes in it,
 /// and whether any partition answered an error (which is answered at once).
-fn read(plan: &[TopicPlan], max_bytes: i32) -> (FetchResponse, usize, bool) {
+fn read(plan: &[TopicPlan], max_bytes: i32, tier: &Tier) -> (FetchResponse, usize, bool) {
     let mut budget = usize::try_from(max_bytes).unwrap_or(usize::MAX).max(1);
     let mut total = 0;
     let mut errors = false;
@@ -135,7 +153,11 @@ fn read(plan: &[TopicPlan], max_bytes: i32) -> (FetchResponse, usize, bool) {
                         }
                     };
                     let max = usize::try_from(wanted.max_bytes).unwrap_or(0).min(budget);
-                    match log.read(wanted.fetch_offset, max.max(1)) {
+                    let read = match log.read(wanted.fetch_offset, max.max(1)) {
+                        Err(LogError::InRemoteTier { requested, .. }) => read_remote(tier, log, requested, max.max(1)),
+                        read => read,
+                    };
+                    match read {
                         Ok(read) => {
                             // Kafka returns at least one batch even past the budget (KIP-74),
                             // but only for the first partition that has data.
@@ -158,6 +180,7 @@ fn read(plan: &[TopicPlan], max_bytes: i32) -> (FetchResponse, usize, bool) {
                         Err(e) => {
                             errors = true;
                             tracing::warn!(topic = %topic.name.0.as_str(), partition = wanted.index, error = %e, "read failed");
+                            // KAFKA_STORAGE_ERROR is retriable: the client refreshes metadata and fetches again.
                             answer.with_error_code(ResponseError::KafkaStorageError.code())
                         }
                     }

@@ -52,6 +52,9 @@ async fn create_one(ctx: &Ctx<'_>, topic: CreatableTopic, validate_only: bool) -
             return fail(ResponseError::InvalidConfig, e.to_string());
         }
     }
+    if let Err(e) = config.check() {
+        return fail(ResponseError::InvalidConfig, e.to_string());
+    }
     if let Err(e) = crate::catalog::validate_name(&name) {
         return fail(ResponseError::InvalidTopicException, e.to_string());
     }

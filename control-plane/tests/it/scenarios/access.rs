@@ -93,7 +93,8 @@ pub async fn organizations_members_and_invitations(env: Env) {
     // organization she is not in (the token stays good), into Ada's.
     let refresh = grace_signup["refresh_token"].as_str().unwrap();
     let bob_org = env.call(Method::GET, "/v1/me", Some(&bob), None).await.body["organization_id"].clone();
-    let switch = |organization_id: serde_json::Value| json!({"refresh_token": refresh, "organization_id": organization_id});
+    let switch =
+        |organization_id: serde_json::Value| json!({"refresh_token": refresh, "organization_id": organization_id});
     assert!(
         env.call(Method::POST, "/v1/auth/refresh", None, Some(switch(bob_org)))
             .await
