@@ -216,6 +216,11 @@ impl Tier {
                 Ok(()) => remote.succeeded(),
                 Err((step, e)) => remote.failed(step, &e),
             }
+            // Local copies the store now holds may go at once, not at the next retention round.
+            let log = remote.log.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || log.apply_retention(now_ms())).await {
+                warn!(namespace = %remote.namespace, topic = %remote.topic, error = %e, "local retention failed");
+            }
             remote.report();
         });
         futures_util::StreamExt::for_each_concurrent(futures_util::stream::iter(work), CONCURRENCY, |f| f).await;

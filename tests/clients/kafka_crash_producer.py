@@ -3,7 +3,8 @@ broker acknowledged ("acked N"), so a test can kill the broker meanwhile and
 check afterwards that every acknowledged record survived, exactly once.
 
 Retries are off: a record is sent once, so a duplicate can only come from the
-broker. usage: kafka_crash_producer.py BOOTSTRAP USERNAME PASSWORD TOPIC SECONDS
+broker. usage: kafka_crash_producer.py BOOTSTRAP USERNAME PASSWORD TOPIC SECONDS [NAME=VALUE,...]
+(the optional last argument: configs of the topic it creates)
 """
 import sys
 import time
@@ -12,6 +13,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 bootstrap, username, password, topic, seconds = sys.argv[1:5] + [float(sys.argv[5])]
+configs = dict(pair.split("=", 1) for pair in sys.argv[6].split(",")) if len(sys.argv) > 6 else {}
 common = {
     "bootstrap.servers": bootstrap,
     "security.protocol": "SASL_PLAINTEXT",
@@ -20,7 +22,7 @@ common = {
     "sasl.password": password,
 }
 admin = AdminClient(common)
-for future in admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]).values():
+for future in admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1, config=configs)]).values():
     future.result(timeout=15)
 print("ready", flush=True)
 

@@ -19,5 +19,6 @@ mod mqtt_load;
 mod mqtt_sessions;
 mod mqtt_transports;
 mod terraform;
+mod tiered;
 mod tour;
 mod tracing;

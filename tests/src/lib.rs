@@ -15,6 +15,7 @@ pub mod java;
 pub mod loadgen;
 pub mod process;
 pub mod rest;
+pub mod s3;
 pub mod split;
 pub mod terraform;
 

@@ -6,7 +6,6 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
@@ -45,20 +44,22 @@ impl S3Store {
     /// identity, instance metadata). Path-style addressing is used when `path_style` says so, and by
     /// default only with a custom endpoint (S3-compatible servers rarely serve virtual hosts).
     pub async fn connect(bucket: &str, prefix: &str, path_style: Option<bool>) -> Result<S3Store, StoreError> {
-        let http = http_client();
-        let region = RegionProviderChain::default_provider().or_else(Region::new("us-east-1"));
-        let shared = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .region(region)
-            .retry_config(RetryConfig::standard().with_max_attempts(4))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(60))
-                    .build(),
-            )
-            .load()
-            .await;
+        let loader = || {
+            aws_config::defaults(BehaviorVersion::latest())
+                .http_client(http_client())
+                .retry_config(RetryConfig::standard().with_max_attempts(4))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(5))
+                        .operation_attempt_timeout(Duration::from_secs(60))
+                        .build(),
+                )
+        };
+        // The region from the default chain (environment, profile, instance metadata), else us-east-1.
+        let mut shared = loader().load().await;
+        if shared.region().is_none() {
+            shared = loader().region(Region::new("us-east-1")).load().await;
+        }
         let path_style = path_style.unwrap_or(shared.endpoint_url().is_some());
         let config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(path_style).build();
         Ok(S3Store::new(Client::from_conf(config), bucket, prefix))
