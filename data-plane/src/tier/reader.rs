@@ -16,8 +16,8 @@ use super::manifest::{Manifest, Part, PartitionKeys, RemoteSegment};
 
 /// Objects are read and cached in pieces of this many bytes.
 pub const CHUNK: u64 = 4 << 20;
-/// Chunks fetched ahead of each read.
-const READ_AHEAD: u64 = 4;
+/// Bytes fetched ahead of each read (whole chunks, in parallel), into the next segment when this one ends.
+const READ_AHEAD: u64 = 8 * CHUNK;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -76,7 +76,7 @@ impl Reader {
             }
             cut += span.len;
         }
-        self.read_ahead(&object, segment.size, end);
+        self.read_ahead(keys, manifest, segment, end);
         Ok(bytes.slice(..cut))
     }
 
@@ -172,21 +172,48 @@ impl Reader {
         }
     }
 
-    /// Starts loading the chunks after `end` that are not cached yet.
-    fn read_ahead(&self, object: &str, size: u64, end: u64) {
-        let next = end.div_ceil(CHUNK);
-        for index in next..(next + READ_AHEAD).min(size.div_ceil(CHUNK)) {
-            if self.cache.contains(&Key::Chunk { object: object.to_string(), index }) {
-                continue;
+    /// Starts loading what follows byte `end` of `segment`, [`READ_AHEAD`] bytes of it, continuing into the
+    /// next segments (their indexes too) when this one ends first.
+    fn read_ahead(&self, keys: &PartitionKeys, manifest: &Manifest, segment: &RemoteSegment, end: u64) {
+        let mut budget = READ_AHEAD;
+        let mut from = end;
+        let following = manifest.segments.iter().skip_while(|s| s.base_offset != segment.base_offset);
+        for (n, next) in following.enumerate() {
+            if budget == 0 {
+                break;
             }
-            let reader = Reader { store: self.store.clone(), cache: self.cache.clone(), timeout: self.timeout };
-            let object = object.to_string();
-            tokio::spawn(async move {
-                if let Err(e) = reader.chunk(&object, size, index).await {
-                    tracing::debug!(object, index, error = %e, "read-ahead failed");
+            let object = keys.segment(next, Part::Log);
+            if n > 0 {
+                from = 0;
+                let index_key = Key::Index { object: keys.segment(next, Part::Index) };
+                if !self.cache.contains(&index_key) {
+                    let (reader, keys, next) = (self.clone_handle(), keys.clone(), next.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = reader.index(&keys, &next).await {
+                            tracing::debug!(segment = next.base_offset, error = %e, "index read-ahead failed");
+                        }
+                    });
                 }
-            });
+            }
+            let first = from.div_ceil(CHUNK);
+            let last = (from + budget).min(next.size).div_ceil(CHUNK);
+            budget = budget.saturating_sub(next.size.saturating_sub(from));
+            for index in first..last {
+                if self.cache.contains(&Key::Chunk { object: object.clone(), index }) {
+                    continue;
+                }
+                let (reader, object, size) = (self.clone_handle(), object.clone(), next.size);
+                tokio::spawn(async move {
+                    if let Err(e) = reader.chunk(&object, size, index).await {
+                        tracing::debug!(object, index, error = %e, "read-ahead failed");
+                    }
+                });
+            }
         }
+    }
+
+    fn clone_handle(&self) -> Reader {
+        Reader { store: self.store.clone(), cache: self.cache.clone(), timeout: self.timeout }
     }
 
     async fn timed<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, ReadError> {
