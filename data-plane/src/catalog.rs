@@ -835,4 +835,35 @@ mod tests {
         config.reset("retention.bytes").unwrap();
         assert_eq!(config, TopicConfig::default());
     }
+
+    #[test]
+    fn tiered_storage_settings_follow_kafkas_rules() {
+        let mut tiered = TopicConfig::default();
+        assert!(tiered.log_config(WriteDurability::Fsync).tiered.is_none(), "off by default");
+        tiered.set("remote.storage.enable", "true").unwrap();
+        assert!(matches!(tiered.set("remote.storage.enable", "yes"), Err(CatalogError::InvalidConfig(_))));
+        // -2 (the default) takes the whole log's retention; -1 is none.
+        let local = tiered.log_config(WriteDurability::Fsync).tiered.unwrap();
+        assert_eq!(local, LocalRetention { ms: Some(7 * 24 * 3600 * 1000), bytes: None });
+        tiered.set("local.retention.ms", "-1").unwrap();
+        tiered.set("local.retention.bytes", "1000").unwrap();
+        let local = tiered.log_config(WriteDurability::Fsync).tiered.unwrap();
+        assert_eq!(local, LocalRetention { ms: None, bytes: Some(1000) });
+        assert!(matches!(tiered.set("local.retention.ms", "-3"), Err(CatalogError::InvalidConfig(_))));
+        // A local retention longer than the total one is refused, and so is switching tiering off.
+        let mut longer = tiered.clone();
+        longer.set("retention.bytes", "500").unwrap();
+        assert!(matches!(longer.check(), Err(CatalogError::InvalidConfig(_))));
+        let mut off = tiered.clone();
+        off.reset("remote.storage.enable").unwrap();
+        assert!(matches!(tiered.check_change(&off), Err(CatalogError::InvalidConfig(_))));
+        assert!(off.check_change(&tiered).is_ok(), "switching it on is fine");
+        let described: Vec<&str> = tiered.entries().iter().map(|(name, _)| *name).collect();
+        assert_eq!(described, CONFIG_NAMES);
+        // Catalogs written before these settings existed read as untiered.
+        let old: TopicConfig =
+            serde_json::from_str(r#"{"retention_ms":1,"retention_bytes":-1,"segment_bytes":1024}"#).unwrap();
+        assert!(!old.remote_storage_enable);
+        assert_eq!(old.local_retention_ms, -2);
+    }
 }
