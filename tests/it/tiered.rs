@@ -48,7 +48,8 @@ async fn upload_lag(omnibus: &Omnibus) -> Option<u64> {
 
 async fn read_from_zero(login: &KafkaLogin) -> Vec<u64> {
     let read =
-        kcat(login, "SCRAM-SHA-256", &["-C", "-t", "tiered", "-p", "0", "-o", "beginning", "-e", "-f", "%s\n"], "").await;
+        kcat(login, "SCRAM-SHA-256", &["-C", "-t", "tiered", "-p", "0", "-o", "beginning", "-e", "-f", "%s\n"], "")
+            .await;
     assert!(read.success, "{}", read.stderr);
     read.stdout.lines().map(|l| l.parse().expect("a record number")).collect()
 }
@@ -106,13 +107,23 @@ async fn tiered_topics_replay_from_s3_through_kill_9_and_an_empty_disk() {
     omnibus.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let read = kcat(&login, "PLAIN", &["-C", "-t", "tiered", "-p", "0", "-o", "beginning", "-e", "-f", "%s\n"], "")
-            .await;
+        let read =
+            kcat(&login, "PLAIN", &["-C", "-t", "tiered", "-p", "0", "-o", "beginning", "-e", "-f", "%s\n"], "").await;
         if read.success {
             let numbers: Vec<u64> = read.stdout.lines().map(|l| l.parse().expect("a record number")).collect();
             // What was still in the active segment lived only on the lost disk.
-            assert!(!numbers.is_empty() && stored.starts_with(&numbers), "{} of {} read back", numbers.len(), stored.len());
-            assert!(numbers.len() * 10 >= stored.len() * 8, "only {} of {} from the bucket", numbers.len(), stored.len());
+            assert!(
+                !numbers.is_empty() && stored.starts_with(&numbers),
+                "{} of {} read back",
+                numbers.len(),
+                stored.len()
+            );
+            assert!(
+                numbers.len() * 10 >= stored.len() * 8,
+                "only {} of {} from the bucket",
+                numbers.len(),
+                stored.len()
+            );
             break;
         }
         assert!(Instant::now() < deadline, "no replay after the disk was lost: {}", read.stderr);

@@ -34,7 +34,8 @@ impl Moto {
 
     /// Creates a bucket (moto needs no signature for it).
     pub async fn create_bucket(&self, bucket: &str) {
-        let answer = reqwest::Client::new().put(format!("{}/{bucket}", self.endpoint)).send().await.expect("moto answers");
+        let answer =
+            reqwest::Client::new().put(format!("{}/{bucket}", self.endpoint)).send().await.expect("moto answers");
         assert!(answer.status().is_success(), "create bucket {bucket}: {}", answer.status());
     }
 
@@ -42,7 +43,11 @@ impl Moto {
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let url = format!("{}/{bucket}?list-type=2&prefix={prefix}", self.endpoint);
         let body = reqwest::get(url).await.expect("moto answers").text().await.expect("a listing");
-        body.split("<Key>").skip(1).filter_map(|part| part.split_once("</Key>")).map(|(key, _)| key.to_string()).collect()
+        body.split("<Key>")
+            .skip(1)
+            .filter_map(|part| part.split_once("</Key>"))
+            .map(|(key, _)| key.to_string())
+            .collect()
     }
 
     /// What a broker needs in its environment to keep tiered data in `s3://{bucket}/{prefix}` here.
