@@ -630,14 +630,24 @@ pub struct AuditEventPage {
 
 /// A Kafka topic of an instance (MQTT messages mapped to Kafka land in them too).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"name": "telemetry", "partitions": 6, "retention_ms": 604800000, "retention_bytes": -1}))]
+#[schema(example = json!({"name": "telemetry", "partitions": 6, "retention_ms": 604800000, "retention_bytes": -1,
+    "remote_storage_enable": false, "local_retention_ms": -2, "local_retention_bytes": -2}))]
 pub struct Topic {
     pub name: String,
     pub partitions: i32,
-    /// How long records are kept, ms; -1: for ever.
+    /// How long records are kept, ms; -1: for ever. With tiered storage, in both tiers.
     pub retention_ms: i64,
-    /// Bytes each partition keeps at most; -1: no limit.
+    /// Bytes each partition keeps at most; -1: no limit. With tiered storage, in both tiers.
     pub retention_bytes: i64,
+    /// Tiered storage (Kafka's `remote.storage.enable`): closed segments are copied to
+    /// the object store and read back from it transparently. Once on, it stays on.
+    pub remote_storage_enable: bool,
+    /// With tiered storage, how long local copies are kept once copied, ms; -2: as
+    /// `retention_ms`, -1: for ever (`local.retention.ms`).
+    pub local_retention_ms: i64,
+    /// With tiered storage, bytes of local copies each partition keeps; -2: as
+    /// `retention_bytes`, -1: no limit (`local.retention.bytes`).
+    pub local_retention_bytes: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -655,6 +665,15 @@ pub struct CreateTopicRequest {
     /// Default -1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_bytes: Option<i64>,
+    /// Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_storage_enable: Option<bool>,
+    /// Default -2 (as `retention_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_retention_ms: Option<i64>,
+    /// Default -2 (as `retention_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_retention_bytes: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -668,6 +687,13 @@ pub struct UpdateTopicRequest {
     pub retention_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_bytes: Option<i64>,
+    /// Only `true`: tiered storage cannot be turned off once on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_storage_enable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_retention_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_retention_bytes: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -59,6 +59,9 @@ fn to_api(topic: fleet::Topic) -> Topic {
         partitions: topic.partitions,
         retention_ms: topic.retention_ms,
         retention_bytes: topic.retention_bytes,
+        remote_storage_enable: topic.remote_storage_enable,
+        local_retention_ms: topic.local_retention_ms,
+        local_retention_bytes: topic.local_retention_bytes,
     }
 }
 
@@ -115,6 +118,9 @@ pub async fn create(
         partitions: request.partitions.unwrap_or(1),
         retention_ms: request.retention_ms.unwrap_or(7 * 24 * 3600 * 1000),
         retention_bytes: request.retention_bytes.unwrap_or(-1),
+        remote_storage_enable: request.remote_storage_enable.unwrap_or(false),
+        local_retention_ms: request.local_retention_ms.unwrap_or(-2),
+        local_retention_bytes: request.local_retention_bytes.unwrap_or(-2),
     };
     let answer = client(&state, &instance)
         .await?
@@ -266,6 +272,9 @@ pub async fn update(
             partitions: request.partitions,
             retention_ms: request.retention_ms,
             retention_bytes: request.retention_bytes,
+            remote_storage_enable: request.remote_storage_enable,
+            local_retention_ms: request.local_retention_ms,
+            local_retention_bytes: request.local_retention_bytes,
         })
         .await
         .map_err(refused)?;

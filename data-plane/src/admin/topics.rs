@@ -49,6 +49,9 @@ fn describe(catalog: &Catalog, namespace: &str, name: &str) -> Option<Topic> {
         partitions: i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX),
         retention_ms: config.retention_ms,
         retention_bytes: config.retention_bytes,
+        remote_storage_enable: config.remote_storage_enable,
+        local_retention_ms: config.local_retention_ms,
+        local_retention_bytes: config.local_retention_bytes,
     })
 }
 
@@ -84,6 +87,9 @@ pub async fn create(
     let mut config = TopicConfig::default();
     config.set("retention.ms", &topic.retention_ms.to_string()).map_err(status)?;
     config.set("retention.bytes", &topic.retention_bytes.to_string()).map_err(status)?;
+    config.set("remote.storage.enable", &topic.remote_storage_enable.to_string()).map_err(status)?;
+    config.set("local.retention.ms", &topic.local_retention_ms.to_string()).map_err(status)?;
+    config.set("local.retention.bytes", &topic.local_retention_bytes.to_string()).map_err(status)?;
     let (owned, ns, name) = (catalog.clone(), namespace.clone(), topic.name.clone());
     blocking(move || owned.create_topic(&ns, &name, topic.partitions, config).map(|_| ())).await?;
     Ok(CreateTopicResponse { topic: describe(catalog, &namespace, &topic.name) })
@@ -102,6 +108,15 @@ pub async fn update(
     }
     if let Some(bytes) = request.retention_bytes {
         config.set("retention.bytes", &bytes.to_string()).map_err(status)?;
+    }
+    if let Some(enable) = request.remote_storage_enable {
+        config.set("remote.storage.enable", &enable.to_string()).map_err(status)?;
+    }
+    if let Some(ms) = request.local_retention_ms {
+        config.set("local.retention.ms", &ms.to_string()).map_err(status)?;
+    }
+    if let Some(bytes) = request.local_retention_bytes {
+        config.set("local.retention.bytes", &bytes.to_string()).map_err(status)?;
     }
     let (owned, ns, topic) = (catalog.clone(), namespace.clone(), name.clone());
     let partitions = request.partitions;

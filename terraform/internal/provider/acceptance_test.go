@@ -106,6 +106,11 @@ func omnibusDev(t *testing.T) {
 }
 
 func instanceConfig(plan string, partitions int) string {
+	return instanceConfigTiered(plan, partitions, "")
+}
+
+// instanceConfigTiered adds `settings` (HCL attributes) to the topic.
+func instanceConfigTiered(plan string, partitions int, settings string) string {
 	return fmt.Sprintf(`
 resource "omnibus_instance" "acc" {
   name = "acc"
@@ -121,6 +126,7 @@ resource "omnibus_topic" "acc" {
   instance_id = omnibus_instance.acc.id
   name        = "acc-events"
   partitions  = %d
+  %s
 }
 
 resource "omnibus_mapping" "acc" {
@@ -128,7 +134,7 @@ resource "omnibus_mapping" "acc" {
   mqtt_filter = "acc/#"
   kafka_topic = omnibus_topic.acc.name
 }
-`, plan, partitions)
+`, plan, partitions, settings)
 }
 
 // byAttributes is an import id made of two attributes of the resource, `A/B`.
@@ -153,6 +159,8 @@ func TestAccInstanceCredentialTopicAndMapping(t *testing.T) {
 					resource.TestCheckResourceAttrSet("omnibus_credential.acc", "password"),
 					resource.TestCheckResourceAttr("omnibus_credential.acc", "acl.0.topic", "acc/#"),
 					resource.TestCheckResourceAttr("omnibus_topic.acc", "retention_ms", "604800000"),
+					resource.TestCheckResourceAttr("omnibus_topic.acc", "remote_storage_enable", "false"),
+					resource.TestCheckResourceAttr("omnibus_topic.acc", "local_retention_ms", "-2"),
 					resource.TestCheckResourceAttr("omnibus_mapping.acc", "direction", "both"),
 				),
 			},
@@ -177,6 +185,23 @@ func TestAccInstanceCredentialTopicAndMapping(t *testing.T) {
 					resource.TestCheckResourceAttr("omnibus_instance.acc", "status", "ready"),
 					resource.TestCheckResourceAttr("omnibus_topic.acc", "partitions", "4"),
 				),
+			},
+			{
+				// Tiered storage switched on in place, with a local retention.
+				Config: instanceConfigTiered("standard", 4, "remote_storage_enable = true\n  local_retention_ms = 3600000"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("omnibus_topic.acc", "remote_storage_enable", "true"),
+					resource.TestCheckResourceAttr("omnibus_topic.acc", "local_retention_ms", "3600000"),
+					resource.TestCheckResourceAttr("omnibus_topic.acc", "local_retention_bytes", "-2"),
+				),
+			},
+			{
+				// Kafka's rule, in the API's words on the attribute: tiering never goes off again.
+				Config:      instanceConfigTiered("standard", 4, "remote_storage_enable = false"),
+				ExpectError: regexp.MustCompile(`(?s)remote.storage.enable cannot be turned off`),
+			},
+			{
+				Config: instanceConfigTiered("standard", 4, "remote_storage_enable = true\n  local_retention_ms = 3600000"),
 			},
 		},
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -28,6 +29,9 @@ type topicModel struct {
 	Partitions     types.Int64  `tfsdk:"partitions"`
 	RetentionMs    types.Int64  `tfsdk:"retention_ms"`
 	RetentionBytes types.Int64  `tfsdk:"retention_bytes"`
+	RemoteStorage  types.Bool   `tfsdk:"remote_storage_enable"`
+	LocalMs        types.Int64  `tfsdk:"local_retention_ms"`
+	LocalBytes     types.Int64  `tfsdk:"local_retention_bytes"`
 }
 
 type apiTopic struct {
@@ -35,6 +39,9 @@ type apiTopic struct {
 	Partitions     int64  `json:"partitions"`
 	RetentionMs    int64  `json:"retention_ms"`
 	RetentionBytes int64  `json:"retention_bytes"`
+	RemoteStorage  bool   `json:"remote_storage_enable"`
+	LocalMs        int64  `json:"local_retention_ms"`
+	LocalBytes     int64  `json:"local_retention_bytes"`
 }
 
 func newTopicResource() resource.Resource { return &topicResource{} }
@@ -72,6 +79,18 @@ func (r *topicResource) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				Optional: true, Computed: true, PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 				Description: "Bytes each partition keeps at most; -1 (the default) no limit.",
 			},
+			"remote_storage_enable": schema.BoolAttribute{
+				Optional: true, Computed: true, PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+				Description: "Tiered storage (Kafka's `remote.storage.enable`): closed segments go to the object store and are read back transparently. Default false; once true, the API refuses false.",
+			},
+			"local_retention_ms": schema.Int64Attribute{
+				Optional: true, Computed: true, PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+				Description: "With tiered storage, how long local copies are kept once copied, ms; -2 (the default) as `retention_ms`, -1 for ever.",
+			},
+			"local_retention_bytes": schema.Int64Attribute{
+				Optional: true, Computed: true, PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+				Description: "With tiered storage, bytes of local copies each partition keeps; -2 (the default) as `retention_bytes`, -1 no limit.",
+			},
 		},
 	}
 }
@@ -94,6 +113,9 @@ func topicState(instanceID string, topic *apiTopic) topicModel {
 		Partitions:     types.Int64Value(topic.Partitions),
 		RetentionMs:    types.Int64Value(topic.RetentionMs),
 		RetentionBytes: types.Int64Value(topic.RetentionBytes),
+		RemoteStorage:  types.BoolValue(topic.RemoteStorage),
+		LocalMs:        types.Int64Value(topic.LocalMs),
+		LocalBytes:     types.Int64Value(topic.LocalBytes),
 	}
 }
 
@@ -101,6 +123,13 @@ func topicState(instanceID string, topic *apiTopic) topicModel {
 func known(body map[string]any, key string, value types.Int64) {
 	if !value.IsNull() && !value.IsUnknown() {
 		body[key] = value.ValueInt64()
+	}
+}
+
+// knownBool is known for a boolean.
+func knownBool(body map[string]any, key string, value types.Bool) {
+	if !value.IsNull() && !value.IsUnknown() {
+		body[key] = value.ValueBool()
 	}
 }
 
@@ -114,6 +143,9 @@ func (r *topicResource) Create(ctx context.Context, req resource.CreateRequest, 
 	known(body, "partitions", plan.Partitions)
 	known(body, "retention_ms", plan.RetentionMs)
 	known(body, "retention_bytes", plan.RetentionBytes)
+	knownBool(body, "remote_storage_enable", plan.RemoteStorage)
+	known(body, "local_retention_ms", plan.LocalMs)
+	known(body, "local_retention_bytes", plan.LocalBytes)
 	var created apiTopic
 	instanceID := plan.InstanceID.ValueString()
 	if err := r.api.Do(ctx, http.MethodPost, topicPath(instanceID, ""), body, &created); err != nil {
@@ -159,6 +191,15 @@ func (r *topicResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	}
 	if !plan.RetentionBytes.Equal(state.RetentionBytes) {
 		known(body, "retention_bytes", plan.RetentionBytes)
+	}
+	if !plan.RemoteStorage.Equal(state.RemoteStorage) {
+		knownBool(body, "remote_storage_enable", plan.RemoteStorage)
+	}
+	if !plan.LocalMs.Equal(state.LocalMs) {
+		known(body, "local_retention_ms", plan.LocalMs)
+	}
+	if !plan.LocalBytes.Equal(state.LocalBytes) {
+		known(body, "local_retention_bytes", plan.LocalBytes)
 	}
 	var changed apiTopic
 	instanceID := state.InstanceID.ValueString()

@@ -1007,6 +1007,16 @@ export interface components {
          *     }
          */
         CreateTopicRequest: {
+            /**
+             * Format: int64
+             * @description Default -2 (as `retention_bytes`).
+             */
+            local_retention_bytes?: number | null;
+            /**
+             * Format: int64
+             * @description Default -2 (as `retention_ms`).
+             */
+            local_retention_ms?: number | null;
             /** @description Kafka's rules: 1-249 of letters, digits, '.', '_' and '-'. */
             name: string;
             /**
@@ -1014,6 +1024,8 @@ export interface components {
              * @description 1-1000. Default 1.
              */
             partitions?: number | null;
+            /** @description Default false. */
+            remote_storage_enable?: boolean | null;
             /**
              * Format: int64
              * @description Default -1.
@@ -1834,24 +1846,44 @@ export interface components {
         /**
          * @description A Kafka topic of an instance (MQTT messages mapped to Kafka land in them too).
          * @example {
+         *       "local_retention_bytes": -2,
+         *       "local_retention_ms": -2,
          *       "name": "telemetry",
          *       "partitions": 6,
+         *       "remote_storage_enable": false,
          *       "retention_bytes": -1,
          *       "retention_ms": 604800000
          *     }
          */
         Topic: {
+            /**
+             * Format: int64
+             * @description With tiered storage, bytes of local copies each partition keeps; -2: as
+             *     `retention_bytes`, -1: no limit (`local.retention.bytes`).
+             */
+            local_retention_bytes: number;
+            /**
+             * Format: int64
+             * @description With tiered storage, how long local copies are kept once copied, ms; -2: as
+             *     `retention_ms`, -1: for ever (`local.retention.ms`).
+             */
+            local_retention_ms: number;
             name: string;
             /** Format: int32 */
             partitions: number;
             /**
+             * @description Tiered storage (Kafka's `remote.storage.enable`): closed segments are copied to
+             *     the object store and read back from it transparently. Once on, it stays on.
+             */
+            remote_storage_enable: boolean;
+            /**
              * Format: int64
-             * @description Bytes each partition keeps at most; -1: no limit.
+             * @description Bytes each partition keeps at most; -1: no limit. With tiered storage, in both tiers.
              */
             retention_bytes: number;
             /**
              * Format: int64
-             * @description How long records are kept, ms; -1: for ever.
+             * @description How long records are kept, ms; -1: for ever. With tiered storage, in both tiers.
              */
             retention_ms: number;
         };
@@ -1978,11 +2010,17 @@ export interface components {
          *     }
          */
         UpdateTopicRequest: {
+            /** Format: int64 */
+            local_retention_bytes?: number | null;
+            /** Format: int64 */
+            local_retention_ms?: number | null;
             /**
              * Format: int32
              * @description The new total, more than now (partitions are never removed, as in Kafka).
              */
             partitions?: number | null;
+            /** @description Only `true`: tiered storage cannot be turned off once on. */
+            remote_storage_enable?: boolean | null;
             /** Format: int64 */
             retention_bytes?: number | null;
             /** Format: int64 */

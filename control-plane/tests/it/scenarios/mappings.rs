@@ -201,7 +201,8 @@ pub async fn topics_are_managed_on_the_fleet_through_the_api(env: Env) {
     assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
     assert_eq!(
         made.body,
-        json!({"name": "telemetry", "partitions": 3, "retention_ms": 604_800_000, "retention_bytes": -1})
+        json!({"name": "telemetry", "partitions": 3, "retention_ms": 604_800_000, "retention_bytes": -1,
+            "remote_storage_enable": false, "local_retention_ms": -2, "local_retention_bytes": -2})
     );
     // The broker's catalog has it.
     let catalog = std::fs::read_to_string(env.broker_dir.join("catalog.json")).expect("the broker's catalog");
@@ -226,6 +227,24 @@ pub async fn topics_are_managed_on_the_fleet_through_the_api(env: Env) {
             .contains("partitions")
     );
     assert_eq!(env.call(Method::GET, &topic, Some(&token), None).await.body["partitions"], 6);
+
+    // Tiered storage, by Kafka's rules: on with a local retention, never off again.
+    let tiered = json!({"remote_storage_enable": true, "local_retention_ms": 60_000});
+    let tiered = env.call(Method::PATCH, &topic, Some(&token), Some(tiered)).await;
+    assert_eq!(tiered.status, StatusCode::OK, "{tiered:?}");
+    assert_eq!(
+        (tiered.body["remote_storage_enable"].as_bool(), tiered.body["local_retention_ms"].as_i64()),
+        (Some(true), Some(60_000))
+    );
+    let catalog: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.broker_dir.join("catalog.json")).unwrap()).unwrap();
+    assert_eq!(catalog["namespaces"][&id]["telemetry"]["config"]["remote_storage_enable"], true, "{catalog}");
+    let off = env.call(Method::PATCH, &topic, Some(&token), Some(json!({"remote_storage_enable": false}))).await;
+    assert!(off.problem(422).contains("remote.storage.enable"));
+    let longer = json!({"local_retention_ms": 7_200_000});
+    assert!(
+        env.call(Method::PATCH, &topic, Some(&token), Some(longer)).await.problem(422).contains("local.retention.ms")
+    );
 
     // Another organization neither sees nor touches it.
     let (other, _, _) = env.signup("eve@example.com").await;
