@@ -446,13 +446,7 @@ impl Catalog {
         for (namespace, name, record) in topics {
             document.namespaces.entry(namespace).or_default().insert(name, record);
         }
-        let catalog = Catalog {
-            dir: data_dir.to_path_buf(),
-            state: Mutex::default(),
-            full: RwLock::default(),
-            any_full: AtomicBool::new(false),
-        };
-        catalog.save(&document)
+        save(data_dir, &document)
     }
 
     /// Whether this data directory has a catalog yet (a broker on an empty
@@ -623,10 +617,7 @@ impl Catalog {
     }
 
     fn save(&self, document: &Document) -> Result<(), CatalogError> {
-        let path = self.dir.join(FILE_NAME);
-        let bytes = serde_json::to_vec_pretty(document)
-            .map_err(|e| CatalogError::Io { path: path.clone(), source: io::Error::other(e) })?;
-        crate::durable_file::replace(&self.dir, FILE_NAME, &bytes).map_err(|source| CatalogError::Io { path, source })
+        save(&self.dir, document)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -644,6 +635,14 @@ impl TopicRecord {
             partitions: self.partitions,
         })
     }
+}
+
+/// Replaces `catalog.json` in `dir` atomically.
+fn save(dir: &Path, document: &Document) -> Result<(), CatalogError> {
+    let path = dir.join(FILE_NAME);
+    let bytes = serde_json::to_vec_pretty(document)
+        .map_err(|e| CatalogError::Io { path: path.clone(), source: io::Error::other(e) })?;
+    crate::durable_file::replace(dir, FILE_NAME, &bytes).map_err(|source| CatalogError::Io { path, source })
 }
 
 fn open_topic(

@@ -108,6 +108,8 @@ const MAX_QUEUED_MESSAGES: usize = 100_000;
 
 /// How often retention runs over every partition log.
 const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Longest the first tiered-storage pass may hold up the start.
+const FIRST_TIER_PASS: std::time::Duration = std::time::Duration::from_secs(30);
 /// How often every namespace's log bytes are measured for the storage quota.
 const STORAGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -161,8 +163,11 @@ impl Broker {
                 .map_err(|e| BrokerError::Io(io::Error::other(e)))??,
         );
         let tier = Arc::new(tier::Tier::new(store, usize::try_from(remote_cache_bytes).unwrap_or(usize::MAX)));
-        // Before any client connects, so reads below the local segments find the store's copies.
-        tier.pass(&catalog).await;
+        // Before any client connects, so reads below the local segments find the store's copies; a store
+        // that does not answer delays the start by at most this much, and the partitions register later.
+        if tokio::time::timeout(FIRST_TIER_PASS, tier.pass(&catalog)).await.is_err() {
+            tracing::warn!(after = ?FIRST_TIER_PASS, "the object store is slow: tiered partitions register once it answers");
+        }
         for (namespace, limits) in tenancy.kafka_limits_all() {
             catalog.set_limits(&namespace, limits);
             groups.set_limit(&namespace, limits.max_consumer_groups);

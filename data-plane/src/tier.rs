@@ -310,7 +310,7 @@ impl Tier {
         loop {
             let manifest = remote.manifest();
             let from = manifest.end().unwrap_or(i64::MIN);
-            let Some(segment) = remote.log.closed_segments(from).into_iter().next() else { return Ok(()) };
+            let Some(segment) = remote.log.closed_segments(from, 1).into_iter().next() else { return Ok(()) };
             if let Some(expected) = manifest.end()
                 && segment.base_offset != expected
             {
@@ -349,7 +349,9 @@ impl Tier {
         segment: &ClosedSegment,
         copied: &RemoteSegment,
     ) -> Result<(), TierError> {
-        self.timed(self.store.put_file(&keys.segment(copied, Part::Log), &segment.path)).await?;
+        // A large segment may take a while: the timeout allows it 1 MiB/s on top.
+        let timeout = self.timeout + Duration::from_secs(segment.size >> 20);
+        timed_by(timeout, self.store.put_file(&keys.segment(copied, Part::Log), &segment.path)).await?;
         self.timed(self.store.put(&keys.segment(copied, Part::Index), Bytes::from(segment.index.clone()))).await?;
         self.timed(self.store.put(&keys.segment(copied, Part::TimeIndex), Bytes::from(segment.time_index.clone())))
             .await?;
@@ -370,7 +372,7 @@ impl Tier {
             if segment.next_offset > start {
                 let by_time =
                     config.retention_ms.is_some_and(|ms| now.saturating_sub(segment.retention_timestamp()) > ms);
-                let by_size = config.retention_bytes.is_some_and(|limit| total - segment.size >= limit);
+                let by_size = config.retention_bytes.is_some_and(|limit| total.saturating_sub(segment.size) >= limit);
                 if !by_time && !by_size {
                     break;
                 }

@@ -646,15 +646,16 @@ impl PartitionLog {
         self.shared.lock().remote
     }
 
-    /// The closed segments that start at or after `from` and lie wholly below the high watermark and at or
-    /// above the log start, oldest first: what the remote tier may copy next.
-    pub fn closed_segments(&self, from: i64) -> Vec<ClosedSegment> {
+    /// Up to `limit` closed segments that start at or after `from` and lie wholly below the high watermark
+    /// and at or above the log start, oldest first: what the remote tier may copy next.
+    pub fn closed_segments(&self, from: i64, limit: usize) -> Vec<ClosedSegment> {
         let state = self.shared.lock();
         let closed = &state.segments[..state.segments.len() - 1];
         closed
             .iter()
             .filter(|s| s.base_offset() >= from && s.next_offset() <= state.visible.offset)
             .filter(|s| s.next_offset() > state.log_start && s.size() > 0)
+            .take(limit)
             .map(|s| ClosedSegment {
                 base_offset: s.base_offset(),
                 next_offset: s.next_offset(),

@@ -384,7 +384,7 @@ async fn tiered_logs_keep_local_copies_until_the_remote_tier_holds_them() {
     for i in 0..30 {
         append(&log, batch(2, 1000 + i)).await;
     }
-    let closed = log.closed_segments(0);
+    let closed = log.closed_segments(0, usize::MAX);
     assert!(closed.len() >= 3, "{} closed segments", closed.len());
     assert_eq!(closed[0].base_offset, 0);
     assert!(closed.windows(2).all(|w| w[0].next_offset == w[1].base_offset));
@@ -411,7 +411,7 @@ async fn tiered_logs_keep_local_copies_until_the_remote_tier_holds_them() {
         matches!(log.read(3, 100), Err(LogError::InRemoteTier { requested: 3, local_start }) if local_start == held.end)
     );
     assert_eq!(offsets(&log.read(held.end, 1).unwrap().bytes)[0].0, held.end);
-    assert_eq!(log.closed_segments(held.end)[0].base_offset, held.end, "the next copy starts where the remote ends");
+    assert_eq!(log.closed_segments(held.end, 1)[0].base_offset, held.end, "the next copy starts where the remote ends");
 
     // The remote tier drops its oldest segment (the whole log's retention): the log start moves with it.
     log.delete_records_before(closed[1].base_offset).unwrap();
