@@ -112,8 +112,14 @@ test("a new user goes from sign-up to a message delivered, and manages the organ
   await expect(page.getByRole("cell", { name: "scratch", exact: true })).toBeVisible();
   await page.getByRole("button", { name: "Configure scratch" }).click();
   await page.getByLabel("Retention (days, -1 forever)").fill("1");
+  await page.getByLabel("Tiered storage (object store)").check();
+  await page.getByLabel("Local copies kept (days, -2 as retention, -1 forever)").fill("0.5");
   await page.getByRole("button", { name: "Save scratch" }).click();
-  await expect(page.getByRole("row", { name: /scratch/ })).toContainText("1 d");
+  await expect(page.getByRole("row", { name: /scratch/ })).toContainText("1 d; tiered, local 12 h");
+  // Once on, tiering cannot be switched off (Kafka's rule): the box is locked.
+  await page.getByRole("button", { name: "Configure scratch" }).click();
+  await expect(page.getByLabel("Tiered storage (object store)")).toBeDisabled();
+  await page.getByRole("button", { name: "Configure scratch" }).click();
   page.once("dialog", (dialog) => void dialog.accept());
   await page.getByRole("button", { name: "Delete scratch" }).click();
   await expect(page.getByRole("cell", { name: "scratch", exact: true })).toHaveCount(0);

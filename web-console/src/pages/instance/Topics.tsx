@@ -16,11 +16,17 @@ function TopicSettings({ instanceId, topic, onSaved }: { instanceId: string; top
   const [partitions, setPartitions] = useState(topic.partitions);
   const [retentionDays, setRetentionDays] = useState(topic.retention_ms < 0 ? -1 : topic.retention_ms / DAY);
   const [retentionBytes, setRetentionBytes] = useState(topic.retention_bytes);
+  const [tiered, setTiered] = useState(topic.remote_storage_enable);
+  const [localDays, setLocalDays] = useState(topic.local_retention_ms < 0 ? topic.local_retention_ms : topic.local_retention_ms / DAY);
   const save = useAction(async () => {
     const body: Schemas["UpdateTopicRequest"] = {
       retention_ms: retentionDays < 0 ? -1 : Math.round(retentionDays * DAY),
       retention_bytes: retentionBytes,
     };
+    if (tiered) {
+      body.remote_storage_enable = true;
+      body.local_retention_ms = localDays < 0 ? localDays : Math.round(localDays * DAY);
+    }
     if (partitions !== topic.partitions) body.partitions = partitions;
     await unwrap(api.PATCH("/v1/instances/{id}/topics/{name}", { params: { path: { id: instanceId, name: topic.name } }, body }));
     await onSaved();
@@ -30,6 +36,13 @@ function TopicSettings({ instanceId, topic, onSaved }: { instanceId: string; top
       <Field label="Partitions" type="number" min={topic.partitions} value={partitions} onChange={(e) => setPartitions(Number(e.target.value))} />
       <Field label="Retention (days, -1 forever)" type="number" step="any" min={-1} value={retentionDays} onChange={(e) => setRetentionDays(Number(e.target.value))} />
       <Field label="Retention bytes per partition (-1 no limit)" type="number" min={-1} value={retentionBytes} onChange={(e) => setRetentionBytes(Number(e.target.value))} />
+      <label>
+        {/* Kafka's rule: tiered storage cannot be switched off once on. */}
+        <input type="checkbox" checked={tiered} disabled={topic.remote_storage_enable} onChange={(e) => setTiered(e.target.checked)} /> Tiered storage (object store)
+      </label>
+      {tiered && (
+        <Field label="Local copies kept (days, -2 as retention, -1 forever)" type="number" step="any" min={-2} value={localDays} onChange={(e) => setLocalDays(Number(e.target.value))} />
+      )}
       <Button type="submit" busy={save.busy}>
         Save {topic.name}
       </Button>
@@ -84,7 +97,12 @@ export function Topics({ instance }: { instance: Schemas["Instance"] }) {
                   ),
                 },
                 { header: "Partitions", cell: (t) => t.partitions },
-                { header: "Retention", cell: (t) => `${duration(t.retention_ms)}${t.retention_bytes >= 0 ? `, ${t.retention_bytes} bytes` : ""}` },
+                {
+                  header: "Retention",
+                  cell: (t) =>
+                    `${duration(t.retention_ms)}${t.retention_bytes >= 0 ? `, ${t.retention_bytes} bytes` : ""}` +
+                    (t.remote_storage_enable ? `; tiered, local ${t.local_retention_ms === -2 ? "as retention" : duration(t.local_retention_ms)}` : ""),
+                },
                 {
                   header: "Actions",
                   hiddenHeader: true,
